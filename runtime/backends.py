@@ -1,0 +1,113 @@
+"""Inference backends: TensorRT on a CUDA box when available, clean fallback elsewhere.
+
+Order of preference for ``kind="auto"``:
+  1. ``tensorrt`` — CUDA present and ``torch_tensorrt`` importable: the module is captured with
+     ``torch.export`` (the dynamo IR that torch_tensorrt consumes) and compiled.
+  2. ``cuda``     — CUDA present, no TensorRT: eager PyTorch on the GPU.
+  3. ``cpu``      — eager PyTorch on the CPU.
+Asking explicitly for an unavailable backend is a one-line error, not a silent downgrade; ``auto``
+downgrades and says so once in the log. TensorRT is deliberately an optional dependency (too large
+to ship); what the project guarantees and tests on every machine is the export step it consumes.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from typing import Any, Callable, Literal
+
+import torch
+
+from core.errors import ConfigError, ForesightError
+
+log = logging.getLogger("foresight.backends")
+
+BackendKind = Literal["auto", "cpu", "cuda", "tensorrt"]
+
+
+@dataclasses.dataclass
+class BackendConfig:
+    kind: BackendKind = "auto"
+    precision: Literal["fp32", "fp16"] = "fp32"   # fp16 only applies on CUDA
+    verify_export: bool = True                    # run torch.export even on CPU to catch drift
+
+
+@dataclasses.dataclass
+class Prepared:
+    """A ready-to-call model plus a description of how it runs."""
+
+    fn: Callable[..., Any]
+    device: torch.device
+    kind: str
+    note: str = ""
+
+
+def tensorrt_available() -> bool:
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import torch_tensorrt  # noqa: F401
+    except Exception:  # ImportError or a broken install: TensorRT stays optional
+        return False
+    return True
+
+
+def resolve_kind(kind: BackendKind) -> str:
+    """Turn a requested backend into the one that will actually run here."""
+    if kind == "auto":
+        if tensorrt_available():
+            return "tensorrt"
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if kind in ("cuda", "tensorrt") and not torch.cuda.is_available():
+        raise ConfigError(f"backend.kind={kind}: no CUDA device here; use backend.kind=auto or cpu")
+    if kind == "tensorrt" and not tensorrt_available():
+        raise ConfigError("backend.kind=tensorrt: torch_tensorrt is not installed; "
+                          "pip install torch-tensorrt matching torch, or use backend.kind=auto")
+    return kind
+
+
+def export_program(module: torch.nn.Module, example_inputs: tuple) -> torch.export.ExportedProgram:
+    """Capture `module` with torch.export (strict=False), the graph torch_tensorrt compiles."""
+    module.eval()
+    try:
+        with torch.no_grad():
+            return torch.export.export(module, example_inputs, strict=False)
+    except Exception as exc:  # export failures are model bugs; keep the message to one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ForesightError(f"torch.export failed for {type(module).__name__}: {first}") from exc
+
+
+def prepare(module: torch.nn.Module, example_inputs: tuple, cfg: BackendConfig | None = None) -> Prepared:
+    """Place `module` on the chosen backend and return a callable for inference."""
+    cfg = cfg or BackendConfig()
+    kind = resolve_kind(cfg.kind)
+    device = torch.device("cpu" if kind == "cpu" else "cuda")
+    module = module.eval().to(device)
+    inputs = tuple(x.to(device) if torch.is_tensor(x) else x for x in example_inputs)
+    if kind == "tensorrt":
+        return _prepare_tensorrt(module, inputs, cfg, device)
+    if cfg.verify_export:
+        export_program(module, inputs)
+    if kind == "cuda" and cfg.precision == "fp16":
+        module = module.half()
+    if cfg.kind == "auto" and kind != "tensorrt":
+        log.info("backend: %s eager (TensorRT unavailable here)", kind)
+
+    def run(*args):
+        with torch.inference_mode():
+            return module(*args)
+
+    return Prepared(run, device, kind, "eager")
+
+
+def _prepare_tensorrt(module, inputs, cfg: BackendConfig, device) -> Prepared:
+    import torch_tensorrt
+
+    program = export_program(module, inputs)
+    precisions = {torch.float16} if cfg.precision == "fp16" else {torch.float32}
+    trt = torch_tensorrt.dynamo.compile(program, inputs=list(inputs), enabled_precisions=precisions)
+
+    def run(*args):
+        with torch.inference_mode():
+            return trt(*args)
+
+    return Prepared(run, device, "tensorrt", f"torch_tensorrt {torch_tensorrt.__version__}")

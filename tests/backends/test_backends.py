@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.errors import ConfigError
+from runtime.backends import BackendConfig, export_program, prepare, resolve_kind
+
+
+class _Tiny(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = torch.nn.LSTMCell(4, 8)
+        self.out = torch.nn.Linear(8, 4)
+
+    def forward(self, x):  # (B, T, 4) -> (B, 4)
+        h = x.new_zeros(x.shape[0], 8)
+        c = x.new_zeros(x.shape[0], 8)
+        for t in range(x.shape[1]):
+            h, c = self.cell(x[:, t], (h, c))
+        return self.out(h)
+
+
+def test_auto_on_cpu_matches_eager():
+    torch.manual_seed(0)
+    m = _Tiny()
+    x = torch.randn(2, 5, 4)
+    want = m.eval()(x)
+    prep = prepare(m, (x,), BackendConfig(kind="auto"))
+    if not torch.cuda.is_available():
+        assert prep.kind == "cpu"
+    torch.testing.assert_close(prep.fn(x.to(prep.device)).cpu(), want)
+
+
+def test_export_program_runs_same_numbers():
+    torch.manual_seed(0)
+    m = _Tiny().eval()
+    x = torch.randn(3, 6, 4)
+    prog = export_program(m, (x,))
+    torch.testing.assert_close(prog.module()(x), m(x))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-CUDA error path")
+@pytest.mark.parametrize("kind", ["cuda", "tensorrt"])
+def test_explicit_gpu_backend_without_cuda_is_one_line_error(kind):
+    with pytest.raises(ConfigError, match="no CUDA device"):
+        resolve_kind(kind)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_backend_matches_cpu():
+    torch.manual_seed(0)
+    m = _Tiny()
+    x = torch.randn(2, 5, 4)
+    want = m.eval()(x)
+    prep = prepare(m, (x,), BackendConfig(kind="auto"))
+    torch.testing.assert_close(prep.fn(x.to(prep.device)).cpu(), want, atol=1e-3, rtol=1e-3)
