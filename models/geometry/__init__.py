@@ -20,6 +20,8 @@ GLOSSARY OF CONVENTIONS (all of Foresight follows these; deviations are converte
 * Shapes: trailing dims carry meaning, leading ``...`` are arbitrary batch dims; every function
   accepts torch tensors (differentiable) or numpy arrays (returns numpy).
 """
+from .alignment import procrustes_align
+from .projection import perspective_project, weak_perspective_project, weak_perspective_to_translation
 from .rotations import (
     axis_angle_continuity,
     axis_angle_to_matrix,
@@ -36,6 +38,8 @@ from .rotations import (
 )
 
 __all__ = [
+    "procrustes_align", "perspective_project", "weak_perspective_project",
+    "weak_perspective_to_translation",
     "axis_angle_continuity", "axis_angle_to_matrix", "axis_angle_to_quaternion",
     "matrix_to_axis_angle", "matrix_to_quaternion", "matrix_to_rotation_6d",
     "quaternion_hemisphere_continuity", "quaternion_multiply", "quaternion_to_axis_angle",

@@ -163,3 +163,56 @@ def test_fk_rejects_bad_input():
         forward_kinematics(np.zeros((5, 3, 3)), offsets, [-1, 2, 0, 1, 3])
     with pytest.raises(ForesightError, match="local_rotmats"):
         forward_kinematics(np.zeros((4, 3, 3)), offsets, parents)
+
+
+def test_procrustes_recovers_known_similarity():
+    rng = np.random.default_rng(6)
+    src = rng.normal(size=(4, 17, 3))
+    R = G.axis_angle_to_matrix(_rand_aa(4, rng))
+    s = np.array([0.5, 1.0, 2.0, 3.3])
+    t = rng.normal(size=(4, 3))
+    tgt = s[:, None, None] * src @ np.swapaxes(R, -1, -2) + t[:, None]
+    aligned, s_hat, R_hat, t_hat = G.procrustes_align(src, tgt)
+    np.testing.assert_allclose(aligned, tgt, atol=1e-10)
+    np.testing.assert_allclose(s_hat, s, atol=1e-10)
+    np.testing.assert_allclose(R_hat, R, atol=1e-10)
+    np.testing.assert_allclose(t_hat, t, atol=1e-10)
+    # Batched == unbatched, torch == numpy, and noise only lowers (never raises) the error.
+    one = G.procrustes_align(src[2], tgt[2])[0]
+    np.testing.assert_allclose(one, aligned[2], atol=1e-10)
+    np.testing.assert_allclose(G.procrustes_align(torch.from_numpy(src), torch.from_numpy(tgt))[0].numpy(),
+                               aligned, atol=1e-10)
+    noisy = tgt + rng.normal(scale=0.05, size=tgt.shape)
+    al = G.procrustes_align(src, noisy)[0]
+    assert np.all(np.linalg.norm(al - noisy, axis=-1).mean(-1) < np.linalg.norm(tgt - noisy, axis=-1).mean(-1) + 1e-9)
+
+
+def test_procrustes_never_reflects():
+    rng = np.random.default_rng(7)
+    src = rng.normal(size=(10, 3))
+    mirrored = src * np.array([-1.0, 1.0, 1.0])
+    _, _, R, _ = G.procrustes_align(src, mirrored)
+    np.testing.assert_allclose(np.linalg.det(R), 1.0, atol=1e-10)
+
+
+def test_weak_perspective_hand_computed():
+    pts = np.array([[[1.0, 2.0, 5.0], [-1.0, 0.5, 9.0]]])
+    cam = np.array([[2.0, 0.1, -0.2]])
+    uv = G.weak_perspective_project(pts, cam)
+    np.testing.assert_allclose(uv, [[[2.2, 3.6], [-1.8, 0.6]]])
+
+
+def test_pinhole_hand_computed_and_batched():
+    K = np.array([[500.0, 0, 320], [0, 400.0, 240], [0, 0, 1]])
+    R = G.axis_angle_to_matrix(np.array([0.0, math.pi / 2, 0.0]))  # x -> -z, z -> x
+    t = np.array([0.0, 0.0, 4.0])
+    pts = np.array([[1.0, 0.5, 0.0], [0.0, -1.0, 2.0]])
+    uv = G.perspective_project(pts, K, R, t)
+    # cam points: (0, 0.5, 3) and (2, -1, 4)
+    np.testing.assert_allclose(uv, [[320.0, 240 + 400 * 0.5 / 3], [320 + 500 * 0.5, 240 - 100.0]], atol=1e-9)
+    batched = G.perspective_project(np.stack([pts, pts]), np.stack([K, K]), np.stack([R, R]), np.stack([t, t]))
+    np.testing.assert_allclose(batched[1], uv)
+    np.testing.assert_allclose(G.perspective_project(torch.from_numpy(pts), torch.from_numpy(K)).numpy(),
+                               G.perspective_project(pts, K))
+    tz = G.weak_perspective_to_translation(np.array([0.8, 0.1, 0.2]), 5000.0, 224.0)
+    np.testing.assert_allclose(tz, [0.1, 0.2, 2 * 5000 / (224 * 0.8)])
