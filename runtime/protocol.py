@@ -1,0 +1,453 @@
+"""Foresight wire protocol, version 1: msgpack header + raw little-endian array buffers.
+
+A message on the wire is a ZeroMQ multipart message (the full spec is `docs/protocol.md`):
+
+    frame 0   topic          UTF-8 bytes (PUB/SUB filter; added by the transport, not the codec)
+    frame 1   header         msgpack map: version, type, source_id, frame_id, capture_ts, send_ts,
+                             fields (scalars), arrays ([name, dtype, shape] in buffer order)
+    frame 2.. buffers        one raw C-order little-endian buffer per entry of header["arrays"]
+
+`encode()` returns frames 1.. and never copies array data (large buffers go to ZeroMQ with
+copy=False); `decode()` validates everything (version, type, dtype whitelist, shape against buffer
+size, size limits, field types, per-message shape rules) and raises exactly one `DecodeError`
+subclass per failure kind, so a node can count, log once and drop bad input. Decoded arrays are
+read-only views of the received buffers (np.frombuffer), i.e. zero-copy on receive as well.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import typing
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Optional
+
+import msgpack
+import numpy as np
+
+from core.errors import ForesightError
+
+PROTOCOL_VERSION = 1
+
+# Wire dtype name -> numpy dtype. Always little-endian, whatever the host.
+DTYPES: dict[str, np.dtype] = {
+    "uint8": np.dtype("u1"), "int16": np.dtype("<i2"), "uint16": np.dtype("<u2"),
+    "int32": np.dtype("<i4"), "int64": np.dtype("<i8"),
+    "float32": np.dtype("<f4"), "float64": np.dtype("<f8"), "bool": np.dtype("?"),
+}
+MAX_NDIM = 6
+
+
+@dataclass
+class Limits:
+    """Decoder limits; a message breaking one raises `MessageTooLarge`."""
+    max_message_bytes: int = 64 << 20   # all frames together (a 4K RGB frame is ~25 MB)
+    max_header_bytes: int = 64 << 10
+    max_arrays: int = 16
+
+
+DEFAULT_LIMITS = Limits()
+
+
+# ----------------------------------------------------------------------------- errors
+class DecodeError(ForesightError):
+    """Bad bytes on the wire. `kind` names the failure (used as a stats counter key)."""
+    kind = "malformed"
+
+
+class TruncatedMessage(DecodeError):
+    kind = "truncated"
+
+
+class MalformedHeader(DecodeError):
+    kind = "malformed_header"
+
+
+class UnsupportedVersion(DecodeError):
+    kind = "wrong_version"
+
+
+class UnknownMessageType(DecodeError):
+    kind = "unknown_type"
+
+
+class BadDtype(DecodeError):
+    kind = "bad_dtype"
+
+
+class ShapeMismatch(DecodeError):
+    kind = "shape_mismatch"
+
+
+class MessageTooLarge(DecodeError):
+    kind = "oversized"
+
+
+class InvalidField(DecodeError):
+    kind = "invalid_field"
+
+
+# ----------------------------------------------------------------------------- messages
+REGISTRY: dict[str, type["Message"]] = {}
+_BASE = ("source_id", "frame_id", "capture_ts")
+
+
+def _scalar_checker(tp: Any):
+    """A fast validator/normaliser for one scalar field annotation (built once per class)."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Union and type(None) in args:
+        inner = _scalar_checker(next(a for a in args if a is not type(None)))
+        return lambda v: None if v is None else inner(v)
+    if tp is bool:
+        return lambda v: v if isinstance(v, bool) else _bad("true/false", v)
+    if tp is int:
+        return lambda v: v if isinstance(v, int) and not isinstance(v, bool) else _bad("int", v)
+    if tp is float:
+        return lambda v: float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) \
+            else _bad("float", v)
+    if tp is str:
+        return lambda v: v if isinstance(v, str) else _bad("string", v)
+    if origin in (list, tuple):
+        item = _scalar_checker(args[0])
+        n = len(args) if origin is tuple and args[-1] is not Ellipsis else None
+
+        def check_seq(v):
+            if not isinstance(v, (list, tuple)) or (n is not None and len(v) != n):
+                _bad(f"list of {n or 'any'} items", v)
+            out = [item(x) for x in v]
+            return tuple(out) if origin is tuple else out
+        return check_seq
+    if origin is dict:
+        val = _scalar_checker(args[1])
+        return lambda v: {str(k): val(x) for k, x in v.items()} if isinstance(v, dict) and all(
+            isinstance(k, str) for k in v) else _bad("map with string keys", v)
+    raise TypeError(f"unsupported scalar annotation {tp!r}")
+
+
+def _bad(what: str, v: Any):
+    raise ValueError(f"expected {what}, got {type(v).__name__}")
+
+
+@dataclass(kw_only=True, eq=False)
+class Message:
+    """Base of every wire message: identity + capture timestamp carried end to end.
+
+    `capture_ts` is wall-clock seconds since the Unix epoch (time.time()) when the source frame
+    was captured; every derived message copies it so each stage can report latency from capture.
+    """
+    source_id: str = "default"
+    frame_id: int = 0
+    capture_ts: float = 0.0
+
+    TYPE: ClassVar[str] = ""
+    # array field -> (wire dtype, shape spec). Shape entries: int (exact), None (any),
+    # tuple of ints (one of), str (a symbol that must bind to the same size everywhere);
+    # a list of exact shapes means "one of these".
+    ARRAYS: ClassVar[dict[str, tuple[str, tuple]]] = {}
+    _SCALARS: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def _register(cls, klass):
+        klass = dataclass(kw_only=True, eq=False)(klass)
+        hints = typing.get_type_hints(klass)
+        klass._SCALARS = {f.name: _scalar_checker(hints[f.name]) for f in dataclasses.fields(klass)
+                          if f.name not in klass.ARRAYS and f.name not in _BASE}
+        REGISTRY[klass.TYPE] = klass
+        return klass
+
+    def validate(self) -> None:
+        """Check array dtypes and shapes against ARRAYS (raises InvalidField/ShapeMismatch)."""
+        sym: dict[str, int] = {}
+        for name, (dt, spec) in self.ARRAYS.items():
+            arr = getattr(self, name)
+            if arr is None:
+                if not _is_optional(type(self), name):
+                    raise InvalidField(f"{self.TYPE}.{name}: required array missing")
+                continue
+            if not isinstance(arr, np.ndarray) or arr.dtype != DTYPES[dt]:
+                raise InvalidField(f"{self.TYPE}.{name}: expected {dt} array, got "
+                                   f"{getattr(arr, 'dtype', type(arr).__name__)}")
+            _check_shape(f"{self.TYPE}.{name}", arr.shape, spec, sym)
+        self.check()
+
+    def check(self) -> None:
+        """Per-message extra rules (override)."""
+
+    @property
+    def latency_s(self) -> float:
+        return time.time() - self.capture_ts
+
+    def derive(self, cls: type["Message"], **kw) -> "Message":
+        """A new message of `cls` carrying this message's source_id/frame_id/capture_ts."""
+        return cls(source_id=self.source_id, frame_id=self.frame_id, capture_ts=self.capture_ts, **kw)
+
+
+_OPTIONAL_CACHE: dict[tuple[type, str], bool] = {}
+
+
+def _is_optional(cls: type, name: str) -> bool:
+    key = (cls, name)
+    if key not in _OPTIONAL_CACHE:
+        f = next(f for f in dataclasses.fields(cls) if f.name == name)
+        _OPTIONAL_CACHE[key] = f.default is None
+    return _OPTIONAL_CACHE[key]
+
+
+def _check_shape(where: str, shape: tuple, spec: tuple | list, sym: dict[str, int]) -> None:
+    if isinstance(spec, list):  # alternatives, e.g. theta (24, 3) or (72,)
+        if tuple(shape) not in [tuple(s) for s in spec]:
+            raise ShapeMismatch(f"{where}: shape {shape} is none of {spec}")
+        return
+    if len(shape) != len(spec):
+        raise ShapeMismatch(f"{where}: expected {len(spec)} dims {spec}, got shape {shape}")
+    for size, want in zip(shape, spec):
+        ok = (want is None or (isinstance(want, int) and size == want)
+              or (isinstance(want, tuple) and size in want))
+        if isinstance(want, str):
+            ok = sym.setdefault(want, size) == size
+        if not ok:
+            raise ShapeMismatch(f"{where}: shape {shape} does not match {spec}")
+
+
+def message(cls):
+    """Class decorator: make a Message subclass a kw-only dataclass and register its TYPE."""
+    return Message._register(cls)
+
+
+@message
+class VideoFrame(Message):
+    """One camera/video frame. Synthetic sources may attach ground-truth keypoints (gt_*)."""
+    TYPE = "VideoFrame"
+    ARRAYS = {"image": ("uint8", (None, None, 3)),
+              "gt_keypoints": ("float32", ("J", 3)), "gt_world": ("float32", ("J", 3))}
+    image: np.ndarray                    # (H, W, 3) uint8
+    pixel_format: str = "bgr8"           # channel order of `image` ("bgr8" | "rgb8")
+    gt_keypoints: Optional[np.ndarray] = None   # (J, 3) float32 [x_px, y_px, visibility]
+    gt_world: Optional[np.ndarray] = None       # (J, 3) float32 metres, hip-centred
+    gt_layout: str = ""                  # layout name of gt_* (e.g. "blazepose33")
+
+
+@message
+class Pose2D(Message):
+    """2D pose of the main person in one frame; has_person=False is an explicit 'no person'."""
+    TYPE = "Pose2D"
+    ARRAYS = {"keypoints": ("float32", ("J", (2, 3))), "scores": ("float32", ("J",)),
+              "world": ("float32", ("J", 3))}
+    keypoints: np.ndarray                # (J, 2|3) float32 pixels [x, y(, z rel. depth)]
+    scores: np.ndarray                   # (J,) float32 visibility/confidence in [0, 1]
+    world: Optional[np.ndarray] = None   # (J, 3) float32 metres, hip-centred (BlazePose world)
+    layout: str = "blazepose33"
+    image_size: tuple[int, int] = (0, 0)  # (width, height) of the source image
+    has_person: bool = True
+
+
+@message
+class BodyParams(Message):
+    """SMPL body: theta (24,3) or (72,) axis-angle, beta (10,), weak-perspective cam (s,tx,ty)."""
+    TYPE = "BodyParams"
+    ARRAYS = {"theta": ("float32", [(24, 3), (72,)]), "beta": ("float32", (None,)),
+              "cam": ("float32", (3,)), "joints3d": ("float32", (None, 3))}
+    theta: np.ndarray                    # (24, 3) or (72,) float32 axis-angle
+    beta: np.ndarray                     # (10,) float32 shape coefficients
+    cam: np.ndarray                      # (3,) float32 Π = (s, tx, ty)
+    joints3d: Optional[np.ndarray] = None  # (J, 3) float32 metres
+    joint_layout: str = "smpl24"
+    has_person: bool = True
+
+
+
+@message
+class ActionProbs(Message):
+    """Action class probabilities for one frame (labels[i] <-> probs[i])."""
+    TYPE = "ActionProbs"
+    ARRAYS = {"probs": ("float32", ("C",))}
+    labels: list[str]
+    probs: np.ndarray                    # (C,) float32, sums to ~1
+
+    def check(self) -> None:
+        if len(self.labels) != self.probs.shape[0]:
+            raise ShapeMismatch(f"ActionProbs: {len(self.labels)} labels vs {self.probs.shape[0]} probs")
+
+    @property
+    def label(self) -> str:
+        return self.labels[int(np.argmax(self.probs))] if len(self.labels) else ""
+
+
+@message
+class MotionForecast(Message):
+    """Future body motion with absolute timestamps (epoch seconds)."""
+    TYPE = "MotionForecast"
+    ARRAYS = {"times": ("float64", ("T",)), "theta": ("float32", ("T", 24, 3)),
+              "joints": ("float32", ("T", None, 3))}
+    times: np.ndarray                    # (T,) float64 absolute future times (epoch s)
+    theta: np.ndarray                    # (T, 24, 3) float32 SMPL axis-angle
+    joints: np.ndarray                   # (T, J, 3) float32 metres
+    joint_layout: str = "smpl24"
+    action: str = ""                     # action that guided the forecast
+
+
+@message
+class CharPoseForecast(Message):
+    """Characteristic-pose forecast: per future step an action distribution + a 9-joint 3D pose."""
+    TYPE = "CharPoseForecast"
+    ARRAYS = {"times": ("float64", ("K",)), "probs": ("float32", ("K", "C")),
+              "poses": ("float32", ("K", 9, 3))}
+    times: np.ndarray                    # (K,) float64 absolute time of each predicted pose
+    labels: list[str]                    # (C,) action class names
+    probs: np.ndarray                    # (K, C) float32 action probabilities per step
+    poses: np.ndarray                    # (K, 9, 3) float32 upper-body pose, neck-centred
+    pose_layout: str = "openpose_upper9"
+
+    def check(self) -> None:
+        if len(self.labels) != self.probs.shape[1]:
+            raise ShapeMismatch(f"CharPoseForecast: {len(self.labels)} labels vs probs {self.probs.shape}")
+
+    @property
+    def step_labels(self) -> list[str]:
+        return [self.labels[i] for i in np.argmax(self.probs, axis=1)] if self.labels else []
+
+
+@message
+class Heartbeat(Message):
+    """Liveness + stats of one node (source_id = node name, frame_id = heartbeat sequence)."""
+    TYPE = "Heartbeat"
+    node: str = ""
+    pid: int = 0
+    state: str = "running"               # starting | running | stopping | failed | finished
+    fps: float = 0.0                     # messages processed per second over the last period
+    latency_p50_ms: float = 0.0          # capture -> output of this node
+    latency_p99_ms: float = 0.0
+    drops: int = 0                       # total latest-wins/overflow drops since start
+    counters: dict[str, int] = field(default_factory=dict)
+    error: str = ""                      # one-line fatal error when state == "failed"
+
+
+# ----------------------------------------------------------------------------- codec
+def _wire_array(arr: np.ndarray, dt: str) -> np.ndarray:
+    return np.ascontiguousarray(arr, dtype=DTYPES[dt])
+
+
+def encode(msg: Message, *, send_ts: float | None = None) -> list:
+    """Message -> [header bytes, buffer, ...]. Buffers are memoryviews of the arrays (no copy)."""
+    cls = type(msg)
+    arrays_meta, buffers = [], []
+    for name, (dt, _) in cls.ARRAYS.items():
+        arr = getattr(msg, name)
+        if arr is None:
+            continue
+        arr = _wire_array(arr, dt)
+        arrays_meta.append([name, dt, list(arr.shape)])
+        buffers.append(memoryview(arr).cast("B") if arr.size else b"")
+    fields = {}
+    for name in cls._SCALARS:
+        v = getattr(msg, name)
+        fields[name] = list(v) if isinstance(v, tuple) else v
+    header = {"version": PROTOCOL_VERSION, "type": cls.TYPE, "source_id": msg.source_id,
+              "frame_id": int(msg.frame_id), "capture_ts": float(msg.capture_ts),
+              "send_ts": time.time() if send_ts is None else float(send_ts),
+              "fields": fields, "arrays": arrays_meta}
+    return [msgpack.packb(header, use_bin_type=True), *buffers]
+
+
+_HEADER_KEYS = {"version": int, "type": str, "source_id": str, "frame_id": int,
+                "capture_ts": float, "send_ts": float, "fields": dict, "arrays": list}
+
+
+def _buf(frame: Any) -> memoryview:
+    """bytes / zmq.Frame / memoryview -> flat byte memoryview."""
+    b = getattr(frame, "buffer", frame)
+    mv = memoryview(b)
+    return mv.cast("B") if mv.format != "B" or mv.ndim != 1 else mv
+
+
+def decode_header(raw: Any, limits: Limits = DEFAULT_LIMITS) -> dict:
+    mv = _buf(raw)
+    if mv.nbytes > limits.max_header_bytes:
+        raise MessageTooLarge(f"header of {mv.nbytes} bytes > limit {limits.max_header_bytes}")
+    try:
+        header = msgpack.unpackb(mv, raw=False, strict_map_key=True, max_bin_len=0,
+                                 max_ext_len=0, max_array_len=4096, max_map_len=4096)
+    except Exception as exc:  # msgpack raises several unrelated exception types
+        raise MalformedHeader(f"header is not valid msgpack ({type(exc).__name__})") from None
+    if not isinstance(header, dict):
+        raise MalformedHeader("header is not a msgpack map")
+    version = header.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise MalformedHeader("header.version missing or not an int")
+    if version != PROTOCOL_VERSION:
+        raise UnsupportedVersion(f"protocol version {version} (this decoder speaks {PROTOCOL_VERSION})")
+    for key, tp in _HEADER_KEYS.items():
+        v = header.get(key)
+        ok = isinstance(v, (int, float)) if tp is float else isinstance(v, tp)
+        if not ok or isinstance(v, bool):
+            raise MalformedHeader(f"header.{key} missing or not {tp.__name__}")
+    if not (math.isfinite(header["capture_ts"]) and math.isfinite(header["send_ts"])):
+        raise MalformedHeader("header timestamps must be finite")
+    return header
+
+
+def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
+    """[header, buffer, ...] -> Message. Raises a DecodeError subclass and nothing else."""
+    if not isinstance(frames, (list, tuple)) or not frames:
+        raise TruncatedMessage("no header frame")
+    views = [_buf(f) for f in frames]
+    total = sum(v.nbytes for v in views)
+    if total > limits.max_message_bytes:
+        raise MessageTooLarge(f"message of {total} bytes > limit {limits.max_message_bytes}")
+    header = decode_header(views[0], limits)
+    cls = REGISTRY.get(header["type"])
+    if cls is None:
+        raise UnknownMessageType(f"unknown message type {header['type'][:40]!r}")
+    metas = header["arrays"]
+    if len(metas) > limits.max_arrays:
+        raise MessageTooLarge(f"{len(metas)} arrays > limit {limits.max_arrays}")
+    if len(views) - 1 < len(metas):
+        raise TruncatedMessage(f"{cls.TYPE}: header lists {len(metas)} buffers, got {len(views) - 1}")
+    if len(views) - 1 > len(metas):
+        raise MalformedHeader(f"{cls.TYPE}: {len(views) - 1 - len(metas)} unexpected extra frames")
+    kwargs: dict[str, Any] = {}
+    for meta, view in zip(metas, views[1:]):
+        name, arr = _decode_array(cls, meta, view)
+        if name in kwargs:
+            raise MalformedHeader(f"{cls.TYPE}: array {name!r} listed twice")
+        kwargs[name] = arr
+    fields = header["fields"]
+    for name, chk in cls._SCALARS.items():
+        if name in fields:
+            try:
+                kwargs[name] = chk(fields[name])
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise InvalidField(f"{cls.TYPE}.{name}: {exc}") from None
+    unknown = set(fields) - set(cls._SCALARS)
+    if unknown:
+        raise InvalidField(f"{cls.TYPE}: unknown field {sorted(unknown)[0][:40]!r}")
+    try:
+        msg = cls(source_id=header["source_id"], frame_id=header["frame_id"],
+                  capture_ts=float(header["capture_ts"]), **kwargs)
+    except TypeError as exc:  # a required field is absent
+        raise InvalidField(f"{cls.TYPE}: {exc}") from None
+    msg.validate()
+    msg.send_ts = float(header["send_ts"])  # type: ignore[attr-defined]  # for per-hop latency
+    return msg
+
+
+def _decode_array(cls: type[Message], meta: Any, view: memoryview) -> tuple[str, np.ndarray]:
+    if not (isinstance(meta, list) and len(meta) == 3 and isinstance(meta[0], str)
+            and isinstance(meta[1], str) and isinstance(meta[2], list)):
+        raise MalformedHeader(f"{cls.TYPE}: array entry must be [name, dtype, shape]")
+    name, dt, shape = meta
+    if name not in cls.ARRAYS:
+        raise InvalidField(f"{cls.TYPE}: unknown array {name[:40]!r}")
+    if dt not in DTYPES:
+        raise BadDtype(f"{cls.TYPE}.{name}: dtype {dt[:20]!r} not in {sorted(DTYPES)}")
+    if dt != cls.ARRAYS[name][0]:
+        raise BadDtype(f"{cls.TYPE}.{name}: expected {cls.ARRAYS[name][0]}, got {dt}")
+    if len(shape) > MAX_NDIM or not all(isinstance(s, int) and not isinstance(s, bool)
+                                        and 0 <= s < 2**40 for s in shape):
+        raise ShapeMismatch(f"{cls.TYPE}.{name}: invalid shape {shape[:MAX_NDIM + 1]}")
+    dtype = DTYPES[dt]
+    want = math.prod(shape) * dtype.itemsize
+    if want != view.nbytes:
+        raise ShapeMismatch(f"{cls.TYPE}.{name}: shape {shape} x {dt} needs {want} bytes, "
+                            f"buffer has {view.nbytes}")
+    return name, np.frombuffer(view, dtype=dtype).reshape(shape)
