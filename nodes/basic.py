@@ -1,0 +1,143 @@
+"""Small generic nodes: a test-pattern source, an image transform, a recording sink, a relay.
+
+They need no models, so pipelines of them exercise the runtime end to end in tests and in the
+transport benchmark; `relay` doubles as the external forecast gateway (CURVE-secured bind).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from runtime.node import EndOfStream, Node
+from runtime.protocol import Message, VideoFrame
+from runtime.registry import register_node
+
+log = logging.getLogger("foresight.nodes")
+
+
+@dataclasses.dataclass
+class PatternParams:
+    source_id: str = "pattern"
+    fps: float = 30.0            # 0 = as fast as possible
+    width: int = 64
+    height: int = 48
+    count: int = 0               # frames to emit, 0 = forever
+
+    def __post_init__(self):
+        if self.width <= 0 or self.height <= 0 or self.fps < 0 or self.count < 0:
+            raise ValueError("width/height must be > 0, fps and count >= 0")
+
+
+@register_node("pattern")
+class PatternSource(Node):
+    """Emits frames whose pixels all equal frame_id % 256 (so a sink can check integrity)."""
+    IS_SOURCE = True
+    OUTPUTS = {"frames": VideoFrame}
+    Params = PatternParams
+
+    def setup(self) -> None:
+        self.period_s = 1.0 / self.params.fps if self.params.fps else 0.0
+        self.frame_id = 0
+
+    def produce(self):
+        p = self.params
+        if p.count and self.frame_id >= p.count:
+            raise EndOfStream
+        img = np.full((p.height, p.width, 3), self.frame_id % 256, np.uint8)
+        msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=time.time(), image=img)
+        self.frame_id += 1
+        return msg
+
+
+@dataclasses.dataclass
+class InvertParams:
+    delay_s: float = 0.0         # simulated compute time per frame (tests of slow consumers)
+
+
+@register_node("invert")
+class Invert(Node):
+    """Transform: frame -> inverted frame (255 - pixel), same identity and capture time."""
+    INPUTS = ("frames",)
+    OUTPUTS = {"inverted": VideoFrame}
+    Params = InvertParams
+
+    def process(self, msg: Message):
+        if not isinstance(msg, VideoFrame):
+            return None
+        if self.params.delay_s:
+            time.sleep(self.params.delay_s)
+        return msg.derive(VideoFrame, image=255 - msg.image, pixel_format=msg.pixel_format)
+
+
+@dataclasses.dataclass
+class RecorderParams:
+    path: str = ""               # JSON-lines file of received messages ("" = log only)
+    log_every_s: float = 5.0
+
+
+@register_node("recorder")
+class Recorder(Node):
+    """Sink: records one JSON line per message (topic, type, source, frame id, latency, summary)."""
+    INPUTS = ("*",)
+    Params = RecorderParams
+
+    def setup(self) -> None:
+        self._fh = open(self.params.path, "a", buffering=1) if self.params.path else None
+        self._n, self._last_log = 0, time.monotonic()
+
+    def process(self, msg: Message):
+        self._n += 1
+        rec = {"topic": self.current_topic, "type": msg.TYPE, "source_id": msg.source_id,
+               "frame_id": msg.frame_id, "latency_ms": round(msg.latency_s * 1e3, 3),
+               "summary": summarize(msg)}
+        if self._fh:
+            self._fh.write(json.dumps(rec) + "\n")
+        if time.monotonic() - self._last_log > self.params.log_every_s:
+            self._last_log = time.monotonic()
+            log.info("%s: %d messages, last %s", self.name, self._n, rec)
+        return None
+
+    def teardown(self) -> None:
+        if getattr(self, "_fh", None):
+            self._fh.close()
+
+
+@register_node("relay")
+class Relay(Node):
+    """Republishes its inputs unchanged on the same topics: the external forecast gateway.
+
+    Keep internal links on ipc/loopback and give only the relay a remote `bind` with `curve:`.
+    """
+    INPUTS = ("*",)
+    OUTPUTS_FROM_INPUTS = True
+
+    def process(self, msg: Message):
+        return msg
+
+
+def summarize(msg: Message) -> str:
+    """One short human-readable line about a message (used by sinks and the live summary)."""
+    from runtime import protocol as P
+    if isinstance(msg, P.VideoFrame):
+        return f"frame {msg.image.shape[1]}x{msg.image.shape[0]}"
+    if isinstance(msg, P.Pose2D):
+        if not msg.has_person:
+            return "no person"
+        return f"{msg.layout} {msg.keypoints.shape[0]} kp, mean score {float(np.mean(msg.scores)):.2f}"
+    if isinstance(msg, P.BodyParams):
+        return "body" if msg.has_person else "no person"
+    if isinstance(msg, P.ActionProbs):
+        return f"action {msg.label} ({float(np.max(msg.probs)):.2f})" if len(msg.labels) else "action ?"
+    if isinstance(msg, P.MotionForecast):
+        horizon = float(msg.times[-1] - msg.capture_ts) if len(msg.times) else 0.0
+        return f"motion forecast {len(msg.times)} steps to +{horizon:.2f}s {msg.action}".rstrip()
+    if isinstance(msg, P.CharPoseForecast):
+        return f"char-pose forecast {len(msg.times)} poses: {', '.join(msg.step_labels)}"
+    return msg.TYPE
+
+

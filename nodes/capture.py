@@ -1,0 +1,103 @@
+"""Capture node: camera (OpenCV index), video file, or the synthetic animated figure.
+
+Input problems are one-line fatal errors (exit code 2, never restarted, so a missing camera does
+not make the supervisor hot-loop): a camera that cannot be opened, a missing file, a file OpenCV
+cannot decode. Frames are stamped with the wall-clock capture time that travels end to end.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+from core.errors import DataError
+from runtime.node import EndOfStream, Node
+from runtime.protocol import VideoFrame
+from runtime.registry import register_node
+
+
+@dataclasses.dataclass
+class CaptureParams:
+    source: Literal["camera", "video", "synthetic"] = "synthetic"
+    camera: int = 0                  # OpenCV camera index (source: camera)
+    video: str = ""                  # file path (source: video)
+    loop: bool = False               # video: restart at the end instead of finishing
+    fps: float = 0.0                 # pacing; 0 = native (video file rate, 30 synthetic, camera rate)
+    width: int = 640                 # synthetic frame size / requested camera size
+    height: int = 480
+    source_id: str = "cam0"
+    absent_every_s: float = 10.0     # synthetic: the figure leaves the view this often...
+    absent_for_s: float = 1.5        # ...for this long ("no person" frames)
+
+    def __post_init__(self):
+        if self.fps < 0 or self.width <= 0 or self.height <= 0:
+            raise ValueError("fps must be >= 0, width/height > 0")
+        if self.source == "video" and not self.video:
+            raise ValueError("source 'video' needs params.video (a file path)")
+
+
+@register_node("capture")
+class Capture(Node):
+    IS_SOURCE = True
+    OUTPUTS = {"frames": VideoFrame}
+    Params = CaptureParams
+
+    def setup(self) -> None:
+        p = self.params
+        self.frame_id, self.cap, self.fig = 0, None, None
+        self.t0 = time.monotonic()
+        if p.source == "synthetic":
+            from nodes.synthetic import SyntheticFigure
+            self.fig = SyntheticFigure(p.width, p.height, p.absent_every_s, p.absent_for_s)
+            self.period_s = 1.0 / (p.fps or 30.0)
+            return
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # our one-line errors replace its noise
+        import cv2
+        if p.source == "camera":
+            self.cap = cv2.VideoCapture(p.camera)
+            if not self.cap.isOpened():
+                raise DataError(f"camera {p.camera} could not be opened (no device, busy, or no "
+                                f"permission); use --video PATH or --demo instead")
+            self.cap.set(cv2.CAP_PROP_FRAME_WIDTH, p.width)
+            self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, p.height)
+            self.period_s = 1.0 / p.fps if p.fps else 0.0
+            return
+        path = Path(p.video)
+        if not path.is_file():
+            raise DataError(f"video file {path} not found")
+        self.cap = cv2.VideoCapture(str(path))
+        ok, frame = self.cap.read() if self.cap.isOpened() else (False, None)
+        if not ok or frame is None:
+            raise DataError(f"video file {path} could not be decoded (corrupt or unsupported codec)")
+        self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        native = self.cap.get(cv2.CAP_PROP_FPS) or 30.0
+        self.period_s = 1.0 / (p.fps or native)
+
+    def produce(self):
+        p = self.params
+        if self.fig is not None:
+            t = time.monotonic() - self.t0
+            img, kp, world = self.fig.render(t)
+            msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=time.time(),
+                             image=img, gt_keypoints=kp, gt_world=world, gt_layout="blazepose33")
+        else:
+            ok, img = self.cap.read()
+            if not ok:
+                if p.source == "camera":
+                    raise DataError(f"camera {p.camera} stopped delivering frames")
+                if not p.loop:
+                    raise EndOfStream
+                self.cap.set(1, 0)  # cv2.CAP_PROP_POS_FRAMES
+                ok, img = self.cap.read()
+                if not ok:
+                    raise EndOfStream
+            msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=time.time(),
+                             image=img)
+        self.frame_id += 1
+        return msg
+
+    def teardown(self) -> None:
+        if getattr(self, "cap", None) is not None:
+            self.cap.release()

@@ -1,0 +1,97 @@
+"""pose2d node: MediaPipe BlazePose (33 image + world landmarks) per frame, or "no person".
+
+MediaPipe 0.10.21 `mediapipe.solutions.pose` with model_complexity=1 (the only bundled model) and
+static_image_mode=False (tracking across frames, one tracker per source_id). Frames from the
+synthetic demo source carry their ground-truth keypoints; with `synthetic_passthrough: true` those
+are published as-is instead of running MediaPipe on a stick-figure drawing it was never meant to
+detect. Such Pose2D messages are exact ground truth, not detections, and the docs say so.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from nodes.blazepose import LAYOUT, NUM_JOINTS
+from runtime.node import Node
+from runtime.protocol import Pose2D, VideoFrame
+from runtime.registry import register_node
+
+
+@dataclasses.dataclass
+class Pose2DParams:
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    smooth_landmarks: bool = True
+    synthetic_passthrough: bool = True   # use ground truth carried by synthetic frames
+
+    def __post_init__(self):
+        for name in ("min_detection_confidence", "min_tracking_confidence"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
+
+
+def no_person(frame: VideoFrame) -> Pose2D:
+    return frame.derive(Pose2D, keypoints=np.zeros((0, 3), np.float32),
+                        scores=np.zeros(0, np.float32), image_size=_size(frame), has_person=False)
+
+
+def _size(frame: VideoFrame) -> tuple[int, int]:
+    return int(frame.image.shape[1]), int(frame.image.shape[0])
+
+
+@register_node("pose2d")
+class Pose2DNode(Node):
+    INPUTS = ("frames",)
+    OUTPUTS = {"pose2d": Pose2D}
+    Params = Pose2DParams
+
+    def setup(self) -> None:
+        import mediapipe as mp  # heavy: imported in the node process only
+        self._mp_pose = mp.solutions.pose
+        self._trackers: dict[str, object] = {}
+
+    def _tracker(self, source_id: str):
+        tr = self._trackers.get(source_id)
+        if tr is None:
+            p = self.params
+            tr = self._mp_pose.Pose(static_image_mode=False, model_complexity=1,
+                                    smooth_landmarks=p.smooth_landmarks,
+                                    min_detection_confidence=p.min_detection_confidence,
+                                    min_tracking_confidence=p.min_tracking_confidence)
+            self._trackers[source_id] = tr
+        return tr
+
+    def process(self, msg):
+        if not isinstance(msg, VideoFrame):
+            return None
+        if self.params.synthetic_passthrough and msg.gt_layout:
+            return self._from_ground_truth(msg)
+        rgb = msg.image[..., ::-1] if msg.pixel_format == "bgr8" else msg.image
+        res = self._tracker(msg.source_id).process(np.ascontiguousarray(rgb))
+        if res.pose_landmarks is None:
+            return no_person(msg)
+        w, h = _size(msg)
+        lm = res.pose_landmarks.landmark
+        # (33, 3): x, y in pixels; z = MediaPipe's relative depth, same scale as x (pixels)
+        kp = np.array([[p.x * w, p.y * h, p.z * w] for p in lm], np.float32)
+        scores = np.array([p.visibility for p in lm], np.float32)
+        world = None
+        if res.pose_world_landmarks is not None:
+            world = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark], np.float32)
+        return msg.derive(Pose2D, keypoints=kp, scores=scores, world=world, layout=LAYOUT,
+                          image_size=(w, h), has_person=True)
+
+    def _from_ground_truth(self, msg: VideoFrame) -> Pose2D:
+        if msg.gt_keypoints is None or msg.gt_keypoints.shape[0] != NUM_JOINTS:
+            return no_person(msg)
+        kp = np.array(msg.gt_keypoints, np.float32)      # (33, 3) [x_px, y_px, visibility]
+        z = msg.gt_world[:, 2:3] * msg.image.shape[1] / 2 if msg.gt_world is not None \
+            else np.zeros((NUM_JOINTS, 1), np.float32)
+        return msg.derive(Pose2D, keypoints=np.concatenate([kp[:, :2], z], 1).astype(np.float32),
+                          scores=kp[:, 2].copy(), world=msg.gt_world, layout=LAYOUT,
+                          image_size=_size(msg), has_person=True)
+
+    def teardown(self) -> None:
+        for tr in getattr(self, "_trackers", {}).values():
+            tr.close()

@@ -1,0 +1,222 @@
+"""Pipeline graph: typed config for `configs/pipeline*.yaml`, validated before anything starts.
+
+    nodes:
+      capture: {type: capture, params: {source: synthetic}}
+      pose2d:  {type: pose2d, inputs: [capture.frames]}
+      gateway: {type: relay, inputs: [pose2d.pose2d], bind: "tcp://0.0.0.0:5560",
+                allow_remote: true, curve: {secret_key_file: keys/server.key_secret}}
+
+`inputs` entries are `<node>.<topic>`; `bind: auto` gives an ipc endpoint in the run directory.
+Errors (unknown node type, unknown/duplicate field, duplicate endpoint, dangling input, a
+non-loopback bind without `allow_remote`, bad params) are ConfigErrors naming the dotted field.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from core.config import apply_overrides, from_dict
+from core.errors import ConfigError
+from runtime.registry import get_node_class
+from runtime.runner import InputSpec, RunSpec
+from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
+
+
+@dataclasses.dataclass
+class CurveConfig:
+    secret_key_file: str                         # server *.key_secret
+    authorized_clients_dir: str = ""             # allowed client public keys ("" = any CURVE client)
+
+
+@dataclasses.dataclass
+class NodeConfig:
+    type: str
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    inputs: list[str] = dataclasses.field(default_factory=list)     # "<node>.<topic>"
+    bind: str = "auto"                           # auto | ipc://... | tcp://127.0.0.1:PORT
+    allow_remote: bool = False                   # required to bind a non-loopback interface
+    curve: CurveConfig | None = None             # CURVE auth on this node's bind
+    restart: bool = True                         # restart on crash/hang (with backoff)
+    policies: dict[str, Literal["latest", "ordered"]] = dataclasses.field(default_factory=dict)
+    queue_max: int = 64                          # bound of the ordered input FIFO
+
+
+@dataclasses.dataclass
+class SupervisorConfig:
+    heartbeat_interval_s: float = 0.5
+    heartbeat_timeout_s: float = 5.0             # running node silent this long = hung -> restart
+    startup_timeout_s: float = 60.0              # allowance for setup() (model loading)
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 10.0
+    stable_after_s: float = 10.0                 # uptime that resets the backoff
+    max_restarts: int = 20                       # per node, then the pipeline fails
+    shutdown_timeout_s: float = 1.5              # SIGTERM grace before SIGKILL of the group
+    run_dir: str = ""                            # ipc sockets; "" = fresh temp dir
+
+    def __post_init__(self):
+        if self.heartbeat_interval_s <= 0 or self.heartbeat_timeout_s <= self.heartbeat_interval_s:
+            raise ValueError("need 0 < heartbeat_interval_s < heartbeat_timeout_s")
+        if self.shutdown_timeout_s > 1.8:
+            raise ValueError("shutdown_timeout_s must be <= 1.8 (whole shutdown within 2 s)")
+
+
+@dataclasses.dataclass
+class PipelineConfig:
+    version: int = 1
+    supervisor: SupervisorConfig = dataclasses.field(default_factory=SupervisorConfig)
+    nodes: dict[str, NodeConfig] = dataclasses.field(default_factory=dict)
+    monitor: list[str] = dataclasses.field(default_factory=list)   # "<node>.<topic>" shown live
+    max_message_bytes: int = 64 << 20
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML silently keeps the last of duplicate keys; a duplicated node name must be an error."""
+
+
+def _construct_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_pipeline_yaml(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: pipeline config not found")
+    try:
+        data = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigError(f"{p}{f' line {mark.line + 1}' if mark else ''}: not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: top level must be a mapping")
+    return data
+
+
+def load_pipeline(path: str | Path | None, overrides: list[str] | None = None) -> PipelineConfig:
+    """Read, override, type-check and semantically validate a pipeline file."""
+    data = read_pipeline_yaml(path) if path else {}
+    data = apply_overrides(data, overrides)
+    try:
+        cfg = from_dict(PipelineConfig, data)
+        validate(cfg)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None
+    return cfg
+
+
+def _split_ref(ref: str, where: str, cfg: PipelineConfig) -> tuple[str, str]:
+    node, _, topic = ref.rpartition(".")
+    if not node or not topic:
+        raise ConfigError(f"{where}: expected '<node>.<topic>', got {ref!r}")
+    if node not in cfg.nodes:
+        raise ConfigError(f"{where}: unknown node {node!r} (nodes: {', '.join(cfg.nodes)})")
+    return node, topic
+
+
+def output_topics(cfg: PipelineConfig, name: str, _seen: frozenset = frozenset()) -> list[str]:
+    nc = cfg.nodes[name]
+    cls = get_node_class(nc.type, f"nodes.{name}.type")
+    if not cls.OUTPUTS_FROM_INPUTS:
+        return list(cls.OUTPUTS)
+    if name in _seen:
+        raise ConfigError(f"nodes.{name}.inputs: relay cycle")
+    return [ref.rpartition(".")[2] for ref in nc.inputs
+            if ref.rpartition(".")[0] in cfg.nodes] + []
+
+
+def validate(cfg: PipelineConfig) -> None:
+    if cfg.version != 1:
+        raise ConfigError(f"version: unsupported pipeline version {cfg.version} (expected 1)")
+    if not cfg.nodes:
+        raise ConfigError("nodes: no nodes declared")
+    binds: dict[str, str] = {}
+    for name, nc in cfg.nodes.items():
+        where = f"nodes.{name}"
+        if not name.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"{where}: node names use letters, digits, '_' or '-'")
+        cls = get_node_class(nc.type, f"{where}.type")
+        cls.parse_params(nc.params, f"{where}.params")
+        if nc.bind != "auto":
+            if not nc.bind.startswith(("ipc://", "tcp://", "inproc://")):
+                raise ConfigError(f"{where}.bind: expected auto, ipc://PATH or tcp://HOST:PORT")
+            if nc.bind in binds:
+                raise ConfigError(f"{where}.bind: endpoint {nc.bind} already used by nodes.{binds[nc.bind]}")
+            binds[nc.bind] = name
+            if not is_local_endpoint(nc.bind) and not nc.allow_remote:
+                raise ConfigError(f"{where}.bind: {nc.bind} is not loopback; set allow_remote: true "
+                                  f"to expose it (and consider curve:)")
+        if nc.curve is not None and not Path(nc.curve.secret_key_file).is_file():
+            raise ConfigError(f"{where}.curve.secret_key_file: {nc.curve.secret_key_file} not found")
+        if cls.IS_SOURCE and nc.inputs:
+            raise ConfigError(f"{where}.inputs: {nc.type} is a source and takes no inputs")
+        if not cls.IS_SOURCE and not nc.inputs:
+            raise ConfigError(f"{where}.inputs: {nc.type} needs at least one input")
+        for i, ref in enumerate(nc.inputs):
+            _check_input(cfg, name, cls, ref, f"{where}.inputs[{i}]")
+    for i, ref in enumerate(cfg.monitor):
+        up, topic = _split_ref(ref, f"monitor[{i}]", cfg)
+        if topic not in output_topics(cfg, up):
+            raise ConfigError(f"monitor[{i}]: node {up!r} publishes no topic {topic!r}")
+
+
+def _check_input(cfg: PipelineConfig, name: str, cls, ref: str, where: str) -> None:
+    up, topic = _split_ref(ref, where, cfg)
+    if up == name:
+        raise ConfigError(f"{where}: a node cannot subscribe to itself")
+    outs = output_topics(cfg, up)
+    if topic not in outs:
+        raise ConfigError(f"{where}: node {up!r} publishes no topic {topic!r} (it publishes: "
+                          f"{', '.join(outs) or 'nothing'})")
+    if "*" not in cls.INPUTS and topic not in cls.INPUTS:
+        raise ConfigError(f"{where}: {cls.TYPE_NAME} accepts topics {list(cls.INPUTS)}, not {topic!r}")
+    if cfg.nodes[up].curve is not None:
+        raise ConfigError(f"{where}: {up!r} is CURVE-secured for external clients; subscribe "
+                          f"internal nodes to its upstream instead")
+
+
+def resolve_binds(cfg: PipelineConfig, run_dir: str | Path) -> dict[str, str]:
+    """Node name -> concrete endpoint ('auto' -> ipc socket in run_dir). Sinks get none."""
+    out = {}
+    for name, nc in cfg.nodes.items():
+        if not output_topics(cfg, name):
+            out[name] = ""
+        else:
+            out[name] = ipc_endpoint(run_dir, name) if nc.bind == "auto" else nc.bind
+    return out
+
+
+def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str) -> dict[str, RunSpec]:
+    binds = resolve_binds(cfg, run_dir)
+    specs = {}
+    for name, nc in cfg.nodes.items():
+        by_up: dict[str, list[str]] = {}
+        for ref in nc.inputs:
+            up, topic = ref.rpartition(".")[0], ref.rpartition(".")[2]
+            by_up.setdefault(up, []).append(topic)
+        curve = (CurveKeys(secret_key_file=nc.curve.secret_key_file,
+                           authorized_clients_dir=nc.curve.authorized_clients_dir)
+                 if nc.curve else None)
+        specs[name] = RunSpec(
+            name=name, type=nc.type, params=dict(nc.params),
+            inputs=[InputSpec(endpoint=binds[up], topics=t) for up, t in by_up.items()],
+            bind=binds[name], curve=curve, heartbeat_endpoint=heartbeat_endpoint,
+            heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=dict(nc.policies),
+            queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes)
+    return specs
+
+
+def spec_from_dict(data: dict) -> RunSpec:
+    return from_dict(RunSpec, data)

@@ -1,0 +1,221 @@
+"""NodeRunner: owns one node's sockets and loop (poll -> drain -> process -> publish -> heartbeat).
+
+Runs inside the node's own process (`python -m runtime.launch`), or in a thread for tests; every
+socket is created in `run()`, i.e. in the thread that uses it. Bad input never stops the loop: a
+DecodeError is counted under `decode_errors.<kind>`, logged once per kind and dropped; an
+exception in `process()` is counted, logged once per exception type and the message dropped.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import threading
+import time
+import traceback
+from typing import Any
+
+import zmq
+
+from core.errors import ForesightError
+from runtime import protocol as P
+from runtime.node import EndOfStream, Node
+from runtime.stats import NodeStats
+from runtime.transport import CurveKeys, Inbox, Publisher, Subscriber, default_policy
+
+log = logging.getLogger("foresight.node")
+
+EXIT_OK, EXIT_CRASH, EXIT_FATAL = 0, 1, 2
+
+
+@dataclasses.dataclass
+class InputSpec:
+    endpoint: str
+    topics: list[str]
+    curve: CurveKeys | None = None
+
+
+@dataclasses.dataclass
+class RunSpec:
+    """Everything a node process needs; built by the graph, shipped to `runtime.launch` as JSON."""
+    name: str
+    type: str
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    inputs: list[InputSpec] = dataclasses.field(default_factory=list)
+    bind: str = ""                                   # "" = no outputs
+    curve: CurveKeys | None = None                   # CURVE server keys for `bind`
+    heartbeat_endpoint: str = ""                     # supervisor's heartbeat SUB ("" = none)
+    heartbeat_interval_s: float = 0.5
+    policies: dict[str, str] = dataclasses.field(default_factory=dict)  # topic -> latest|ordered
+    queue_max: int = 64
+    sndhwm: int = 16
+    rcvhwm: int = 16
+    max_message_bytes: int = P.DEFAULT_LIMITS.max_message_bytes
+
+
+class NodeRunner:
+    def __init__(self, node: Node, spec: RunSpec, *, ctx: zmq.Context | None = None):
+        self.node, self.spec = node, spec
+        self.stats = NodeStats()
+        self.stop_event = threading.Event()
+        self._ctx = ctx
+        self._logged: set[str] = set()
+        self._hb_seq = 0
+        self.state = "starting"
+        self.error = ""
+        self.limits = P.Limits(max_message_bytes=spec.max_message_bytes)
+        topics = [t for i in spec.inputs for t in i.topics]
+        self.inbox = Inbox({t: spec.policies.get(t) or default_policy(t) for t in topics}, spec.queue_max)
+
+    # ---- public --------------------------------------------------------------------------
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stop_event.set())
+
+    def run(self) -> int:
+        """Run until stopped / end of stream / fatal error. Returns the process exit code."""
+        own_ctx = self._ctx is None
+        ctx = zmq.Context() if own_ctx else self._ctx
+        self._hb = self._pub = None
+        self._subs: list[Subscriber] = []
+        code = EXIT_OK
+        try:
+            self._open(ctx)
+            self._heartbeat(force=True)
+            self.node.setup()
+            self.state = "running"
+            self._loop()
+            self.state = "finished" if self.state == "finished" else "stopping"
+        except ForesightError as exc:
+            self.state, self.error, code = "failed", f"{self.spec.name}: {exc}", EXIT_FATAL
+            log.error("%s", self.error)
+        except Exception as exc:
+            self.state, self.error, code = "failed", f"{self.spec.name}: crashed: {exc!r}", EXIT_CRASH
+            log.error("%s\n%s", self.error, traceback.format_exc())
+        finally:
+            try:
+                self.node.teardown()
+            except Exception as exc:  # teardown must not mask the real exit reason
+                log.warning("%s: teardown failed: %r", self.spec.name, exc)
+            self._heartbeat(force=True)
+            self._close(ctx, own_ctx)
+        return code
+
+    # ---- internals -----------------------------------------------------------------------
+    def _open(self, ctx: zmq.Context) -> None:
+        s = self.spec
+        if s.heartbeat_endpoint:
+            self._hb = ctx.socket(zmq.PUB)
+            self._hb.setsockopt(zmq.LINGER, 200)  # let the final heartbeat (failed/finished) out
+            self._hb.setsockopt(zmq.SNDHWM, 8)
+            self._hb.connect(s.heartbeat_endpoint)
+        if s.bind:
+            self._pub = Publisher(ctx, s.bind, sndhwm=s.sndhwm, curve=s.curve)
+        self._subs = [Subscriber(ctx, i.endpoint, i.topics, rcvhwm=s.rcvhwm, curve=i.curve)
+                      for i in s.inputs]
+        self._poller = zmq.Poller()
+        for sub in self._subs:
+            self._poller.register(sub.sock, zmq.POLLIN)
+
+    def _close(self, ctx: zmq.Context, own_ctx: bool) -> None:
+        for sub in self._subs:
+            sub.close()
+        if self._pub is not None:
+            self._pub.close()
+        if self._hb is not None:
+            self._hb.close(linger=200)
+        if own_ctx:
+            ctx.term()
+
+    def _loop(self) -> None:
+        node, interval = self.node, self.spec.heartbeat_interval_s
+        next_hb = time.monotonic() + interval
+        next_tick = time.monotonic()
+        while not self.stop_event.is_set():
+            deadline = min(next_hb, next_tick) if node.IS_SOURCE else next_hb
+            wait_ms = max(0, min(int((deadline - time.monotonic()) * 1000), 50))  # stop seen < 50 ms
+            if self._subs:
+                ready = dict(self._poller.poll(wait_ms))
+                for sub in self._subs:
+                    if sub.sock in ready:
+                        self._drain(sub)
+                self._process_pending()
+            elif wait_ms:
+                self.stop_event.wait(wait_ms / 1000)
+            if node.IS_SOURCE and time.monotonic() >= next_tick:
+                next_tick = max(next_tick + node.period_s, time.monotonic())
+                try:
+                    produced = node.route(node.produce())
+                except EndOfStream:
+                    self.state = "finished"
+                    return
+                for topic, msg in produced:
+                    self._publish(topic, msg)
+                if produced:
+                    self.stats.processed(None)
+            if time.monotonic() >= next_hb:
+                next_hb = time.monotonic() + interval
+                self._heartbeat()
+
+    def _drain(self, sub: Subscriber) -> None:
+        for topic, frames in sub.drain():
+            self.stats.count("received")
+            try:
+                msg = P.decode(frames, self.limits)
+            except P.DecodeError as exc:
+                self.stats.count(f"decode_errors.{exc.kind}")
+                self._log_once(f"decode:{exc.kind}", "%s: dropped bad message on %r (%s): %s "
+                               "(logged once per kind)", self.spec.name, topic, exc.kind, exc)
+                continue
+            self.inbox.put(topic, msg)
+
+    def _process_pending(self) -> None:
+        for topic, msg in self.inbox.pop_all():
+            self.node.current_topic = topic
+            try:
+                outs = self.node.route(self.node.process(msg))
+            except ForesightError:
+                raise
+            except Exception as exc:
+                self.stats.count("process_errors")
+                self._log_once(f"proc:{type(exc).__name__}", "%s: process() failed on %s %s/%d, "
+                               "message dropped (logged once per type):\n%s", self.spec.name,
+                               msg.TYPE, msg.source_id, msg.frame_id, traceback.format_exc())
+                continue
+            for out_topic, out in outs:
+                self._publish(out_topic, out)
+            if not outs:
+                self.stats.processed(msg.capture_ts)  # sinks: latency measured at consumption
+
+    def _publish(self, topic: str, msg: P.Message) -> None:
+        if self._pub is not None:
+            self._pub.publish(topic, msg)
+        self.stats.count("published")
+        if not self.node.IS_SOURCE:
+            self.stats.processed(msg.capture_ts)
+
+    def _heartbeat(self, force: bool = False) -> None:
+        self.stats.roll()
+        self.stats.counters["drops"] = self.inbox.drops
+        self.stats.counters["gaps"] = self.inbox.gaps
+        if self._hb is None:
+            return
+        p50, p99 = self.stats.percentiles()
+        self._hb_seq += 1
+        hb = P.Heartbeat(source_id=self.spec.name, frame_id=self._hb_seq, capture_ts=time.time(),
+                         node=self.spec.name, pid=os.getpid(), state=self.state, fps=self.stats.fps,
+                         latency_p50_ms=p50, latency_p99_ms=p99, drops=self.inbox.drops,
+                         counters=dict(self.stats.counters), error=self.error)
+        try:
+            self._hb.send_multipart([b"hb", *P.encode(hb)], flags=zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+
+    def _log_once(self, key: str, fmt: str, *args) -> None:
+        if key not in self._logged:
+            self._logged.add(key)
+            log.warning(fmt, *args)

@@ -1,0 +1,227 @@
+"""Supervisor: one OS process per node, heartbeat watch, restart with backoff, bounded shutdown.
+
+    with Supervisor(load_pipeline("configs/pipeline.yaml")) as sup:
+        sup.run(duration=10, on_tick=print_summary)
+
+Each node runs `python -m runtime.launch` in its own session (= process group), so a shutdown can
+signal the whole group: SIGTERM, `shutdown_timeout_s` grace, then SIGKILL of every group, all
+within 2 s; node processes also get SIGTERM from the kernel if the supervisor itself dies.
+A node that exits with code 2 (fatal input error such as a missing camera) is not restarted and
+fails the pipeline with its one-line message; a crash (other code, signal) or a hang (no heartbeat
+for `heartbeat_timeout_s`) is restarted after an exponential backoff, and logged.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import zmq
+
+from core.config import to_dict
+from core.errors import ForesightError
+from core.paths import REPO_ROOT
+from runtime import protocol as P
+from runtime.graph import PipelineConfig, run_specs
+from runtime.runner import EXIT_FATAL, RunSpec
+
+log = logging.getLogger("foresight.supervisor")
+
+
+@dataclass
+class NodeProc:
+    name: str
+    spec: RunSpec
+    restart: bool
+    popen: subprocess.Popen | None = None
+    status: str = "pending"          # pending | running | backoff | finished | failed
+    started_at: float = 0.0
+    last_seen: float = 0.0           # monotonic time of the last heartbeat (or of the spawn)
+    node_state: str = "starting"     # state reported by the node's heartbeats
+    restarts: int = 0
+    failures: int = 0                # consecutive, drives the backoff
+    next_start: float = 0.0
+    last: P.Heartbeat | None = None
+    error: str = ""
+    history: list[str] = field(default_factory=list)
+
+
+class Supervisor:
+    def __init__(self, cfg: PipelineConfig, *, env: dict[str, str] | None = None):
+        self.cfg = cfg
+        self.sc = cfg.supervisor
+        self.env = {**os.environ, **(env or {}), "FORESIGHT_SUPERVISOR_PID": str(os.getpid())}
+        self.procs: dict[str, NodeProc] = {}
+        self.ctx: zmq.Context | None = None
+        self._own_run_dir = False
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "Supervisor":
+        self.run_dir = self.sc.run_dir or tempfile.mkdtemp(prefix="fs-")
+        self._own_run_dir = not self.sc.run_dir
+        os.makedirs(self.run_dir, exist_ok=True)
+        self.ctx = zmq.Context()
+        self.hb = self.ctx.socket(zmq.SUB)
+        self.hb.setsockopt(zmq.LINGER, 0)
+        self.hb.setsockopt(zmq.SUBSCRIBE, b"hb")
+        self.hb_endpoint = f"ipc://{self.run_dir}/supervisor.sock"
+        self.hb.bind(self.hb_endpoint)
+        specs = run_specs(self.cfg, self.run_dir, self.hb_endpoint)
+        for name, spec in specs.items():
+            self.procs[name] = NodeProc(name, spec, self.cfg.nodes[name].restart)
+        for p in self.procs.values():
+            self._spawn(p)
+        return self
+
+    def __enter__(self) -> "Supervisor":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    def endpoint_of(self, name: str) -> str:
+        return self.procs[name].spec.bind
+
+    def run(self, duration: float | None = None, on_tick=None, tick_s: float = 1.0,
+            stop_when_sources_done: bool = True) -> None:
+        """Supervise until `duration` elapses, a node fails fatally, or every source finished."""
+        t0 = next_tick = time.monotonic()
+        while duration is None or time.monotonic() - t0 < duration:
+            self.step(0.1)
+            if self.failed():
+                name, err = self.failed()[0]
+                raise ForesightError(err or f"node {name!r} failed")
+            if stop_when_sources_done and self.sources_done():
+                return
+            if on_tick and time.monotonic() >= next_tick:
+                next_tick += tick_s
+                on_tick(self)
+
+    # ---- one supervision step ---------------------------------------------------------------
+    def step(self, timeout_s: float = 0.1) -> None:
+        if self.hb.poll(int(timeout_s * 1000)):
+            self._read_heartbeats()
+        now = time.monotonic()
+        for p in self.procs.values():
+            if p.status == "running":
+                self._check_running(p, now)
+            elif p.status == "backoff" and now >= p.next_start:
+                self._spawn(p)
+
+    def _read_heartbeats(self) -> None:
+        while True:
+            try:
+                frames = self.hb.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            try:
+                hb = P.decode(frames[1:])
+            except P.DecodeError as exc:
+                log.warning("bad heartbeat dropped: %s", exc)
+                continue
+            p = self.procs.get(hb.source_id) if isinstance(hb, P.Heartbeat) else None
+            if p is None or p.popen is None or hb.pid != p.popen.pid:
+                continue  # a late heartbeat from a previous incarnation
+            p.last, p.last_seen, p.node_state = hb, time.monotonic(), hb.state
+            if hb.error:
+                p.error = hb.error
+
+    def _check_running(self, p: NodeProc, now: float) -> None:
+        code = p.popen.poll()
+        if code is None:
+            limit = self.sc.startup_timeout_s if p.node_state == "starting" else self.sc.heartbeat_timeout_s
+            if now - p.last_seen > limit:
+                self._note(p, f"no heartbeat for {now - p.last_seen:.1f}s (hung); killing")
+                _killpg(p.popen.pid, signal.SIGKILL)
+                p.popen.wait()
+                self._crashed(p, "hung", now)
+            return
+        _killpg(p.popen.pid, signal.SIGKILL)  # leftovers of the group, if any
+        if code == 0:
+            p.status = "finished"
+            self._note(p, "finished")
+        elif code == EXIT_FATAL:
+            p.status = "failed"
+            p.error = p.error or f"{p.name}: exited with a fatal error (code 2), see its output"
+            self._note(p, f"fatal: {p.error}")
+        else:
+            self._crashed(p, f"exit code {code}" if code > 0 else f"signal {-code}", now)
+
+    def _crashed(self, p: NodeProc, why: str, now: float) -> None:
+        if not p.restart or p.restarts >= self.sc.max_restarts:
+            p.status = "failed"
+            p.error = f"{p.name}: {why} and not restarted (restarts: {p.restarts})"
+            self._note(p, p.error)
+            return
+        if now - p.started_at > self.sc.stable_after_s:
+            p.failures = 0
+        delay = min(self.sc.backoff_initial_s * 2 ** p.failures, self.sc.backoff_max_s)
+        p.failures += 1
+        p.status, p.next_start = "backoff", now + delay
+        self._note(p, f"{why}; restart #{p.restarts + 1} in {delay:.1f}s", level=logging.WARNING)
+
+    def _spawn(self, p: NodeProc) -> None:
+        if p.status == "backoff":
+            p.restarts += 1
+        cmd = [sys.executable, "-m", "runtime.launch", "--spec", json.dumps(to_dict(p.spec))]
+        p.popen = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=self.env, start_new_session=True)
+        p.status, p.node_state = "running", "starting"
+        p.started_at = p.last_seen = time.monotonic()
+
+    def _note(self, p: NodeProc, text: str, level: int = logging.INFO) -> None:
+        p.history.append(text)
+        log.log(level, "node %s: %s", p.name, text)
+
+    # ---- queries ------------------------------------------------------------------------------
+    def failed(self) -> list[tuple[str, str]]:
+        return [(p.name, p.error) for p in self.procs.values() if p.status == "failed"]
+
+    def sources_done(self) -> bool:
+        from runtime.registry import get_node_class
+        srcs = [p for p in self.procs.values() if get_node_class(p.spec.type).IS_SOURCE]
+        return bool(srcs) and all(p.status == "finished" for p in srcs)
+
+    def pids(self) -> dict[str, int]:
+        return {n: p.popen.pid for n, p in self.procs.items() if p.popen and p.popen.poll() is None}
+
+    # ---- shutdown -----------------------------------------------------------------------------
+    def shutdown(self) -> float:
+        """Stop every node (SIGTERM, grace, SIGKILL of the groups); returns seconds taken."""
+        t0 = time.monotonic()
+        live = [p.popen for p in self.procs.values() if p.popen and p.popen.poll() is None]
+        for pop in live:
+            _killpg(pop.pid, signal.SIGTERM)
+        deadline = t0 + self.sc.shutdown_timeout_s
+        for pop in live:
+            try:
+                pop.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for p in self.procs.values():
+            if p.popen is not None:
+                _killpg(p.popen.pid, signal.SIGKILL)  # stragglers and any grandchildren
+                try:
+                    p.popen.wait(timeout=0.3)
+                except subprocess.TimeoutExpired:
+                    log.error("node %s (pid %d) survived SIGKILL", p.name, p.popen.pid)
+        if self.ctx is not None:
+            self.hb.close(linger=0)
+            self.ctx.term()
+            self.ctx = None
+        if self._own_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        return time.monotonic() - t0
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,207 @@
+"""ZeroMQ transport: non-blocking publishers, draining subscribers, latest-wins inbox, CURVE.
+
+Sockets are created by whoever calls the constructors, in that thread; ZeroMQ sockets are not
+thread-safe, so a node builds all of them inside its own process/thread (see `NodeRunner.run`).
+
+Why not ZMQ_CONFLATE for latest-wins: it is incompatible with multipart messages, and ours are
+multipart (topic, header, buffers). Instead the subscriber keeps a small RCVHWM and drains the
+socket every loop; `Inbox` keeps only the newest frame per (topic, source) and counts the rest as
+drops. Ordered topics (forecasts, poses) go to a bounded FIFO per input, so order per source is kept
+and a stalled node can only lose the oldest items, never grow without bound.
+"""
+from __future__ import annotations
+
+import collections
+import dataclasses
+import ipaddress
+import logging
+import os
+from pathlib import Path
+from typing import Iterator, Literal
+
+import zmq
+import zmq.auth
+
+from core.errors import ConfigError
+from runtime import protocol as P
+
+log = logging.getLogger("foresight.transport")
+
+Policy = Literal["latest", "ordered"]
+
+
+def default_policy(topic: str) -> Policy:
+    """Frames are latest-wins; everything derived (poses, actions, forecasts) keeps its order."""
+    return "latest" if topic in ("frames", "video", "image") else "ordered"
+
+
+@dataclasses.dataclass
+class CurveKeys:
+    """CURVE key files (as written by `zmq.auth.create_certificates`)."""
+    secret_key_file: str = ""              # own *.key_secret (server for a publisher, client for a subscriber)
+    server_public_key_file: str = ""       # subscriber side: the publisher's *.key
+    authorized_clients_dir: str = ""       # publisher side: dir of allowed client *.key; "" = any client
+
+    def load_secret(self) -> tuple[bytes, bytes]:
+        return _load_cert(self.secret_key_file, secret=True)
+
+    def load_server_public(self) -> bytes:
+        return _load_cert(self.server_public_key_file, secret=False)[0]
+
+
+def _load_cert(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"CURVE key file {p} not found (create keys with "
+                          f"`python -m runtime.keys DIR`)")
+    try:
+        pub, sec = zmq.auth.load_certificate(str(p))
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"CURVE key file {p} is not a ZeroMQ certificate: {exc}") from None
+    if secret and not sec:
+        raise ConfigError(f"CURVE key file {p} has no secret key (use the *.key_secret file)")
+    return pub, sec
+
+
+def is_local_endpoint(endpoint: str) -> bool:
+    """True for ipc://, inproc:// and tcp on a loopback address."""
+    if endpoint.startswith(("ipc://", "inproc://")):
+        return True
+    if not endpoint.startswith("tcp://"):
+        return False
+    host = endpoint[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # "*", an interface name or a hostname: not provably local
+        return False
+
+
+class Publisher:
+    """A bound PUB socket. `publish` never blocks: at SNDHWM ZeroMQ drops for that subscriber."""
+
+    def __init__(self, ctx: zmq.Context, endpoint: str, *, sndhwm: int = 16,
+                 curve: CurveKeys | None = None):
+        self.endpoint = endpoint
+        self.auth = None
+        self.sock = ctx.socket(zmq.PUB)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.SNDHWM, sndhwm)
+        if curve is not None:
+            self.auth = _start_authenticator(ctx, curve)
+            pub, sec = curve.load_secret()
+            self.sock.curve_publickey, self.sock.curve_secretkey = pub, sec
+            self.sock.curve_server = True
+        if endpoint.startswith("ipc://"):
+            Path(endpoint[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.sock.bind(endpoint)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise ConfigError(f"cannot bind {endpoint}: {exc}") from None
+        self.sent = 0
+
+    def publish(self, topic: str, msg: P.Message) -> None:
+        frames = [topic.encode(), *P.encode(msg)]
+        self.sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+        self.sent += 1
+
+    def close(self) -> None:
+        self.sock.close(linger=0)
+        if self.auth is not None:
+            self.auth.stop()
+            self.auth = None
+
+
+def _start_authenticator(ctx: zmq.Context, curve: CurveKeys):
+    from zmq.auth.thread import ThreadAuthenticator
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    if curve.authorized_clients_dir:
+        d = Path(curve.authorized_clients_dir)
+        if not d.is_dir():
+            auth.stop()
+            raise ConfigError(f"CURVE authorized_clients_dir {d} is not a directory")
+        auth.configure_curve(domain="*", location=str(d))
+    else:
+        auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
+    return auth
+
+
+class Subscriber:
+    """A SUB socket connected to one upstream endpoint, subscribed to exact topics."""
+
+    def __init__(self, ctx: zmq.Context, endpoint: str, topics: list[str], *, rcvhwm: int = 16,
+                 curve: CurveKeys | None = None):
+        self.endpoint = endpoint
+        self.topics = {t.encode(): t for t in topics}
+        self.sock = ctx.socket(zmq.SUB)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
+        self.sock.setsockopt(zmq.RECONNECT_IVL, 100)
+        self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+        if curve is not None:
+            pub, sec = curve.load_secret()
+            self.sock.curve_publickey, self.sock.curve_secretkey = pub, sec
+            self.sock.curve_serverkey = curve.load_server_public()
+        for t in self.topics:
+            self.sock.setsockopt(zmq.SUBSCRIBE, t)
+        self.sock.connect(endpoint)
+
+    def drain(self, max_n: int = 256) -> Iterator[tuple[str, list]]:
+        """Yield (topic, frames) for every message waiting now (up to max_n), never blocking."""
+        for _ in range(max_n):
+            try:
+                frames = self.sock.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            topic = self.topics.get(frames[0].bytes)
+            if topic is not None:  # prefix subscriptions may deliver longer topic names
+                yield topic, frames[1:]
+
+    def close(self) -> None:
+        self.sock.close(linger=0)
+
+
+class Inbox:
+    """Pending input: latest-wins slots per (topic, source) + bounded FIFOs for ordered topics."""
+
+    def __init__(self, policies: dict[str, Policy], queue_max: int = 64):
+        self.policies = policies
+        self.queue_max = queue_max
+        self.latest: dict[tuple[str, str], P.Message] = {}
+        self.fifo: collections.deque[tuple[str, P.Message]] = collections.deque()
+        self.drops = 0
+        self.gaps = 0          # frame_id jumps on latest-wins inputs (upstream/HWM drops)
+        self._last_id: dict[tuple[str, str], int] = {}
+
+    def put(self, topic: str, msg: P.Message) -> None:
+        key = (topic, msg.source_id)
+        if self.policies.get(topic, default_policy(topic)) == "latest":
+            last = self._last_id.get(key)
+            if last is not None and msg.frame_id > last + 1:
+                self.gaps += msg.frame_id - last - 1
+            self._last_id[key] = msg.frame_id
+            if key in self.latest:
+                self.drops += 1
+            self.latest[key] = msg
+            return
+        self.fifo.append((topic, msg))
+        if len(self.fifo) > self.queue_max:
+            self.fifo.popleft()  # drop the oldest: order is kept, memory is bounded
+            self.drops += 1
+
+    def pop_all(self) -> list[tuple[str, P.Message]]:
+        out = list(self.fifo)
+        self.fifo.clear()
+        out.extend((k[0], m) for k, m in self.latest.items())
+        self.latest.clear()
+        return out
+
+    def __len__(self) -> int:
+        return len(self.fifo) + len(self.latest)
+
+
+def ipc_endpoint(run_dir: str | os.PathLike, name: str) -> str:
+    return f"ipc://{Path(run_dir) / name}.sock"
