@@ -1,9 +1,98 @@
-"""Foresight pipeline launcher (placeholder until the runtime lands)."""
+"""Run the Foresight pipeline: `python run_pipeline.py --demo` (or --camera N / --video PATH).
+
+Loads `configs/pipeline.yaml` (or --config), applies the input flag and dotted `--set` overrides,
+validates the whole graph before starting anything, launches every node as its own process under
+the supervisor, prints a live summary once a second, and shuts everything down cleanly on
+Ctrl-C / SIGTERM, at --duration, or when the input ends.
+"""
 from __future__ import annotations
 
+import argparse
+import logging
+import signal
+import sys
+import threading
 
+from core.config import apply_overrides
+from core.errors import ConfigError, cli_errors
+from core.paths import CONFIG_DIR
+
+DEMO_SECONDS = 10.0
+
+
+def _input_overrides(args, raw: dict) -> list[str]:
+    """--demo/--camera/--video become overrides of every `capture` node in the graph."""
+    names = [n for n, nc in (raw.get("nodes") or {}).items()
+             if isinstance(nc, dict) and nc.get("type") == "capture"]
+    if not names and (args.demo or args.camera is not None or args.video):
+        raise ConfigError("--demo/--camera/--video need a node of type 'capture' in the config")
+    out = []
+    for n in names:
+        pre = f"nodes.{n}.params."
+        if args.demo:
+            out.append(pre + "source=synthetic")
+        elif args.camera is not None:
+            out += [pre + "source=camera", pre + f"camera={args.camera}"]
+        elif args.video:
+            out += [pre + "source=video", pre + f"video={args.video}"]
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--demo", action="store_true", help="embedded synthetic input (no files, no camera)")
+    src.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
+    src.add_argument("--video", metavar="PATH", help="video file")
+    ap.add_argument("--config", default=str(CONFIG_DIR / "pipeline.yaml"))
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="dotted override, e.g. nodes.capture.params.fps=15 (repeatable)")
+    ap.add_argument("--duration", type=float, metavar="SECONDS",
+                    help=f"stop after this long (default: {DEMO_SECONDS:g} s with --demo, else until Ctrl-C)")
+    ap.add_argument("--quiet", action="store_true", help="only the final summary")
+    ap.add_argument("--log-level", default="WARNING")
+    return ap
+
+
+@cli_errors
 def main(argv=None) -> int:
-    raise SystemExit("runtime not implemented yet")
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    from nodes.basic import summarize
+    from runtime.graph import load_pipeline, read_pipeline_yaml
+    from runtime.monitor import LiveMonitor
+    from runtime.supervisor import Supervisor
+
+    raw = apply_overrides(read_pipeline_yaml(args.config), args.set)
+    overrides = _input_overrides(args, raw) + list(args.set)
+    cfg = load_pipeline(args.config, overrides)          # fails here, before any process starts
+    duration = args.duration if args.duration is not None else (DEMO_SECONDS if args.demo else None)
+    if duration is not None and duration <= 0:
+        raise ConfigError("--duration must be > 0")
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    sup = Supervisor(cfg, env={"FORESIGHT_LOG_LEVEL": args.log_level.upper()})
+    mon = None
+    try:
+        sup.start()
+        mon = LiveMonitor(sup, cfg.monitor, summarize)
+
+        def tick(_sup):
+            mon.poll()
+            if not args.quiet:
+                print("\n".join(mon.lines()), flush=True)
+
+        sup.run(duration=duration, on_tick=tick, tick_s=1.0, stop_event=stop)
+        mon.poll()
+        print("final:\n" + "\n".join(mon.lines()[1:]), flush=True)
+    finally:
+        if mon is not None:
+            mon.close()
+        took = sup.shutdown()
+        print(f"stopped {len(sup.procs)} nodes in {took:.2f}s", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ class CaptureParams:
             raise ValueError("fps must be >= 0, width/height > 0")
         if self.source == "video" and not self.video:
             raise ValueError("source 'video' needs params.video (a file path)")
+        if self.source == "video" and not Path(self.video).is_file():
+            raise ValueError(f"video file {self.video} not found")
 
 
 @register_node("capture")

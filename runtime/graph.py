@@ -22,7 +22,7 @@ from core.config import apply_overrides, from_dict
 from core.errors import ConfigError
 from runtime.registry import get_node_class
 from runtime.runner import InputSpec, RunSpec
-from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
+from runtime.transport import CurveKeys, default_policy, ipc_endpoint, is_local_endpoint
 
 
 @dataclasses.dataclass
@@ -133,8 +133,7 @@ def output_topics(cfg: PipelineConfig, name: str, _seen: frozenset = frozenset()
         return list(cls.OUTPUTS)
     if name in _seen:
         raise ConfigError(f"nodes.{name}.inputs: relay cycle")
-    return [ref.rpartition(".")[2] for ref in nc.inputs
-            if ref.rpartition(".")[0] in cfg.nodes] + []
+    return [ref.rpartition(".")[2] for ref in nc.inputs if ref.rpartition(".")[0] in cfg.nodes]
 
 
 def validate(cfg: PipelineConfig) -> None:
@@ -214,7 +213,8 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             inputs=[InputSpec(endpoint=binds[up], topics=t) for up, t in by_up.items()],
             bind=binds[name], curve=curve, heartbeat_endpoint=heartbeat_endpoint,
             heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=dict(nc.policies),
-            queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes)
+            queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
+            sndhwm=4 if any(default_policy(t) == "latest" for t in output_topics(cfg, name)) else 1000)
     return specs
 
 

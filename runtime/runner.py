@@ -49,8 +49,8 @@ class RunSpec:
     heartbeat_interval_s: float = 0.5
     policies: dict[str, str] = dataclasses.field(default_factory=dict)  # topic -> latest|ordered
     queue_max: int = 64
-    sndhwm: int = 16
-    rcvhwm: int = 16
+    sndhwm: int = 4                                  # graph sets 1000 for nodes without frame outputs
+    rcvhwm: int = 2                                  # for latest-wins inputs (see _open_inputs)
     max_message_bytes: int = P.DEFAULT_LIMITS.max_message_bytes
 
 
@@ -87,6 +87,9 @@ class NodeRunner:
             self._open(ctx)
             self._heartbeat(force=True)
             self.node.setup()
+            # inputs connect only after setup(): frames sent while a model loads are never
+            # queued for us, so the first processed frame is fresh, not seconds old
+            self._open_inputs(ctx)
             self.state = "running"
             self._loop()
             self.state = "finished" if self.state == "finished" else "stopping"
@@ -115,8 +118,14 @@ class NodeRunner:
             self._hb.connect(s.heartbeat_endpoint)
         if s.bind:
             self._pub = Publisher(ctx, s.bind, sndhwm=s.sndhwm, curve=s.curve)
-        self._subs = [Subscriber(ctx, i.endpoint, i.topics, rcvhwm=s.rcvhwm, curve=i.curve)
-                      for i in s.inputs]
+
+    def _open_inputs(self, ctx: zmq.Context) -> None:
+        s = self.spec
+        for i in s.inputs:
+            latest = all(self.inbox.policies.get(t) == "latest" for t in i.topics)
+            # latest-wins inputs keep almost nothing queued in ZeroMQ; ordered ones hold a backlog
+            hwm = s.rcvhwm if latest else max(s.rcvhwm, 4 * s.queue_max)
+            self._subs.append(Subscriber(ctx, i.endpoint, i.topics, rcvhwm=hwm, curve=i.curve))
         self._poller = zmq.Poller()
         for sub in self._subs:
             self._poller.register(sub.sock, zmq.POLLIN)

@@ -90,10 +90,13 @@ class Supervisor:
         return self.procs[name].spec.bind
 
     def run(self, duration: float | None = None, on_tick=None, tick_s: float = 1.0,
-            stop_when_sources_done: bool = True) -> None:
-        """Supervise until `duration` elapses, a node fails fatally, or every source finished."""
+            stop_when_sources_done: bool = True, stop_event=None) -> None:
+        """Supervise until `duration` elapses, `stop_event` is set, a node fails fatally, or
+        every source has finished. `on_tick(self)` is called every `tick_s` seconds."""
         t0 = next_tick = time.monotonic()
         while duration is None or time.monotonic() - t0 < duration:
+            if stop_event is not None and stop_event.is_set():
+                return
             self.step(0.1)
             if self.failed():
                 name, err = self.failed()[0]

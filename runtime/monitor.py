@@ -1,0 +1,65 @@
+"""Live view of a running pipeline: subscribes to chosen topics and formats supervisor stats."""
+from __future__ import annotations
+
+import collections
+import time
+from typing import Callable
+
+import zmq
+
+from runtime import protocol as P
+from runtime.supervisor import Supervisor
+from runtime.transport import Subscriber
+
+
+class LiveMonitor:
+    """Counts messages on `refs` ("<node>.<topic>") and renders a few readable summary lines."""
+
+    def __init__(self, sup: Supervisor, refs: list[str], describe: Callable[[P.Message], str]):
+        self.sup, self.describe = sup, describe
+        self.ctx = zmq.Context()
+        self.subs: list[tuple[str, Subscriber]] = []
+        for ref in refs:
+            node, _, topic = ref.rpartition(".")
+            self.subs.append((ref, Subscriber(self.ctx, sup.endpoint_of(node), [topic], rcvhwm=64)))
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.kinds: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        self.last: dict[str, str] = {}
+        self.t0 = time.monotonic()
+
+    def poll(self) -> None:
+        for ref, sub in self.subs:
+            for _, frames in sub.drain():
+                try:
+                    msg = P.decode(frames)
+                except P.DecodeError:
+                    self.counts[f"{ref}:bad"] += 1
+                    continue
+                self.counts[ref] += 1
+                text = self.describe(msg)
+                self.kinds[ref]["no person" if text == "no person" else "ok"] += 1
+                self.last[ref] = f"{msg.source_id}#{msg.frame_id} {text} " \
+                                 f"({msg.latency_s * 1e3:.1f} ms after capture)"
+
+    def lines(self) -> list[str]:
+        out = [f"t={time.monotonic() - self.t0:6.1f}s"]
+        for name, p in self.sup.procs.items():
+            hb = p.last
+            if p.status != "running" or hb is None:
+                state = p.status if p.status != "running" else "starting"
+                out.append(f"  {name:<11} {state}{' (' + p.error + ')' if p.error else ''}")
+                continue
+            lat = (f"latency from capture p50 {hb.latency_p50_ms:6.1f} ms  p99 {hb.latency_p99_ms:6.1f} ms"
+                   if hb.latency_p50_ms else f"{'(source)':<45}")
+            out.append(f"  {name:<11} {hb.state:<8} {hb.fps:5.1f} msg/s  {lat}  drops {hb.drops}"
+                       f"  restarts {p.restarts}")
+        for ref, _ in self.subs:
+            k = self.kinds[ref]
+            extra = f" (no person: {k['no person']})" if k["no person"] else ""
+            out.append(f"  > {ref}: {self.counts[ref]} received{extra}; last: {self.last.get(ref, '-')}")
+        return out
+
+    def close(self) -> None:
+        for _, sub in self.subs:
+            sub.close()
+        self.ctx.term()
