@@ -1,0 +1,297 @@
+"""Action-guided memory-bank motion predictor (Sun et al., "Action-guided 3D Human Motion
+Prediction", NeurIPS 2021) — the first runnable implementation (no official code exists).
+
+Per frame the body is a pose vector θ (D numbers: SMPL axis-angle D=72, CMU exp-map angles, Penn 2D
+keypoints ...) plus optional shape β and weak-perspective camera Π streams. Each stream has
+  encoder  : 3 stacked FC-ReLU-BN blocks lifting it to a latent (paper: 1024 / 256 / 64),
+  LSTM     : an unrolled ``nn.LSTMCell`` (hidden = latent size) predicting the next latent,
+  decoder  : FC-ReLU-BN blocks back to the stream's own space.
+The θ stream additionally reads the action-guided memory bank (``models.memory_bank``):
+  * in prediction: query from the last Δt/2 latents, keys from the first half S^f of each bank item,
+    values from the latter half S^l, for the short- and the long-term bank; both reads are
+    concatenated with the latent B_t as the LSTM input;
+  * in decoding: query from the last Δt latents, keys and values from the full items; the reads are
+    concatenated with the latent into the decoder.
+The bank row is picked by the recognition network's arg-max class (``models.action_nets``).
+
+Datasets without β / Π (CMU exp-map, Penn 2D): ``beta_dim: 0`` / ``pi_dim: 0`` in the config removes
+those streams entirely (no encoder/LSTM/decoder, no inputs); the θ stream alone is the model.
+
+Deviation (stated): ``anchor_residual`` outputs θ_T + Dec(B̂_t) − Dec(B_T), i.e. the decoded
+*change* since the last observed frame T. This is the residual trick of Martinez et al. (CVPR 2017)
+that every competitive predictor uses; it makes "no motion" exactly representable so the
+autoencoder's reconstruction error does not add to every horizon. ``anchor_residual: false`` gives
+the paper's plain decoding.
+
+Export: fixed-length Python loops over ``nn.LSTMCell``, one-hot bank selection, masks instead of
+ragged banks — ``torch.export.export(model.eval(), (theta_obs,))`` works (tests/paper1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+
+from models.action_nets import ActionRecognizer
+from models.memory_bank import BankRead, MemoryBank
+
+
+@dataclass
+class PredictorConfig:
+    pose_dim: int = 0  # D; 0 = filled in from the data by the trainer
+    beta_dim: int = 0  # 0 disables the β stream
+    pi_dim: int = 0  # 0 disables the Π stream
+    num_actions: int = 0  # 0 = from the data
+    action_names: list[str] = field(default_factory=list)
+    n_obs: int = 10
+    n_future: int = 25
+    pose_latent: int = 1024
+    beta_latent: int = 256
+    pi_latent: int = 64
+    key_dim: int = 512
+    value_dim: int = 512
+    dt: int = 8  # Δt, frames per bank item
+    long_k: int = 3  # K, frame step of long-term items (builder setting, recorded here)
+    max_bank_items: int = 64  # M, bank rows padded to this many items
+    bank_in_prediction: bool = True
+    bank_in_decoding: bool = True
+    use_long_bank: bool = True  # false = "short-term only" ablation
+    action_input: Literal["bank", "onehot", "none"] = "bank"  # onehot = label instead of bank
+    agnostic_only: bool = False  # always read the action-agnostic row (ablation)
+    fallback_threshold: float = 0.5  # recogniser confidence below this -> agnostic bank
+    anchor_residual: bool = True
+    recog_hidden: int = 128
+
+    def __post_init__(self):
+        if self.dt < 2 or self.dt % 2:
+            raise ValueError(f"dt must be an even number >= 2, got {self.dt}")
+        if min(self.n_obs, self.n_future) < 1:
+            raise ValueError("n_obs and n_future must be >= 1")
+
+
+def _mlp(din: int, dout: int, blocks: int = 3) -> nn.Sequential:
+    """``blocks`` stacked FC-ReLU-BN blocks (the paper's encoder)."""
+    layers: list[nn.Module] = []
+    for i in range(blocks):
+        layers += [nn.Linear(din if i == 0 else dout, dout), nn.ReLU(), nn.BatchNorm1d(dout)]
+    return nn.Sequential(*layers)
+
+
+def _seq(fn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Apply a (N, C) module to (B, T, C) by folding time into the batch (BatchNorm1d needs 2D)."""
+    b, t = x.shape[:2]
+    return fn(x.reshape(b * t, -1)).reshape(b, t, -1)
+
+
+class _Stream(nn.Module):
+    """Encoder, LSTM cell, latent step and decoder of one stream (θ, β or Π)."""
+
+    def __init__(self, dim: int, latent: int, lstm_extra: int, dec_extra: int):
+        super().__init__()
+        self.enc = _mlp(dim, latent)
+        self.cell = nn.LSTMCell(latent + lstm_extra, latent)
+        self.step = nn.Linear(latent, latent)  # B_{t+1} = B_t + step(h_t): residual in latent space
+        self.dec = nn.Sequential(_mlp(latent + dec_extra, latent, 2), nn.Linear(latent, dim))
+
+
+class MotionPredictor(nn.Module):
+    """forward(theta_obs (B,T_o,D), beta_obs?, pi_obs?, action_probs?) -> dict of predictions."""
+
+    def __init__(self, cfg: PredictorConfig):
+        super().__init__()
+        if cfg.pose_dim < 1 or cfg.num_actions < 1:
+            raise ValueError("PredictorConfig.pose_dim and num_actions must be set (>= 1)")
+        self.cfg = cfg
+        d, lat = cfg.pose_dim, cfg.pose_latent
+        self.register_buffer("pose_mean", torch.zeros(d))  # (D,) data statistics: input
+        self.register_buffer("pose_std", torch.ones(d))  # normalisation and the Gaussian prior
+        self.recognizer = ActionRecognizer(pose_dim=d, num_actions=cfg.num_actions, hidden=cfg.recog_hidden)
+        self.bank = MemoryBank(num_actions=cfg.num_actions, max_items=cfg.max_bank_items, dt=cfg.dt, pose_dim=d)
+        nb = 2 if cfg.use_long_bank else 1
+        use_bank = cfg.action_input == "bank"
+        onehot = cfg.num_actions if cfg.action_input == "onehot" else 0
+        pred_extra = (nb * cfg.value_dim if use_bank and cfg.bank_in_prediction else 0) + onehot
+        dec_extra = (nb * cfg.value_dim if use_bank and cfg.bank_in_decoding else 0) + onehot
+        half = cfg.dt // 2
+        mk = lambda part, qlen: nn.ModuleList(BankRead(  # noqa: E731  one read per bank (short, long)
+            dt=cfg.dt, pose_dim=d, query_dim=qlen * lat, key_dim=cfg.key_dim, value_dim=cfg.value_dim,
+            part=part) for _ in range(nb))
+        self.pred_reads = mk("split", half) if use_bank and cfg.bank_in_prediction else nn.ModuleList()
+        self.dec_reads = mk("full", cfg.dt) if use_bank and cfg.bank_in_decoding else nn.ModuleList()
+        self.pose = _Stream(d, lat, pred_extra, dec_extra)
+        self.beta = _Stream(cfg.beta_dim, cfg.beta_latent, 0, 0) if cfg.beta_dim else None
+        self.pi = _Stream(cfg.pi_dim, cfg.pi_latent, 0, 0) if cfg.pi_dim else None
+
+    # ------------------------------------------------------------------ helpers
+    def normalize(self, theta: torch.Tensor) -> torch.Tensor:
+        return (theta - self.pose_mean) / self.pose_std
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.pose_std + self.pose_mean
+
+    def action_selection(self, theta_obs: torch.Tensor, action_probs: torch.Tensor | None):
+        """-> recogniser logits (B, A), the probabilities used, and the (B, A+1) bank selection."""
+        logits = self.recognizer(self.normalize(theta_obs))
+        probs = logits.softmax(-1) if action_probs is None else action_probs
+        sel = self.bank.selection(probs, self.cfg.fallback_threshold, self.cfg.agnostic_only)
+        return logits, probs, sel
+
+    def memories(self, sel: torch.Tensor, reads: nn.ModuleList) -> list[tuple[torch.Tensor, ...]]:
+        """Keys/values/mask of the selected short (and long) bank for each read module."""
+        if len(reads) == 0:
+            return []
+        banks = self.bank.select(sel)
+        out = []
+        for read, name in zip(reads, ("short", "long")):
+            keys, values = read.memory(self.normalize(banks[name]))  # (B, M, C)
+            out.append((keys, values, banks[name + "_mask"]))
+        return out
+
+    @staticmethod
+    def _window(hist: list[torch.Tensor], n: int) -> torch.Tensor:
+        """Concatenate the last ``n`` latents (front-padded with the first) -> (B, n*L)."""
+        t = len(hist)
+        return torch.cat([hist[max(0, t - n + i)] for i in range(n)], -1)
+
+    def _read_all(self, reads: nn.ModuleList, mems, query: torch.Tensor) -> list[torch.Tensor]:
+        return [r.read(query, k, v, m) for r, (k, v, m) in zip(reads, mems)]
+
+    # ------------------------------------------------------------------ decoding
+    def decode_pose(self, z: torch.Tensor, sel: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+        """Latents (B, T, L) -> normalised θ (B, T, D); decoding-bank read from the last Δt latents."""
+        extra = []
+        if len(self.dec_reads):
+            dt = self.cfg.dt
+            padded = torch.cat([z[:, :1].expand(-1, dt - 1, -1), z], 1)  # (B, T+Δt-1, L)
+            win = padded.unfold(1, dt, 1).transpose(2, 3).flatten(2)  # (B, T, Δt*L)
+            extra = self._read_all(self.dec_reads, self.memories(sel, self.dec_reads), win)
+        if self.cfg.action_input == "onehot":
+            extra.append(probs[:, None].expand(-1, z.shape[1], -1))
+        return _seq(self.pose.dec, torch.cat([z, *extra], -1))
+
+    def autoencode(self, theta: torch.Tensor, action_probs: torch.Tensor) -> torch.Tensor:
+        """Stage-1 path: θ (B, T, D) -> reconstructed θ (B, T, D) through encoder and decoder."""
+        sel = self.bank.selection(action_probs, self.cfg.fallback_threshold, self.cfg.agnostic_only)
+        z = _seq(self.pose.enc, self.normalize(theta))
+        return self.denormalize(self.decode_pose(z, sel, action_probs))
+
+    def encode_pose(self, theta: torch.Tensor) -> torch.Tensor:
+        """θ (B, T, D) -> latents (B, T, L) (targets of the latent loss)."""
+        return _seq(self.pose.enc, self.normalize(theta))
+
+    # ------------------------------------------------------------------ prediction
+    def _rollout_pose(self, z_obs: torch.Tensor, sel: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+        """Observed latents (B, T_o, L) -> predicted latents (B, T_f, L), autoregressively."""
+        cfg = self.cfg
+        mems = self.memories(sel, self.pred_reads)
+        h = z_obs.new_zeros(z_obs.shape[0], cfg.pose_latent)
+        c = torch.zeros_like(h)
+        hist = list(z_obs.unbind(1))
+        preds = []
+        for t in range(cfg.n_obs - 1 + cfg.n_future):  # warm up on observed frames, then predict
+            cur = hist[t]
+            extra = self._read_all(self.pred_reads, mems, self._window(hist[: t + 1], cfg.dt // 2))
+            if cfg.action_input == "onehot":
+                extra.append(probs)
+            h, c = self.pose.cell(torch.cat([cur, *extra], -1), (h, c))
+            if t >= cfg.n_obs - 1:
+                nxt = cur + self.pose.step(h)
+                hist.append(nxt)
+                preds.append(nxt)
+        return torch.stack(preds, 1)
+
+    def _rollout_plain(self, stream: _Stream, x_obs: torch.Tensor) -> torch.Tensor:
+        """β / Π stream (no bank): (B, T_o, C) -> (B, T_f, C)."""
+        cfg = self.cfg
+        z_obs = _seq(stream.enc, x_obs)
+        h = z_obs.new_zeros(z_obs.shape[0], z_obs.shape[-1])
+        c = torch.zeros_like(h)
+        hist = list(z_obs.unbind(1))
+        for t in range(cfg.n_obs - 1 + cfg.n_future):
+            h, c = stream.cell(hist[t], (h, c))
+            if t >= cfg.n_obs - 1:
+                hist.append(hist[t] + stream.step(h))
+        dec = _seq(stream.dec, torch.stack(hist[cfg.n_obs - 1:], 1))  # (B, 1+T_f, C)
+        if cfg.anchor_residual:
+            return x_obs[:, -1:] + dec[:, 1:] - dec[:, :1]
+        return dec[:, 1:]
+
+    def forward(self, theta_obs: torch.Tensor, beta_obs: torch.Tensor | None = None,
+                pi_obs: torch.Tensor | None = None, action_probs: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
+        """theta_obs (B, T_o, D) [beta_obs (B, T_o, Db), pi_obs (B, T_o, Dp), action_probs (B, A)].
+
+        ``action_probs`` overrides the recogniser (ground-truth labels, degraded-recognition
+        ablation); otherwise the recogniser's softmax picks the bank.
+        Returns theta (B, T_f, D), latent (B, T_f, L), logits (B, A), selection (B, A+1)
+        [, beta (B, T_f, Db), pi (B, T_f, Dp)].
+        """
+        logits, probs, sel = self.action_selection(theta_obs, action_probs)
+        x = self.normalize(theta_obs)
+        z_obs = _seq(self.pose.enc, x)  # (B, T_o, L)
+        z_pred = self._rollout_pose(z_obs, sel, probs)  # (B, T_f, L)
+        dec = self.decode_pose(torch.cat([z_obs, z_pred], 1), sel, probs)  # (B, T_o+T_f, D)
+        t_o = theta_obs.shape[1]
+        if self.cfg.anchor_residual:
+            out = x[:, -1:] + dec[:, t_o:] - dec[:, t_o - 1:t_o]
+        else:
+            out = dec[:, t_o:]
+        res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "selection": sel}
+        if self.beta is not None and beta_obs is not None:
+            res["beta"] = self._rollout_plain(self.beta, beta_obs)
+        if self.pi is not None and pi_obs is not None:
+            res["pi"] = self._rollout_plain(self.pi, pi_obs)
+        return res
+
+
+def build_predictor(cfg: PredictorConfig) -> MotionPredictor:
+    return MotionPredictor(cfg)
+
+
+def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> MotionPredictor:
+    """Load a shipped predictor directory (``model.safetensors`` + ``config.yaml``) in eval mode.
+
+    Raises ``CheckpointError`` (one line) when files are missing, corrupt or of another model.
+    """
+    import yaml
+    from safetensors.torch import load_file
+
+    from core.config import from_dict
+    from core.errors import CheckpointError, ConfigError
+
+    path = Path(path)
+    weights, cfg_path = path / "model.safetensors", path / "config.yaml"
+    for p in (weights, cfg_path):
+        if not p.is_file():
+            raise CheckpointError(f"{p} not found: expected a predictor directory with model.safetensors + config.yaml")
+    try:
+        raw = yaml.safe_load(cfg_path.read_text()) or {}
+        cfg = from_dict(PredictorConfig, raw.get("model", raw))
+    except (yaml.YAMLError, ConfigError, AttributeError) as exc:
+        raise CheckpointError(f"{cfg_path}: not a predictor config ({exc})") from None
+    model = MotionPredictor(cfg)
+    try:
+        state = load_file(str(weights))
+    except Exception as exc:  # safetensors raises several types for corrupt files
+        raise CheckpointError(f"{weights}: unreadable safetensors file ({type(exc).__name__})") from None
+    load_state_checked(model, state, str(weights))
+    return model.to(device).eval()
+
+
+def load_state_checked(model: nn.Module, state: dict, where: str) -> None:
+    """load_state_dict that turns key/shape mismatches into a one-line ``CheckpointError``."""
+    from core.errors import CheckpointError
+
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    bad = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or bad:
+        what = (f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}" if unexpected
+                else f"shape of {bad[0]} {tuple(state[bad[0]].shape)} != {tuple(own[bad[0]].shape)}")
+        raise CheckpointError(f"{where}: checkpoint does not match this predictor config ({what}, "
+                              f"{len(missing)} missing / {len(unexpected)} unexpected / {len(bad)} mis-shaped)")
+    model.load_state_dict(state)
