@@ -14,6 +14,7 @@ from core.errors import ConfigError
 PLUGIN_MODULES: list[str] = [
     "training.eval.cmu_task",      # task "cmu" (CMU-Mocap benchmark protocol)
     "training.eval.baselines",     # cmu: zero_velocity, constant_velocity
+    "training.eval.penn_methods",  # task "penn" (Penn Action PCK): constant, nearest_neighbor, predictor
 ]
 
 _loaded = False
