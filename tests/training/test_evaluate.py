@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from core.errors import ConfigError, DataError
@@ -27,8 +28,8 @@ GOLDEN_CONSTANT_VELOCITY_AVG = [12.6, 28.8, 72.8, 99.3, 157.2, 326.1]
 
 @register_method("cmu", "_test_zero_velocity_25")
 def _zero_velocity_predicted_only(ctx):
-    """Like zero_velocity but returns only the 25 predicted joints (the compact layout)."""
-    return lambda b: np.repeat(b.observed_joints[:, -1:, CMU_PREDICTED], b.output_n, axis=1)
+    """Like zero_velocity but returns only the 25 predicted joints (compact layout), as a tensor."""
+    return lambda b: torch.from_numpy(np.repeat(b.observed_joints[:, -1:, CMU_PREDICTED], b.output_n, axis=1))
 
 
 @register_method("cmu", "_test_nan")

@@ -103,18 +103,29 @@ def cmu_expmap_to_joints(expmap, root_position=None, *, remove_root: bool = True
     return joints.numpy() if is_np else joints
 
 
+def _file_index(f: Path) -> int:
+    tail = f.stem.rsplit("_", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
 def cmu_files(root: str | Path | None = None, split: str = "test",
               actions: Sequence[str] | None = None) -> dict[str, list[Path]]:
-    """{action: [files in index order]} for a split; root defaults to ../shared/data/cmu_mocap."""
+    """{action: [files in index order]} for a split; root defaults to ../shared/data/cmu_mocap.
+
+    Default actions: the benchmark's eight (``CMU_ACTIONS``) that exist in the split. Extra folders
+    (``train/walking_extra``, files named ``walking_<k>.txt``) are read only when asked for by name.
+    """
     base = Path(root) if root is not None else require_shared("data", "cmu_mocap")
     split_dir = require_dir(Path(base) / split, f"CMU-Mocap {split} split")
-    names = list(actions) if actions is not None else sorted(p.name for p in split_dir.iterdir() if p.is_dir())
+    names = list(actions) if actions is not None else [a for a in CMU_ACTIONS if (split_dir / a).is_dir()]
+    if not names:
+        raise DataError(f"{split_dir}: none of the CMU benchmark action folders ({', '.join(CMU_ACTIONS)})")
     out = {}
     for a in names:
         d = require_dir(split_dir / a, f"CMU-Mocap {split}/{a}")
-        files = sorted(d.glob(f"{a}_*.txt"), key=lambda f: int(f.stem.rsplit("_", 1)[1]) if f.stem.rsplit("_", 1)[1].isdigit() else 0)
+        files = sorted(d.glob("*.txt"), key=_file_index)
         if not files:
-            raise DataError(f"{d}: no {a}_<k>.txt files")
+            raise DataError(f"{d}: no <action>_<k>.txt files")
         out[a] = files
     return out
 
@@ -207,23 +218,34 @@ def mpjpe_per_frame(pred_full: np.ndarray, gt: np.ndarray) -> np.ndarray:
 
 
 class CMUWindowDataset(torch.utils.data.Dataset):
-    """Training view: every window of the given actions; item = dict of float32 tensors.
+    """Training view: every protocol window of the given actions; item = dict of float32 tensors.
 
-    ``{"expmap": (35, 117), "joints": (35, 38, 3) mm, "action": int}`` (index into ``actions``).
+    ``{"expmap": (35, 117), "joints": (35, 38, 3) mm, "action": int}`` (index into ``self.actions``).
+    Sequences are stored once at 25 fps and windows are sliced on access (no 35x duplication).
     """
 
     def __init__(self, root: str | Path | None = None, split: str = "train",
                  actions: Sequence[str] | None = None, *, input_n: int = 10, output_n: int = 25,
                  downsample: int = 2, stride: int = 1):
-        wins = build_cmu_windows(root, split, actions, input_n=input_n, output_n=output_n,
-                                 downsample=downsample, stride=stride)
-        self.actions = list(wins)
-        self.expmap = torch.from_numpy(np.concatenate([w.expmap for w in wins.values()]).astype(np.float32))
-        self.joints = torch.from_numpy(np.concatenate([w.joints for w in wins.values()]).astype(np.float32))
-        self.action = torch.cat([torch.full((len(w),), i, dtype=torch.long) for i, w in enumerate(wins.values())])
+        self.seq_len = input_n + output_n
+        self.actions = []
+        self.expmap, self.joints, index = [], [], []
+        for a, files in cmu_files(root, split, actions).items():
+            self.actions.append(a)
+            for f in files:
+                seq = load_cmu_expmap(f)
+                joints = cmu_expmap_to_joints(seq.expmap)[::downsample]      # (T', 38, 3)
+                sid = len(self.expmap)
+                self.expmap.append(torch.from_numpy(seq.frames()[::downsample].astype(np.float32)))
+                self.joints.append(torch.from_numpy(joints.astype(np.float32)))
+                starts = range(0, len(joints) - self.seq_len + 1, stride)
+                index += [(sid, st, len(self.actions) - 1) for st in starts]
+        self.index = torch.tensor(index, dtype=torch.long).reshape(-1, 3)  # (N, 3) seq, start, action
 
     def __len__(self) -> int:
-        return int(self.expmap.shape[0])
+        return int(self.index.shape[0])
 
     def __getitem__(self, i: int) -> dict:
-        return {"expmap": self.expmap[i], "joints": self.joints[i], "action": self.action[i]}
+        sid, st, act = (int(v) for v in self.index[i])
+        sl = slice(st, st + self.seq_len)
+        return {"expmap": self.expmap[sid][sl], "joints": self.joints[sid][sl], "action": act}
