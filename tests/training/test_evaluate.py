@@ -102,3 +102,18 @@ def test_cli_errors_are_one_line(argv, match, capsys):
 def test_cli_list(capsys):
     assert main(["--list"]) == 0
     assert "cmu: " in capsys.readouterr().out
+
+
+def test_seeded_golden_metric_without_shared_data(tmp_path):
+    """A seeded random-walk exp-map file through the whole CMU pipeline: fixed numbers, no ../shared."""
+    rng = np.random.default_rng(7)
+    walk = np.cumsum(rng.normal(scale=0.02, size=(120, 117)), axis=0)   # 120 frames at 50 fps
+    f = tmp_path / "test" / "walking" / "walking_1.txt"
+    f.parent.mkdir(parents=True)
+    f.write_text("\n".join(",".join(f"{v:.6f}" for v in r) for r in walk) + "\n")
+    golden = {"zero_velocity": [56.951, 77.986, 101.88, 111.106, 134.678, 184.626],
+              "constant_velocity": [109.391, 188.53, 367.947, 454.581, 630.556, 1096.906]}
+    for method, want in golden.items():
+        r = evaluate(_cfg(method=method, data_root=str(tmp_path), cmu={"actions": ["walking"]}))
+        assert r.windows == {"walking": 26}                                  # 60 kept frames - 35 + 1
+        np.testing.assert_allclose(r.average, want, atol=2e-3)
