@@ -212,11 +212,6 @@ def apply_protocol(pred: np.ndarray, gt_future: np.ndarray) -> np.ndarray:
     return full
 
 
-def mpjpe_per_frame(pred_full: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Sum over windows of the per-frame mean joint distance: (N, T, J, 3) x2 -> (T,)."""
-    return np.linalg.norm(pred_full - gt, axis=-1).mean(-1).sum(0)
-
-
 class CMUWindowDataset(torch.utils.data.Dataset):
     """Training view: every protocol window of the given actions; item = dict of float32 tensors.
 

@@ -5,7 +5,8 @@ import numpy as np
 import torch
 
 from core.errors import ConfigError, DataError
-from training.data.cmu import CMU_FPS, apply_protocol, build_cmu_windows, iter_batches, mpjpe_per_frame
+from training.data.cmu import CMU_FPS, apply_protocol, build_cmu_windows, iter_batches
+from training.eval.metrics import joint_error_sum_per_frame
 from training.eval.registry import Predict, register_task
 from training.eval.report import EvalConfig, EvalResult
 
@@ -48,7 +49,7 @@ def run_cmu(predict: Predict, cfg: EvalConfig) -> EvalResult:
         total = np.zeros(p.output_n)
         for batch, gt in iter_batches(w, cfg.batch_size):
             pred = to_numpy(predict(batch), cfg.method)
-            total += mpjpe_per_frame(apply_protocol(pred, gt), gt)
+            total += joint_error_sum_per_frame(apply_protocol(pred, gt), gt)
         per_action[action] = (total / len(w))[frames].tolist()
         counts[action] = len(w)
     return EvalResult(cfg.task, cfg.method, list(cfg.horizons_ms), per_action, counts, unit="mm")
