@@ -57,6 +57,7 @@ class PatternSource(Node):
 @dataclasses.dataclass
 class InvertParams:
     delay_s: float = 0.0         # simulated compute time per frame (tests of slow consumers)
+    stall_after: int = 0         # test hook: block forever after this many frames (a hung model)
 
 
 @register_node("invert")
@@ -71,6 +72,10 @@ class Invert(Node):
             return None
         if self.params.delay_s:
             time.sleep(self.params.delay_s)
+        self._n = getattr(self, "_n", 0) + 1
+        if self.params.stall_after and self._n > self.params.stall_after:
+            while True:  # simulated hang: no return, no heartbeat; the supervisor must kill us
+                time.sleep(1.0)
         return msg.derive(VideoFrame, image=255 - msg.image, pixel_format=msg.pixel_format)
 
 

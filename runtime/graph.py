@@ -214,7 +214,7 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             bind=binds[name], curve=curve, heartbeat_endpoint=heartbeat_endpoint,
             heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=dict(nc.policies),
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
-            sndhwm=4 if any(default_policy(t) == "latest" for t in output_topics(cfg, name)) else 1000)
+            sndhwm=8 if any(default_policy(t) == "latest" for t in output_topics(cfg, name)) else 1000)
     return specs
 
 

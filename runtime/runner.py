@@ -49,8 +49,11 @@ class RunSpec:
     heartbeat_interval_s: float = 0.5
     policies: dict[str, str] = dataclasses.field(default_factory=dict)  # topic -> latest|ordered
     queue_max: int = 64
-    sndhwm: int = 4                                  # graph sets 1000 for nodes without frame outputs
-    rcvhwm: int = 2                                  # for latest-wins inputs (see _open_inputs)
+    # ZeroMQ queues per link: PUB drops the *newest* message when full (tail drop), so the
+    # frame queues are small enough to bound memory/staleness (~16 VGA frames per link) yet deep
+    # enough that the newest frame still gets through between two drains of a slow consumer.
+    sndhwm: int = 8                                  # graph sets 1000 for nodes without frame outputs
+    rcvhwm: int = 8                                  # for latest-wins inputs (see _open_inputs)
     max_message_bytes: int = P.DEFAULT_LIMITS.max_message_bytes
 
 
@@ -91,6 +94,7 @@ class NodeRunner:
             # queued for us, so the first processed frame is fresh, not seconds old
             self._open_inputs(ctx)
             self.state = "running"
+            self._heartbeat(force=True)
             self._loop()
             self.state = "finished" if self.state == "finished" else "stopping"
         except ForesightError as exc:
@@ -112,7 +116,9 @@ class NodeRunner:
     def _open(self, ctx: zmq.Context) -> None:
         s = self.spec
         if s.heartbeat_endpoint:
-            self._hb = ctx.socket(zmq.PUB)
+            # PUSH, not PUB: no slow-joiner loss, so even a node that hangs right after start
+            # has reported "running" (and is then judged by the short heartbeat timeout)
+            self._hb = ctx.socket(zmq.PUSH)
             self._hb.setsockopt(zmq.LINGER, 200)  # let the final heartbeat (failed/finished) out
             self._hb.setsockopt(zmq.SNDHWM, 8)
             self._hb.connect(s.heartbeat_endpoint)
@@ -220,7 +226,7 @@ class NodeRunner:
                          latency_p50_ms=p50, latency_p99_ms=p99, drops=self.inbox.drops,
                          counters=dict(self.stats.counters), error=self.error)
         try:
-            self._hb.send_multipart([b"hb", *P.encode(hb)], flags=zmq.NOBLOCK)
+            self._hb.send_multipart(P.encode(hb), flags=zmq.NOBLOCK)
         except zmq.Again:
             pass
 

@@ -68,9 +68,8 @@ class Supervisor:
         self._own_run_dir = not self.sc.run_dir
         os.makedirs(self.run_dir, exist_ok=True)
         self.ctx = zmq.Context()
-        self.hb = self.ctx.socket(zmq.SUB)
+        self.hb = self.ctx.socket(zmq.PULL)
         self.hb.setsockopt(zmq.LINGER, 0)
-        self.hb.setsockopt(zmq.SUBSCRIBE, b"hb")
         self.hb_endpoint = f"ipc://{self.run_dir}/supervisor.sock"
         self.hb.bind(self.hb_endpoint)
         specs = run_specs(self.cfg, self.run_dir, self.hb_endpoint)
@@ -125,7 +124,7 @@ class Supervisor:
             except zmq.Again:
                 return
             try:
-                hb = P.decode(frames[1:])
+                hb = P.decode(frames)
             except P.DecodeError as exc:
                 log.warning("bad heartbeat dropped: %s", exc)
                 continue

@@ -1,0 +1,83 @@
+"""Bad pipeline files fail before anything starts, with a message naming the field."""
+from __future__ import annotations
+
+import textwrap
+import time
+
+import pytest
+
+import run_pipeline
+from core.errors import ConfigError
+from core.paths import CONFIG_DIR
+from runtime.graph import load_pipeline
+
+GOOD = """
+version: 1
+nodes:
+  src: {type: pattern, params: {fps: 10}}
+  inv: {type: invert, inputs: [src.frames]}
+  out: {type: recorder, inputs: [inv.inverted]}
+"""
+
+
+def write(tmp_path, text):
+    p = tmp_path / "p.yaml"
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+def test_shipped_configs_validate():
+    for name in ("pipeline.yaml", "pipeline_selftest.yaml"):
+        cfg = load_pipeline(CONFIG_DIR / name)
+        assert cfg.nodes
+
+
+def test_good_config_and_overrides(tmp_path):
+    cfg = load_pipeline(write(tmp_path, GOOD), ["nodes.src.params.fps=25"])
+    assert cfg.nodes["src"].params["fps"] == 25 and cfg.nodes["inv"].inputs == ["src.frames"]
+
+
+@pytest.mark.parametrize("text, field", [
+    (GOOD.replace("type: invert", "type: nope"), "nodes.inv.type"),
+    (GOOD.replace("{type: invert, inputs: [src.frames]}", "{inputs: [src.frames]}"), "nodes.inv.type"),
+    (GOOD.replace("fps: 10", "fps: fast"), "nodes.src.params.fps"),
+    (GOOD.replace("fps: 10", "fpz: 10"), "nodes.src.params.fpz"),
+    (GOOD.replace("inputs: [src.frames]", "inputs: [src.video]"), "nodes.inv.inputs[0]"),
+    (GOOD.replace("inputs: [src.frames]", "inputs: [srx.frames]"), "nodes.inv.inputs[0]"),
+    (GOOD.replace("inputs: [src.frames]", "inputs: src.frames"), "nodes.inv.inputs"),
+    (GOOD.replace("{type: invert,", "{type: invert, restrt: true,"), "nodes.inv.restrt"),
+    (GOOD.replace("{type: pattern,", "{type: pattern, bind: 'tcp://0.0.0.0:5999',"), "nodes.src.bind"),
+    (GOOD + "  src: {type: pattern}\n", "duplicate key 'src'"),
+    (GOOD + "supervisor: {heartbeat_timeout_s: 0.1}\n", "supervisor"),
+    (GOOD.replace("version: 1", "version: 2"), "version"),
+])
+def test_bad_config_names_the_field(tmp_path, text, field):
+    with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):
+        load_pipeline(write(tmp_path, text))
+
+
+def test_duplicate_endpoint(tmp_path):
+    text = GOOD.replace("{type: pattern,", "{type: pattern, bind: 'tcp://127.0.0.1:5999',").replace(
+        "{type: invert,", "{type: invert, bind: 'tcp://127.0.0.1:5999',")
+    with pytest.raises(ConfigError, match=r"nodes\.inv\.bind: endpoint tcp://127.0.0.1:5999 already used by nodes\.src"):
+        load_pipeline(write(tmp_path, text))
+
+
+def test_remote_bind_needs_explicit_opt_in(tmp_path):
+    text = GOOD.replace("{type: pattern,", "{type: pattern, bind: 'tcp://0.0.0.0:5999', allow_remote: true,")
+    assert load_pipeline(write(tmp_path, text)).nodes["src"].allow_remote
+
+
+def test_cli_fails_fast_with_one_line(tmp_path, capsys):
+    bad = write(tmp_path, GOOD.replace("fps: 10", "fps: fast"))
+    t0 = time.monotonic()
+    rc = run_pipeline.main(["--config", str(bad), "--duration", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and time.monotonic() - t0 < 2
+    assert len(err) == 1 and err[0].startswith("error:") and "nodes.src.params.fps" in err[0]
+
+
+def test_cli_missing_video_is_one_line(capsys):
+    rc = run_pipeline.main(["--video", "/nonexistent/clip.mp4", "--duration", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and "video file /nonexistent/clip.mp4 not found" in err[0]

@@ -1,0 +1,109 @@
+"""Supervisor with real node processes: pipeline from configs/, SIGKILL restart, hang restart,
+fatal input error without hot-looping, and shutdown within 2 s leaving no process behind."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from core.errors import ForesightError
+from core.paths import CONFIG_DIR
+from runtime.graph import load_pipeline
+from runtime.supervisor import Supervisor
+
+SELFTEST = CONFIG_DIR / "pipeline_selftest.yaml"
+
+
+def records(path):
+    if not os.path.exists(path):
+        return []
+    return [json.loads(line) for line in open(path).read().splitlines() if line.strip()]
+
+
+def run_until(sup, pred, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        sup.step(0.05)
+        if pred():
+            return True
+    return False
+
+
+def gone(pid: int) -> bool:
+    """Neither the process nor anything in its process group is left."""
+    try:
+        os.killpg(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+
+
+def test_selftest_pipeline_runs_from_configs_and_shuts_down_cleanly(sockdir):
+    rec = os.path.join(sockdir, "rec.jsonl")
+    cfg = load_pipeline(SELFTEST, [f"nodes.sink.params.path={rec}"])
+    sup = Supervisor(cfg).start()
+    try:
+        assert run_until(sup, lambda: len(records(rec)) >= 40, 20), sup.procs
+        pids = sup.pids()
+        assert set(pids) == {"source", "invert", "sink"} and len(set(pids.values())) == 3
+        assert all(p.last is not None and p.last.state == "running" for p in sup.procs.values())
+    finally:
+        took = sup.shutdown()
+    assert took < 2.0
+    assert all(gone(pid) for pid in pids.values())
+    recs = records(rec)
+    ids = [r["frame_id"] for r in recs]
+    assert ids == sorted(ids) and all(r["topic"] == "inverted" and r["type"] == "VideoFrame" for r in recs)
+    assert not os.path.exists(sup.run_dir)
+
+
+def test_sigkilled_node_is_restarted_and_stream_resumes(sockdir):
+    rec = os.path.join(sockdir, "rec.jsonl")
+    cfg = load_pipeline(SELFTEST, [f"nodes.sink.params.path={rec}"])
+    with Supervisor(cfg) as sup:
+        assert run_until(sup, lambda: len(records(rec)) >= 10, 20)
+        victim = sup.pids()["invert"]
+        os.kill(victim, signal.SIGKILL)
+        n_before = len(records(rec))
+        assert run_until(sup, lambda: sup.procs["invert"].restarts == 1
+                         and sup.procs["invert"].status == "running", 10), sup.procs["invert"]
+        assert sup.pids()["invert"] != victim
+        assert run_until(sup, lambda: len(records(rec)) >= n_before + 20, 15)
+        assert any("signal 9" in h for h in sup.procs["invert"].history)
+
+
+def test_hung_node_is_killed_and_restarted(sockdir):
+    cfg = load_pipeline(SELFTEST, ["nodes.invert.params.stall_after=5",
+                                   "supervisor.heartbeat_timeout_s=1.0"])
+    with Supervisor(cfg) as sup:
+        assert run_until(sup, lambda: sup.procs["invert"].restarts >= 1, 20), sup.procs["invert"]
+        assert any("hung" in h for h in sup.procs["invert"].history)
+
+
+def test_fatal_input_error_fails_fast_without_restart_loop():
+    cfg = load_pipeline(SELFTEST, ["nodes.source.type=capture", "nodes.source.params={source: camera, camera: 97}"])
+    sup = Supervisor(cfg).start()
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(ForesightError, match="camera 97 could not be opened"):
+            sup.run(duration=20)
+        assert time.monotonic() - t0 < 15
+        assert sup.procs["source"].restarts == 0 and sup.procs["source"].status == "failed"
+    finally:
+        assert sup.shutdown() < 2.0
+
+
+def test_shutdown_within_2s_even_while_a_node_is_busy(sockdir):
+    cfg = load_pipeline(SELFTEST, ["nodes.invert.params.delay_s=5"])  # stuck inside process()
+    sup = Supervisor(cfg).start()
+    try:
+        assert run_until(sup, lambda: all(p.last and p.last.state == "running" for p in sup.procs.values()), 20)
+        time.sleep(0.3)
+        pids = sup.pids()
+    finally:
+        took = sup.shutdown()
+    assert took < 2.0, took
+    assert all(gone(pid) for pid in pids.values())
