@@ -122,7 +122,7 @@ VALID = [[bytes(f) for f in P.encode(m)] for m in samples()]
 @st.composite
 def mutated(draw):
     frames = list(draw(st.sampled_from(VALID)))
-    op = draw(st.integers(0, 4))
+    op = draw(st.integers(0, 5))
     i = draw(st.integers(0, len(frames) - 1))
     if op == 0:  # flip bytes
         b = bytearray(frames[i])
@@ -137,12 +137,20 @@ def mutated(draw):
     elif op == 3:  # random header values
         h = msgpack.unpackb(frames[0])
         key = draw(st.sampled_from(sorted(h)))
-        h[key] = draw(st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=8),
-                                st.lists(st.integers(), max_size=4),
-                                st.dictionaries(st.text(max_size=4), st.integers(), max_size=3)))
+        h[key] = draw(st.one_of(st.none(), st.integers(-2**63, 2**64 - 1), st.floats(), st.text(max_size=8),
+                                st.lists(st.integers(-2**63, 2**63 - 1), max_size=4),
+                                st.dictionaries(st.text(max_size=4), st.integers(-2**63, 2**63 - 1), max_size=3)))
         frames[0] = msgpack.packb(h)
-    else:  # random bytes
+    elif op == 4:  # random bytes
         frames = draw(st.lists(st.binary(max_size=64), max_size=4))
+    else:  # plausible-looking array metadata: wrong shapes, dtypes, names
+        h = msgpack.unpackb(frames[0])
+        if h["arrays"]:
+            k = draw(st.integers(0, len(h["arrays"]) - 1))
+            h["arrays"][k] = [draw(st.sampled_from(["image", "keypoints", "theta", "x", ""])),
+                              draw(st.sampled_from(["uint8", "float32", "float64", "int64", "f4"])),
+                              draw(st.lists(st.integers(-3, 2**41), max_size=7))]
+        frames[0] = msgpack.packb(h)
     return frames
 
 
