@@ -427,7 +427,9 @@ UB9_TO_SMPL: JointMap = {
 UB9_PELVIS_ANCHORS: tuple[tuple[tuple[SmplJoint, ...], tuple[IntEnum, ...]], ...] = (
     ((S.LEFT_HIP, S.RIGHT_HIP), (U.MID_HIP,)),
 )
-BLAZEPOSE_PELVIS_ANCHORS: tuple[tuple[tuple[SmplJoint, ...], tuple[IntEnum, ...]], ...] = ()
+BLAZEPOSE_PELVIS_ANCHORS: tuple[tuple[tuple[SmplJoint, ...], tuple[IntEnum, ...]], ...] = (
+    ((S.LEFT_HIP, S.RIGHT_HIP), (B.LEFT_HIP, B.RIGHT_HIP)),
+)
 
 
 def edges_from_parents(parents: Sequence[int]) -> tuple[tuple[int, int], ...]:
