@@ -1,0 +1,76 @@
+"""Example robot / AR client: subscribe to Foresight's gateway and act on what arrives.
+
+    .venv/bin/python run_pipeline.py --demo --duration 60 &      # gateway on tcp://127.0.0.1:5560
+    .venv/bin/python -m examples.robot_client --count 20
+
+With CURVE (remote gateway): `python -m runtime.keys keys/`, give the gateway
+`curve: {secret_key_file: keys/server.key_secret, authorized_clients_dir: keys/clients}` and run
+this client with `--server-key keys/server.key --client-key keys/client1.key_secret`.
+
+A robot plans against the forecast at its own control time: `pose_at(forecast, t)` picks the
+predicted joints for an absolute time t (forecast times are absolute epoch seconds).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from core.errors import cli_errors
+from runtime import protocol as P
+from runtime.client import ForecastSubscriber
+from runtime.transport import CurveKeys
+
+
+def pose_at(fc: P.MotionForecast, t: float) -> np.ndarray:
+    """(J, 3) joints linearly interpolated at absolute time t (clamped to the forecast horizon)."""
+    i = int(np.clip(np.searchsorted(fc.times, t), 1, len(fc.times) - 1))
+    t0, t1 = fc.times[i - 1], fc.times[i]
+    w = float(np.clip((t - t0) / max(t1 - t0, 1e-9), 0.0, 1.0))
+    return (1 - w) * fc.joints[i - 1] + w * fc.joints[i]
+
+
+def describe(msg: P.Message) -> str:
+    age_ms = (time.time() - msg.capture_ts) * 1e3
+    head = f"{msg.TYPE:<16} {msg.source_id}#{msg.frame_id:<6} {age_ms:6.1f} ms after capture: "
+    if isinstance(msg, P.MotionForecast):
+        horizon = msg.times[-1] - time.time()
+        wrist = pose_at(msg, time.time() + 0.5)[-1]
+        return head + f"{len(msg.times)} steps, horizon +{horizon:.2f}s, action {msg.action or '?'}, " \
+                      f"last joint at +0.5s {np.round(wrist, 2).tolist()}"
+    if isinstance(msg, P.CharPoseForecast):
+        steps = ", ".join(f"{lab}@+{t - time.time():.1f}s" for lab, t in zip(msg.step_labels, msg.times))
+        return head + f"characteristic poses: {steps}"
+    if isinstance(msg, P.Pose2D):
+        return head + ("no person" if not msg.has_person else f"{msg.keypoints.shape[0]} keypoints")
+    return head + msg.TYPE
+
+
+@cli_errors
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--endpoint", default="tcp://127.0.0.1:5560")
+    ap.add_argument("--topic", action="append", default=[], help="topic to receive (default: all)")
+    ap.add_argument("--count", type=int, default=0, help="stop after N messages (0 = forever)")
+    ap.add_argument("--timeout", type=float, default=10.0, help="give up after this long without data")
+    ap.add_argument("--server-key", default="", help="gateway public key file (CURVE)")
+    ap.add_argument("--client-key", default="", help="this client's *.key_secret file (CURVE)")
+    args = ap.parse_args(argv)
+    curve = None
+    if args.server_key or args.client_key:
+        curve = CurveKeys(secret_key_file=args.client_key, server_public_key_file=args.server_key)
+    n = 0
+    with ForecastSubscriber(args.endpoint, args.topic, curve=curve) as sub:
+        while not args.count or n < args.count:
+            msg = sub.recv(timeout_s=args.timeout)
+            if msg is None:
+                print(f"no data from {args.endpoint} for {args.timeout:g}s; is the pipeline running?")
+                return 1
+            n += 1
+            print(describe(msg), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

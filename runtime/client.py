@@ -1,0 +1,145 @@
+"""ForecastSubscriber: the client side for robots / AR apps (and any Python consumer).
+
+    from runtime.client import ForecastSubscriber
+    with ForecastSubscriber("tcp://127.0.0.1:5560", topics=["forecast", "charposes"]) as sub:
+        for msg in sub:                      # typed: MotionForecast, CharPoseForecast, Pose2D, ...
+            print(msg.source_id, msg.frame_id, msg.times[0] - time.time())
+
+    sub = ForecastSubscriber(endpoint, on_message=handle).start()   # callback API (own thread)
+    ...; sub.close()
+
+Reconnection: ZeroMQ reconnects a dropped TCP link by itself (RECONNECT_IVL) and ZMTP heartbeats
+notice a dead peer; if nothing at all arrives for `reconnect_after_s`, the socket is also rebuilt
+from scratch (counted in `reconnects`), which recovers from a gateway restarted with new keys or a
+half-open link. Malformed messages are counted in `decode_errors` and skipped. Non-Python clients:
+see docs/protocol.md.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from typing import Callable, Iterable, Iterator
+
+import zmq
+
+from runtime import protocol as P
+from runtime.transport import CurveKeys
+
+
+class ForecastSubscriber:
+    def __init__(self, endpoint: str = "tcp://127.0.0.1:5560", topics: Iterable[str] = (), *,
+                 types: Iterable[type[P.Message]] = (), curve: CurveKeys | None = None,
+                 on_message: Callable[[P.Message], None] | None = None,
+                 reconnect_after_s: float = 5.0, limits: P.Limits = P.DEFAULT_LIMITS):
+        self.endpoint = endpoint
+        self.topics = [t.encode() for t in topics] or [b""]   # [b""] = every topic
+        self.types = tuple(types)
+        self.curve = curve
+        self.on_message = on_message
+        self.reconnect_after_s = reconnect_after_s
+        self.limits = limits
+        self.ctx = zmq.Context()
+        self.sock: zmq.Socket | None = None
+        self.received = 0
+        self.reconnects = 0
+        self.decode_errors: collections.Counter[str] = collections.Counter()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_rx = time.monotonic()
+
+    # ---- socket (created lazily in the thread that reads) -------------------------------------
+    def _connect(self) -> None:
+        s = self.ctx.socket(zmq.SUB)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVHWM, 1000)
+        s.setsockopt(zmq.RECONNECT_IVL, 100)
+        s.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+        s.setsockopt(zmq.HEARTBEAT_IVL, 1000)
+        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
+        if self.curve is not None:
+            pub, sec = self.curve.load_secret()
+            s.curve_publickey, s.curve_secretkey = pub, sec
+            s.curve_serverkey = self.curve.load_server_public()
+        for t in self.topics:
+            s.setsockopt(zmq.SUBSCRIBE, t)
+        s.connect(self.endpoint)
+        self.sock, self._last_rx = s, time.monotonic()
+
+    def _reconnect(self) -> None:
+        if self.sock is not None:
+            self.sock.close(linger=0)
+        self.reconnects += 1
+        self._connect()
+
+    # ---- iterator API ----------------------------------------------------------------------
+    def recv(self, timeout_s: float | None = None) -> P.Message | None:
+        """Next typed message, or None after `timeout_s` (None = wait until close())."""
+        if self.sock is None:
+            self._connect()
+        end = None if timeout_s is None else time.monotonic() + timeout_s
+        while not self._stop.is_set():
+            wait = 0.1 if end is None else max(0.0, min(0.1, end - time.monotonic()))
+            if self.sock.poll(int(wait * 1000)):
+                msg = self._read()
+                if msg is not None:
+                    return msg
+                continue
+            if time.monotonic() - self._last_rx > self.reconnect_after_s:
+                self._reconnect()
+            if end is not None and time.monotonic() >= end:
+                return None
+        return None
+
+    def _read(self) -> P.Message | None:
+        frames = self.sock.recv_multipart(copy=False)
+        self._last_rx = time.monotonic()
+        try:
+            msg = P.decode(frames[1:], self.limits)
+        except P.DecodeError as exc:
+            self.decode_errors[exc.kind] += 1
+            return None
+        if self.types and not isinstance(msg, self.types):
+            return None
+        self.received += 1
+        return msg
+
+    def __iter__(self) -> Iterator[P.Message]:
+        while not self._stop.is_set():
+            msg = self.recv()
+            if msg is not None:
+                yield msg
+
+    # ---- callback API ----------------------------------------------------------------------
+    def start(self) -> "ForecastSubscriber":
+        """Deliver messages to `on_message` from a background thread that owns the socket."""
+        if self.on_message is None:
+            raise ValueError("start() needs on_message")
+        self._thread = threading.Thread(target=self._pump, name="forecast-subscriber", daemon=True)
+        self._thread.start()
+        return self
+
+    def _pump(self) -> None:
+        try:
+            for msg in self:
+                self.on_message(msg)
+        finally:
+            if self.sock is not None:
+                self.sock.close(linger=0)
+                self.sock = None
+
+    # ---- teardown --------------------------------------------------------------------------
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        elif self.sock is not None:
+            self.sock.close(linger=0)
+            self.sock = None
+        self.ctx.term()
+
+    def __enter__(self) -> "ForecastSubscriber":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
