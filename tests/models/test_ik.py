@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -12,25 +11,10 @@ from models import skeletons as K
 from models.body import BodyModel
 from models.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from models.ik import bone_direction_error, build_plan, mean_joint_error, solve_ik
-from models.kinematics import forward_kinematics
+from models.ik.accuracy import cmu_joints, plausible_theta, spread
 
 S = K.SmplJoint
 DT = torch.float64
-
-
-def plausible_theta(n: int, seed: int) -> torch.Tensor:
-    """(n, 24, 3) random poses inside rough human joint ranges (hinges bend one way)."""
-    g = torch.Generator().manual_seed(seed)
-    th = (torch.rand(n, 24, 3, generator=g, dtype=DT) * 2 - 1) * 0.35
-    axis = torch.nn.functional.normalize(torch.randn(n, 3, generator=g, dtype=DT), dim=-1)
-    th[:, S.PELVIS] = axis * torch.rand(n, 1, generator=g, dtype=DT) * (math.pi - 0.05)
-    for j in (S.LEFT_HIP, S.RIGHT_HIP, S.LEFT_SHOULDER, S.RIGHT_SHOULDER):
-        th[:, j] *= 2.0
-    bend = torch.rand(n, generator=g, dtype=DT)
-    for j, ax, sign in ((S.LEFT_KNEE, 0, 1), (S.RIGHT_KNEE, 0, 1), (S.LEFT_ELBOW, 1, -1), (S.RIGHT_ELBOW, 1, 1)):
-        th[:, j] *= 0.3
-        th[:, j, ax] = sign * bend * 2.0
-    return th
 
 
 def _body():
@@ -82,20 +66,9 @@ def test_no_axis_angle_flips_on_smooth_sequence():
     torch.testing.assert_close(_body().joints(res.theta, trans=res.trans), joints)
 
 
-def _spread(points, mapping, size):
-    """Inverse of a source->SMPL mapping: place the source joints of each mapped SMPL joint around it
-    (symmetrically, so their mean is exactly the SMPL joint)."""
-    out = torch.zeros(points.shape[0], size, 3, dtype=DT)
-    for tgt, srcs in mapping.items():
-        for i, s in enumerate(srcs):
-            shift = 0.0 if len(srcs) == 1 else (0.03 if i == 0 else -0.03)
-            out[:, s] = points[:, tgt] + shift * torch.tensor([1.0, 0.0, 1.0], dtype=DT)
-    return out
-
-
 def test_blazepose_synthetic_from_smpl():
     joints = _body().joints(plausible_theta(40, 3))
-    bp = _spread(joints, K.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9  # smaller person
+    bp = spread(joints, K.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9  # smaller person
     bp = bp * torch.tensor([1.0, -1.0, -1.0], dtype=DT)  # MediaPipe world frame: Y down, Z away
     res0 = solve_ik(bp, "blazepose", refine_iters=0)
     res = solve_ik(bp, "blazepose", refine_iters=10)
@@ -121,24 +94,14 @@ def test_ub9_synthetic_from_smpl():
 
 def test_cmu_synthetic_from_smpl():
     joints = _body().joints(plausible_theta(40, 5))
-    cmu = _spread(joints, K.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0  # benchmark units: mm
+    cmu = spread(joints, K.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0  # benchmark units: mm
     res = solve_ik(cmu, "cmu", refine_iters=10)
     assert mean_joint_error(res).mean() < 0.005
     assert bone_direction_error(res).mean() < 1.0
 
 
-def _cmu_frames(cmu_root, name="walking", n=120):
-    data = np.loadtxt(cmu_root / "test" / name / f"{name}_1.txt", delimiter=",")[::2][1:n + 1]
-    T = len(data)
-    local = axis_angle_to_matrix(torch.as_tensor(data[:, 3:].reshape(T, 38, 3)))
-    local = local.transpose(-1, -2)  # row-vector benchmark convention -> ours
-    pos, _ = forward_kinematics(local, torch.tensor(K.CMU_OFFSETS_MM, dtype=DT), K.CMU_PARENTS,
-                                root_translation=torch.as_tensor(data[:, :3]))
-    return pos  # (T, 38, 3) mm
-
-
 def test_cmu_real_frames(cmu_root):
-    pos = _cmu_frames(cmu_root)
+    pos = cmu_joints("walking", 120)
     bones = (pos[:, 1:] - pos[:, list(K.CMU_PARENTS[1:])]).norm(dim=-1)
     assert (bones.max(0).values - bones.min(0).values).max() < 1e-6  # FK keeps bone lengths
     res = solve_ik(pos, "cmu")
@@ -162,3 +125,10 @@ def test_bad_inputs():
     bad[1, 3, 0] = float("nan")
     with pytest.raises(DataError, match="NaN"):
         solve_ik(bad, "smpl")
+
+
+def test_accuracy_cli_runs(capsys, cmu_root):
+    from models.ik.accuracy import main
+    assert main(["--frames", "8", "--refine", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "SMPL-24 round trip" in out and "CMU-38 real" in out

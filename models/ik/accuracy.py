@@ -1,0 +1,102 @@
+"""Measure IK accuracy (the numbers in docs/body.md).
+
+    python -m models.ik.accuracy [--frames 200] [--refine 10] [--cmu-action walking]
+
+Cases: SMPL-24 round trip (random plausible theta -> FK -> IK -> FK), synthetic BlazePose-33 / UB9 /
+CMU-38 made from SMPL FK through the skeleton mappings, and real CMU-Mocap test frames (if the shared
+data is present). Prints mean joint error (mm) and mean bone-direction error (deg), analytic vs refined.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import torch
+
+from core.errors import cli_errors
+from core.paths import require_shared
+from models import skeletons as K
+from models.body import BodyModel
+from models.geometry import axis_angle_to_matrix
+from models.ik.solve import bone_direction_error, mean_joint_error, solve_ik
+from models.kinematics import forward_kinematics
+
+S = K.SmplJoint
+DT = torch.float64
+
+
+def plausible_theta(n: int, seed: int) -> torch.Tensor:
+    """(n, 24, 3) random poses inside rough human joint ranges: root any orientation (angle < pi),
+    other joints +-0.35 rad per component (hips/shoulders +-0.7), knees/elbows bend one way 0-2 rad."""
+    g = torch.Generator().manual_seed(seed)
+    th = (torch.rand(n, 24, 3, generator=g, dtype=DT) * 2 - 1) * 0.35
+    axis = torch.nn.functional.normalize(torch.randn(n, 3, generator=g, dtype=DT), dim=-1)
+    th[:, S.PELVIS] = axis * torch.rand(n, 1, generator=g, dtype=DT) * (math.pi - 0.05)
+    for j in (S.LEFT_HIP, S.RIGHT_HIP, S.LEFT_SHOULDER, S.RIGHT_SHOULDER):
+        th[:, j] *= 2.0
+    bend = torch.rand(n, generator=g, dtype=DT)
+    for j, ax, sign in ((S.LEFT_KNEE, 0, 1), (S.RIGHT_KNEE, 0, 1), (S.LEFT_ELBOW, 1, -1), (S.RIGHT_ELBOW, 1, 1)):
+        th[:, j] *= 0.3
+        th[:, j, ax] = sign * bend * 2.0
+    return th
+
+
+def spread(points: torch.Tensor, mapping: K.JointMap, size: int) -> torch.Tensor:
+    """Inverse of a source->SMPL mapping: source joints placed around their SMPL joint (mean exact)."""
+    out = torch.zeros(points.shape[0], size, 3, dtype=points.dtype)
+    for tgt, srcs in mapping.items():
+        for i, s in enumerate(srcs):
+            shift = 0.0 if len(srcs) == 1 else (0.03 if i == 0 else -0.03)
+            out[:, s] = points[:, tgt] + shift * torch.tensor([1.0, 0.0, 1.0], dtype=points.dtype)
+    return out
+
+
+def cmu_joints(action: str, n: int) -> torch.Tensor:
+    """(T, 38, 3) mm: FK of a real CMU test file, 25 fps (every 2nd frame, first frame skipped)."""
+    path = require_shared("data", "cmu_mocap", "test", action, f"{action}_1.txt")
+    data = np.loadtxt(path, delimiter=",")[::2][1:n + 1]
+    local = axis_angle_to_matrix(torch.as_tensor(data[:, 3:].reshape(len(data), 38, 3))).transpose(-1, -2)
+    return forward_kinematics(local, torch.tensor(K.CMU_OFFSETS_MM, dtype=DT), K.CMU_PARENTS,
+                              root_translation=torch.as_tensor(data[:, :3]))[0]
+
+
+def _cases(frames: int, action: str):
+    body = BodyModel(dtype=DT)
+    joints = body.joints(plausible_theta(frames, 0), trans=torch.randn(frames, 3, dtype=DT, generator=torch.Generator().manual_seed(1)))
+    yield "SMPL-24 round trip", joints, "smpl"
+    flip = torch.tensor([1.0, -1.0, -1.0], dtype=DT)
+    yield "BlazePose-33 synthetic (x0.9)", spread(joints, K.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9 * flip, "blazepose"
+    yield "UB9 synthetic", K.map_joints(joints, K.SMPL_TO_UB9, K.UpperBodyJoint), "ub9"
+    yield "CMU-38 synthetic", spread(joints, K.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0, "cmu"
+    yield f"CMU-38 real ({action}_1)", cmu_joints(action, frames), "cmu"
+
+
+def _ub9_error(res, ub) -> float:
+    fit = K.map_joints(res.fitted, K.SMPL_TO_UB9, K.UpperBodyJoint)
+    return float((fit - ub).norm(dim=-1).mean()) * 1000
+
+
+@cli_errors
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=200)
+    ap.add_argument("--refine", type=int, default=10)
+    ap.add_argument("--cmu-action", default="walking")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    print(f"{'case':34s} {'refine':>6s} {'joint mm':>9s} {'bone deg':>9s} {'ms/frame':>9s}")
+    for name, pts, js in _cases(args.frames, args.cmu_action):
+        for iters in (0, args.refine):
+            t0 = time.perf_counter()
+            res = solve_ik(pts, js, refine_iters=iters)
+            ms = (time.perf_counter() - t0) * 1000 / pts.shape[0]
+            err = _ub9_error(res, pts) if js == "ub9" else float(mean_joint_error(res).mean()) * 1000
+            deg = float(bone_direction_error(res).mean())
+            print(f"{name:34s} {iters:6d} {err:9.3f} {deg:9.3f} {ms:9.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
