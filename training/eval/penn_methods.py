@@ -179,3 +179,10 @@ def _penn_nearest(ctx: MethodContext) -> Predict:
     root = cfg.data_root if cfg is not None else None
     return NearestNeighbor(pp.build_windows(pp.load_sequences(root, "train"), stride=stride))
 
+
+
+@register_method("penn", "predictor")
+def _penn_predictor(ctx: MethodContext) -> Predict:
+    from training.paper1_penn.adapter import predictor_method  # lazy: torch + model code
+
+    return predictor_method(ctx)
