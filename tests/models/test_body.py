@@ -109,3 +109,18 @@ def test_smplx_path_matches_builtin_fk(tmp_path):
     beta[:, 0] = 1.0
     moved = real(theta, beta=beta, trans=trans).joints
     assert (moved - out.joints).norm(dim=-1)[:, SmplJoint.LEFT_HIP].min() > 0.09  # beta acts
+
+
+def test_builtin_body_exports_with_torch_export():
+    class Wrap(torch.nn.Module):  # the GPU path exports models with torch.export
+        def __init__(self):
+            super().__init__()
+            self.body = BodyModel()
+
+        def forward(self, theta, trans):
+            return self.body.joints(theta, trans=trans)
+
+    m = Wrap()
+    theta, trans = torch.randn(2, 72) * 0.3, torch.randn(2, 3)
+    ep = torch.export.export(m, (theta, trans))
+    torch.testing.assert_close(ep.module()(theta, trans), m(theta, trans))
