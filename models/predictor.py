@@ -140,14 +140,17 @@ class MotionPredictor(nn.Module):
         return logits, probs, sel
 
     def memories(self, sel: torch.Tensor, reads: nn.ModuleList) -> list[tuple[torch.Tensor, ...]]:
-        """Keys/values/mask of the selected short (and long) bank for each read module."""
-        if len(reads) == 0:
-            return []
-        banks = self.bank.select(sel)
+        """Keys/values/mask of the selected short (and long) bank for each read module.
+
+        Keys and values are projected once per bank row (A+1 rows) and then picked by the one-hot
+        selection — B times cheaper than projecting each sample's copy of its bank.
+        """
         out = []
         for read, name in zip(reads, ("short", "long")):
-            keys, values = read.memory(self.normalize(banks[name]))  # (B, M, C)
-            out.append((keys, values, banks[name + "_mask"]))
+            keys, values = read.memory(self.normalize(getattr(self.bank, name)))  # (A+1, M, C)
+            mask = getattr(self.bank, name + "_mask")  # (A+1, M)
+            out.append((torch.einsum("ba,amc->bmc", sel, keys), torch.einsum("ba,amc->bmc", sel, values),
+                        sel @ mask))
         return out
 
     @staticmethod
