@@ -15,6 +15,7 @@ PLUGIN_MODULES: list[str] = [
     "training.eval.cmu_task",      # task "cmu" (CMU-Mocap benchmark protocol)
     "training.eval.baselines",     # cmu: zero_velocity, constant_velocity
     "training.eval.penn_methods",  # task "penn" (Penn Action PCK): constant, nearest_neighbor, predictor
+    "training.eval.paper1_methods",  # cmu: predictor (memory-bank, paper 1), nearest_neighbor [dtw]
 ]
 
 _loaded = False
