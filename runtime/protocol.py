@@ -145,28 +145,38 @@ class Message:
     # a list of exact shapes means "one of these".
     ARRAYS: ClassVar[dict[str, tuple[str, tuple]]] = {}
     _SCALARS: ClassVar[dict[str, Any]] = {}
+    _ASPEC: ClassVar[tuple] = ()
 
     @classmethod
     def _register(cls, klass):
         klass = dataclass(kw_only=True, eq=False)(klass)
         hints = typing.get_type_hints(klass)
-        klass._SCALARS = {f.name: _scalar_checker(hints[f.name]) for f in dataclasses.fields(klass)
-                          if f.name not in klass.ARRAYS and f.name not in _BASE}
+        fields = {f.name: f for f in dataclasses.fields(klass)}
+        klass._SCALARS = {n: _scalar_checker(hints[n]) for n in fields
+                          if n not in klass.ARRAYS and n not in _BASE}
+        # (name, wire dtype, numpy dtype, shape spec, optional), precomputed for the hot paths
+        klass._ASPEC = tuple((n, dt, DTYPES[dt], spec, fields[n].default is None)
+                             for n, (dt, spec) in klass.ARRAYS.items())
         REGISTRY[klass.TYPE] = klass
         return klass
 
     def validate(self) -> None:
         """Check array dtypes and shapes against ARRAYS (raises InvalidField/ShapeMismatch)."""
-        sym: dict[str, int] = {}
-        for name, (dt, spec) in self.ARRAYS.items():
+        for name, dt, npdt, _, optional in self._ASPEC:
             arr = getattr(self, name)
-            if arr is None:
-                if not _is_optional(type(self), name):
-                    raise InvalidField(f"{self.TYPE}.{name}: required array missing")
-                continue
-            if not isinstance(arr, np.ndarray) or arr.dtype != DTYPES[dt]:
+            if arr is not None and (not isinstance(arr, np.ndarray) or arr.dtype != npdt):
                 raise InvalidField(f"{self.TYPE}.{name}: expected {dt} array, got "
                                    f"{getattr(arr, 'dtype', type(arr).__name__)}")
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        sym: dict[str, int] = {}
+        for name, _, _, spec, optional in self._ASPEC:
+            arr = getattr(self, name)
+            if arr is None:
+                if not optional:
+                    raise InvalidField(f"{self.TYPE}.{name}: required array missing")
+                continue
             _check_shape(f"{self.TYPE}.{name}", arr.shape, spec, sym)
         self.check()
 
@@ -180,17 +190,6 @@ class Message:
     def derive(self, cls: type["Message"], **kw) -> "Message":
         """A new message of `cls` carrying this message's source_id/frame_id/capture_ts."""
         return cls(source_id=self.source_id, frame_id=self.frame_id, capture_ts=self.capture_ts, **kw)
-
-
-_OPTIONAL_CACHE: dict[tuple[type, str], bool] = {}
-
-
-def _is_optional(cls: type, name: str) -> bool:
-    key = (cls, name)
-    if key not in _OPTIONAL_CACHE:
-        f = next(f for f in dataclasses.fields(cls) if f.name == name)
-        _OPTIONAL_CACHE[key] = f.default is None
-    return _OPTIONAL_CACHE[key]
 
 
 def _check_shape(where: str, shape: tuple, spec: tuple | list, sym: dict[str, int]) -> None:
@@ -323,21 +322,18 @@ class Heartbeat(Message):
 
 
 # ----------------------------------------------------------------------------- codec
-def _wire_array(arr: np.ndarray, dt: str) -> np.ndarray:
-    return np.ascontiguousarray(arr, dtype=DTYPES[dt])
-
-
 def encode(msg: Message, *, send_ts: float | None = None) -> list:
-    """Message -> [header bytes, buffer, ...]. Buffers are memoryviews of the arrays (no copy)."""
+    """Message -> [header bytes, buffer, ...]. Array buffers are the arrays themselves (no copy)."""
     cls = type(msg)
     arrays_meta, buffers = [], []
-    for name, (dt, _) in cls.ARRAYS.items():
+    for name, dt, npdt, _, _ in cls._ASPEC:
         arr = getattr(msg, name)
         if arr is None:
             continue
-        arr = _wire_array(arr, dt)
+        if not (arr.dtype is npdt or arr.dtype == npdt) or not arr.flags.c_contiguous:
+            arr = np.ascontiguousarray(arr, dtype=npdt)   # little-endian C order on the wire
         arrays_meta.append([name, dt, list(arr.shape)])
-        buffers.append(memoryview(arr).cast("B") if arr.size else b"")
+        buffers.append(arr if arr.size else b"")
     fields = {}
     for name in cls._SCALARS:
         v = getattr(msg, name)
@@ -426,7 +422,7 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
                   capture_ts=float(header["capture_ts"]), **kwargs)
     except TypeError as exc:  # a required field is absent
         raise InvalidField(f"{cls.TYPE}: {exc}") from None
-    msg.validate()
+    msg._check_shapes()  # dtypes were checked per buffer in _decode_array
     msg.send_ts = float(header["send_ts"])  # type: ignore[attr-defined]  # for per-hop latency
     return msg
 

@@ -49,11 +49,12 @@ class RunSpec:
     heartbeat_interval_s: float = 0.5
     policies: dict[str, str] = dataclasses.field(default_factory=dict)  # topic -> latest|ordered
     queue_max: int = 64
-    # ZeroMQ queues per link: PUB drops the *newest* message when full (tail drop), so the
-    # frame queues are small enough to bound memory/staleness (~16 VGA frames per link) yet deep
-    # enough that the newest frame still gets through between two drains of a slow consumer.
+    # ZeroMQ queues per link. PUB drops the *newest* message when a link is full (tail drop),
+    # so a latest-wins input needs room for the frames that arrive during one slow process()
+    # call: the node drains them all and keeps only the newest. 8 + 32 VGA frames bound a link
+    # to ~37 MB and let a consumer stall ~1 s at 30 fps before any newest frame is lost.
     sndhwm: int = 8                                  # graph sets 1000 for nodes without frame outputs
-    rcvhwm: int = 8                                  # for latest-wins inputs (see _open_inputs)
+    rcvhwm: int = 32                                  # for latest-wins inputs (see _open_inputs)
     max_message_bytes: int = P.DEFAULT_LIMITS.max_message_bytes
 
 

@@ -1,0 +1,244 @@
+"""Transport benchmark: one hop through the Foresight runtime vs raw pyzmq, in the same run.
+
+    .venv/bin/python -m benchmarks.transport            # writes docs/benchmarks/transport.md
+
+Sender = this process; receiver = a separate (spawned) process, as in the pipeline.
+  raw      PUB.send_multipart([topic, 8-byte timestamp, buffers...], copy=False) ->
+           SUB.recv_multipart(copy=False) + np.frombuffer: the least work pyzmq allows.
+  runtime  runtime.transport.Publisher.publish(topic, Message) (msgpack header + zero-copy
+           buffers) -> a real NodeRunner (poll, drain, validating decode, inbox, process()) whose
+           sink node records now - header.send_ts.
+Latency: messages paced every --interval-ms (no queueing), one-way, p50/p99 over --count.
+Throughput: --burst messages sent back to back, counted at the receiver's process() (runtime)
+or recv (raw); both use the same HWM (100 frames / 1000 forecasts) and the runtime receiver
+uses the ordered inbox, so this measures pipe + codec, not the latest-wins policy.
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import zmq
+
+from core.errors import cli_errors
+from core.paths import REPO_ROOT
+from runtime import protocol as P
+
+END = -1
+
+
+def make_payload(kind: str, i: int) -> P.Message:
+    now = time.time()
+    if kind == "frame":
+        return P.VideoFrame(source_id="bench", frame_id=i, capture_ts=now,
+                            image=np.full((480, 640, 3), i % 256, np.uint8))
+    return P.MotionForecast(source_id="bench", frame_id=i, capture_ts=now,
+                            times=now + 0.04 * np.arange(1, 26), theta=np.zeros((25, 24, 3), np.float32),
+                            joints=np.zeros((25, 24, 3), np.float32), action="walking")
+
+
+def raw_frames(msg: P.Message) -> list:
+    """The same array bytes as the runtime sends, with only an 8-byte id+timestamp header."""
+    arrays = [getattr(msg, n) for n in type(msg).ARRAYS if getattr(msg, n) is not None]
+    return [struct.pack("<qd", msg.frame_id, time.time()), *arrays]
+
+
+# ----------------------------------------------------------------------------- receivers
+def _raw_receiver(endpoint: str, conn, hwm: int) -> None:
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt(zmq.RCVHWM, hwm)
+    sock.setsockopt(zmq.SUBSCRIBE, b"x")
+    sock.connect(endpoint)
+    lat, n, t_first, t_last, ready = [], 0, None, None, False
+    while True:
+        frames = sock.recv_multipart(copy=False)
+        fid, ts = struct.unpack("<qd", frames[1].bytes)
+        now = time.time()
+        _ = [np.frombuffer(f.buffer, np.uint8) for f in frames[2:]]
+        if fid == END:
+            break
+        if fid < 0:           # warm-up
+            if not ready:
+                conn.send("ready")
+                ready = True
+            continue
+        t_first = t_first or now
+        t_last, n = now, n + 1
+        lat.append(now - ts)
+    conn.send((lat, n, (t_last or 0) - (t_first or 0)))
+    sock.close(linger=0)
+    ctx.term()
+
+
+def _runtime_receiver(endpoint: str, conn, hwm: int) -> None:
+    from runtime.node import Node
+    from runtime.runner import InputSpec, NodeRunner, RunSpec
+
+    class LatencySink(Node):
+        INPUTS = ("x",)
+
+        def setup(self):
+            self.lat, self.n, self.t_first, self.t_last, self.ready = [], 0, None, None, False
+
+        def process(self, msg):
+            now = time.time()
+            if msg.frame_id == END:
+                runner.stop()
+            elif msg.frame_id < 0:
+                if not self.ready:
+                    conn.send("ready")
+                    self.ready = True
+            else:
+                self.t_first = self.t_first or now
+                self.t_last, self.n = now, self.n + 1
+                self.lat.append(now - msg.send_ts)
+
+    node = LatencySink("sink")
+    spec = RunSpec(name="sink", type="bench", inputs=[InputSpec(endpoint=endpoint, topics=["x"])],
+                   policies={"x": "ordered"}, queue_max=100_000, rcvhwm=hwm)
+    runner = NodeRunner(node, spec)
+    runner.run()
+    conn.send((node.lat, node.n, (node.t_last or 0) - (node.t_first or 0)))
+
+
+# ----------------------------------------------------------------------------- one measurement
+def measure(impl: str, kind: str, transport: str, *, count: int, burst: int, interval: float,
+            workdir: Path) -> dict:
+    endpoint = (f"ipc://{workdir}/bench-{impl}-{kind}.sock" if transport == "ipc"
+                else f"tcp://127.0.0.1:{_free_port()}")
+    out = {}
+    burst = burst if kind == "frame" else 10 * burst
+    for phase, n_msgs in (("latency", count), ("throughput", burst)):
+        out[phase] = _run_phase(impl, kind, endpoint, n_msgs, interval if phase == "latency" else 0.0)
+    lat_us = np.array(out["latency"][0]) * 1e6
+    n, dt = out["throughput"][1], out["throughput"][2]
+    size = sum(len(memoryview(b).cast("B")) for b in P.encode(make_payload(kind, 0)))
+    return {"impl": impl, "kind": kind, "transport": transport, "p50_us": float(np.percentile(lat_us, 50)),
+            "p99_us": float(np.percentile(lat_us, 99)), "n_lat": len(lat_us),
+            "msgs_s": n / dt if dt > 0 else float("nan"), "received": n, "sent": burst,
+            "mb_s": n * size / dt / 1e6 if dt > 0 else float("nan"), "bytes": size}
+
+
+def _run_phase(impl: str, kind: str, endpoint: str, n_msgs: int, interval: float):
+    from runtime.transport import Publisher
+    ctx = zmq.Context()
+    hwm = 100 if kind == "frame" else 1000   # 100 VGA frames is already ~92 MB per side
+    if impl == "runtime":
+        pub = Publisher(ctx, endpoint, sndhwm=hwm)
+        send = lambda m: pub.publish("x", m)
+        sock = pub.sock
+    else:
+        sock = ctx.socket(zmq.PUB)
+        sock.setsockopt(zmq.SNDHWM, hwm)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.bind(endpoint)
+        send = lambda m: sock.send_multipart([b"x", *raw_frames(m)], copy=False)
+    parent, child = mp.get_context("spawn").Pipe()
+    target = _runtime_receiver if impl == "runtime" else _raw_receiver
+    proc = mp.get_context("spawn").Process(target=target, args=(endpoint, child, hwm), daemon=True)
+    proc.start()
+    warm = make_payload(kind, -2)
+    while not parent.poll(0.02):           # warm-up until the receiver is subscribed
+        send(warm)
+    parent.recv()
+    time.sleep(0.2)
+    msgs = [make_payload(kind, i) for i in range(min(n_msgs, 64))]
+    next_t = time.perf_counter()
+    for i in range(n_msgs):
+        m = msgs[i % len(msgs)]
+        m.frame_id = i
+        if interval:  # sleep most of the gap, spin the last 0.3 ms (the box has only 2 cores)
+            time.sleep(max(0.0, next_t - time.perf_counter() - 3e-4))
+            while time.perf_counter() < next_t:
+                pass
+            next_t += interval
+        send(m)
+    end = make_payload(kind, END)
+    while not parent.poll(0.05):
+        send(end)
+    result = parent.recv()
+    proc.join(5)
+    sock.close(linger=0)
+    ctx.term()
+    return result
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ----------------------------------------------------------------------------- report
+def machine() -> str:
+    cpu = platform.processor() or "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}, pyzmq {zmq.__version__}, libzmq {zmq.zmq_version()}")
+
+
+def render(rows: list[dict], cmd: str, load: tuple, wall: float) -> str:
+    lines = ["# Transport benchmark: one hop, Foresight runtime vs raw pyzmq", "",
+             f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
+             f"Load average before / after: {load[0]:.2f} / {load[1]:.2f} (the machine is shared with "
+             f"other engineers' jobs, so figures are noisy)  ", f"Wall time: {wall:.0f} s", "",
+             "Latency = one-way, sender -> receiver process, messages paced (no queueing). "
+             "Throughput = back-to-back burst, counted at the receiver.", "",
+             "| payload | transport | impl | bytes/msg | p50 µs | p99 µs | p50 runtime/raw | msgs/s | MB/s | received/sent |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    raw = {(r["kind"], r["transport"]): r for r in rows if r["impl"] == "raw"}
+    for r in rows:
+        ratio = r["p50_us"] / raw[(r["kind"], r["transport"])]["p50_us"] if r["impl"] == "runtime" else 1.0
+        name = "640x480x3 frame" if r["kind"] == "frame" else "forecast (T=25, 24 joints)"
+        lines.append(f"| {name} | {r['transport']} | {r['impl']} | {r['bytes']:,} | {r['p50_us']:.0f} | "
+                     f"{r['p99_us']:.0f} | {ratio:.2f}x | {r['msgs_s']:,.0f} | {r['mb_s']:,.0f} | "
+                     f"{r['received']}/{r['sent']} |")
+    return "\n".join(lines) + "\n"
+
+
+@cli_errors
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=500, help="paced messages per latency run")
+    ap.add_argument("--interval-ms", type=float, default=5.0)
+    ap.add_argument("--burst", type=int, default=500, help="frames per throughput run (forecasts: 10x)")
+    ap.add_argument("--transports", default="ipc,tcp")
+    ap.add_argument("--out", default=str(REPO_ROOT / "docs" / "benchmarks" / "transport.md"))
+    args = ap.parse_args(argv)
+    import tempfile
+    t0, load0 = time.monotonic(), os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="fsb") as d:
+        for kind in ("frame", "forecast"):
+            for transport in args.transports.split(","):
+                for impl in ("raw", "runtime"):
+                    r = measure(impl, kind, transport, count=args.count, burst=args.burst,
+                                interval=args.interval_ms / 1e3, workdir=Path(d))
+                    print(f"{kind:<8} {transport:<3} {impl:<7} p50 {r['p50_us']:7.0f} us  p99 "
+                          f"{r['p99_us']:7.0f} us  {r['msgs_s']:9,.0f} msg/s", flush=True)
+                    rows.append(r)
+    argv_s = " ".join(argv) if argv else ""
+    cmd = f".venv/bin/python -m benchmarks.transport {argv_s}".strip()
+    text = render(rows, cmd, (load0, os.getloadavg()[0]), time.monotonic() - t0)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
