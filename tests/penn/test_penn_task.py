@@ -89,3 +89,19 @@ def test_constant_matches_published_reference_on_real_clips(penn_root):
     np.testing.assert_allclose(res["average"], REFERENCE_CONSTANT, atol=1.0)
     # golden values of this implementation (seeded / deterministic): catch silent protocol drift
     np.testing.assert_allclose(res["average"], [99.47, 86.66, 71.08, 50.64, 37.73], atol=0.02)
+
+
+def test_report_renders_tables_and_verdict():
+    from training.paper1_penn.report import render
+
+    def doc(label, avg):
+        return {"label": label, "horizons": [1, 5, 10, 20, 30], "average": avg, "config_hash": "abc",
+                "json": "/tmp/x.json", "windows": {"squat": 10}, "extra": {"clips": 2},
+                "per_action": {"squat": avg}}
+    md = render([doc("Constant (last observed pose)", [99.0, 80, 60, 40, 30]),
+                 doc("Nearest neighbour (training windows)", [60.0, 55, 50, 45, 41]),
+                 doc("Predictor (recognised-class bank)", [99.5, 85, 65, 44, 42])],
+                "test", {"path": "w"}, "python -m training.paper1_penn.report")
+    assert "| Predictor (recognised-class bank) | 99.5 | 85.0 | 65.0 | 44.0 | 42.0 |" in md
+    assert "at frames: [1, 5, 10, 30]; not at: [20]" in md
+    assert "python -m training.paper1_penn.report" in md and "| 99.4 | 86.5 |" in md

@@ -1,0 +1,174 @@
+"""Write docs/results/paper1_penn.md: Penn Action PCK of Constant, nearest neighbour and the predictor.
+
+    OMP_NUM_THREADS=1 python -m training.paper1_penn.report \
+        [--checkpoint runs/paper1_penn_cpu/final] [--split test] [--reuse]
+
+Every method is run through ``training.evaluate`` with ``configs/eval/penn.yaml``; each result
+JSON (+ resolved config) goes to ``runs/paper1_penn_eval/``, and the markdown names the command,
+the eval and training config hashes and the date. ``--reuse`` takes existing JSONs of the same
+eval config hash instead of re-running (the predictor takes a few minutes on one core).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from core.config import config_hash, from_dict, read_yaml
+from core.errors import cli_errors
+from core.paths import REPO_ROOT
+from training.eval.report import EvalConfig, write_json
+
+log = logging.getLogger("foresight.penn_report")
+EVAL_CONFIG = REPO_ROOT / "configs" / "eval" / "penn.yaml"
+OUT = REPO_ROOT / "docs" / "results" / "paper1_penn.md"
+JSON_DIR = REPO_ROOT / "runs" / "paper1_penn_eval"
+# (label, method, method_options)
+RUNS = (("Constant (last observed pose)", "constant", {}),
+        ("Nearest neighbour (training windows)", "nearest_neighbor", {}),
+        ("Predictor (recognised-class bank)", "predictor", {}),
+        ("Predictor (true-class bank)", "predictor", {"oracle_action": True}))
+REFERENCE = (("Constant, reference from GT inputs (issue 4)", [99.4, 86.5, 70.9, 50.8, 37.8]),
+             ("Sun et al. 2021, from regressed inputs (frame 30 only)", [None, None, None, None, 66.5]),
+             ("Oracle ceiling of the paper's regressed inputs (frame 30)", [None, None, None, None, 81.6]))
+
+
+def _cfg(method: str, options: dict, split: str, checkpoint: str | None) -> EvalConfig:
+    data = read_yaml(EVAL_CONFIG) | {"method": method, "method_options": options, "split": split}
+    if method == "predictor":
+        data["checkpoint"] = checkpoint
+    return from_dict(EvalConfig, data)
+
+
+def _run(label: str, method: str, options: dict, split: str, checkpoint: str | None, reuse: bool) -> dict:
+    from training.evaluate import evaluate
+
+    cfg = _cfg(method, options, split, checkpoint)
+    stem = method + ("_oracle" if options.get("oracle_action") else "") + f"_{split}"
+    path = JSON_DIR / f"{stem}.json"
+    h = config_hash(cfg)
+    if reuse and path.is_file():
+        doc = json.loads(path.read_text())
+        if doc.get("config_hash") == h:
+            log.info(f"{label}: reusing {path}")
+            return doc | {"label": label, "json": str(path)}
+    log.info(f"{label}: evaluating ...")
+    write_json(path, evaluate(cfg), cfg)
+    return json.loads(path.read_text()) | {"label": label, "json": str(path)}
+
+
+def _train_info(checkpoint: str | None) -> dict:
+    """Train config name + hash of the predictor (from the config.yaml beside its weights)."""
+    p = Path(checkpoint) if checkpoint else REPO_ROOT / "runs" / "paper1_penn_cpu" / "final"
+    cfg_path = p / "config.yaml" if p.is_dir() else p.parent / "config.yaml"
+    if not cfg_path.is_file():
+        return {"path": _rel(p)}
+    from training.paper1.config import TrainConfig
+
+    cfg = from_dict(TrainConfig, yaml.safe_load(cfg_path.read_text()))
+    return {"path": _rel(p), "name": cfg.name, "hash": config_hash(cfg), "config": _rel(cfg_path)}
+
+
+def _rel(p: Path) -> str:
+    p = p.resolve()
+    return str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else str(p)
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else f"{v:.1f}"
+
+
+def _table(rows: list[tuple[str, list]], horizons: list[int]) -> list[str]:
+    out = ["| method | " + " | ".join(f"frame {h}" for h in horizons) + " |",
+           "|---|" + "---:|" * len(horizons)]
+    out += [f"| {label} | " + " | ".join(_fmt(v) for v in vals) + " |" for label, vals in rows]
+    return out
+
+
+def _beats(pred: list[float], others: list[list[float]]) -> list[bool]:
+    return [all(p > o[i] for o in others) for i, p in enumerate(pred)]
+
+
+def render(results: list[dict], split: str, train: dict, command: str) -> str:
+    horizons = results[0]["horizons"]
+    by = {r["label"]: r for r in results}
+    rows = [(r["label"], r["average"]) for r in results] + [(l, v) for l, v in REFERENCE]
+    lines = [
+        "# Paper 1 on Penn Action (2D keypoints): PCK@0.05",
+        "",
+        f"Written by `{command}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC. "
+        f"Split `{split}`; {sum(results[0]['windows'].values())} windows from "
+        f"{results[0]['extra']['clips']} clips. Higher is better.",
+        "",
+        "Protocol (`training/eval/penn_protocol.py`, after HMMR's `eval_util.py` / `smooth_bbox.py` that "
+        "PHD's Penn numbers build on): 15 observed -> 30 future frames, a window at every frame of every "
+        "HMMR test clip (Penn test clips minus every 10th, which is validation) that has >= 45 frames after "
+        "trimming to its annotated frames; per future frame the prediction gets HMMR's scale + translation "
+        "fit onto the visible ground-truth joints; a joint is correct within 0.05 x 224 px in a crop where "
+        "the keypoint-box diagonal is 150 px (box median- then Gaussian-smoothed over time); frames with "
+        "< 6 visible joints are skipped; the score is the mean over clips of per-clip means. Frame 1 is the "
+        "first frame after the observed ones. Inputs: invisible observed joints are filled from the observed "
+        "frames only (last visible position; annotator estimate if never visible; placeholder (1, 1) -> "
+        "centroid); invisible ground truth is never scored or trained on.",
+        "",
+        "## Average over clips",
+        "",
+        *_table(rows, horizons),
+        "",
+    ]
+    pred = by.get("Predictor (recognised-class bank)")
+    if pred:
+        baselines = [by[k]["average"] for k in ("Constant (last observed pose)",
+                                                "Nearest neighbour (training windows)") if k in by]
+        wins = _beats(pred["average"], baselines)
+        lines += [f"Predictor beats Constant and nearest neighbour at frames: "
+                  f"{[h for h, w in zip(horizons, wins) if w] or 'none'}; not at: "
+                  f"{[h for h, w in zip(horizons, wins) if not w] or 'none'}.", ""]
+        lines += ["## Predictor per action (recognised-class bank)", "",
+                  *_table(sorted(pred["per_action"].items()), horizons), ""]
+    lines += ["## Runs", "", "| method | eval config hash | result JSON |", "|---|---|---|"]
+    lines += [f"| {r['label']} | `{r['config_hash']}` | `{_rel(Path(r['json']))}` |"
+              for r in results]
+    if pred:
+        lines += ["", f"Predictor weights: `{train.get('path')}`"
+                  + (f", train config `{train['name']}` hash `{train['hash']}` (`{train['config']}`)."
+                     if "hash" in train else " (no config.yaml found beside them).")]
+    lines += [""]
+    lines += ["Reproduce:", "", "```",
+              "OMP_NUM_THREADS=1 python -m training.train_predictor --config configs/train/paper1_penn_cpu.yaml "
+              "--export runs/paper1_penn_cpu/final",
+              "python -m training.evaluate --config configs/eval/penn.yaml --method constant",
+              "python -m training.evaluate --config configs/eval/penn.yaml --method nearest_neighbor",
+              "python -m training.evaluate --config configs/eval/penn.yaml --method predictor "
+              "--checkpoint runs/paper1_penn_cpu/final",
+              command, "```", ""]
+    return "\n".join(lines)
+
+
+@cli_errors
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m training.paper1_penn.report", description=__doc__.split("\n")[0])
+    ap.add_argument("--checkpoint", default=None, help="predictor weights (default runs/paper1_penn_cpu/final)")
+    ap.add_argument("--split", default="test", choices=["test", "val", "all_test"])
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--reuse", action="store_true", help="reuse result JSONs with the same eval config hash")
+    ap.add_argument("--skip-predictor", action="store_true", help="baselines only (no trained model yet)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    runs = [r for r in RUNS if not (args.skip_predictor and r[1] == "predictor")]
+    results = [_run(label, m, o, args.split, args.checkpoint, args.reuse) for label, m, o in runs]
+    command = "python -m training.paper1_penn.report " + " ".join(sys.argv[1:] if argv is None else argv)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(results, args.split, _train_info(args.checkpoint), command.strip()))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
