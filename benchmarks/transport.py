@@ -10,8 +10,8 @@ Sender = this process; receiver = a separate (spawned) process, as in the pipeli
            sink node records now - header.send_ts.
 Latency: messages paced every --interval-ms (no queueing), one-way, p50/p99 over --count.
 Throughput: --burst messages sent back to back, counted at the receiver's process() (runtime)
-or recv (raw); both use the same HWM (100 frames / 1000 forecasts) and the runtime receiver
-uses the ordered inbox, so this measures pipe + codec, not the latest-wins policy.
+or recv (raw); both use HWM = burst (no drops) and the runtime receiver uses the ordered inbox,
+so this measures pipe + codec, not the latest-wins policy.
 """
 from __future__ import annotations
 
@@ -111,25 +111,31 @@ def _runtime_receiver(endpoint: str, conn, hwm: int) -> None:
 # ----------------------------------------------------------------------------- one measurement
 def measure(impl: str, kind: str, transport: str, *, count: int, burst: int, interval: float,
             workdir: Path) -> dict:
-    endpoint = (f"ipc://{workdir}/bench-{impl}-{kind}.sock" if transport == "ipc"
+    """One latency run (paced) + one throughput run (burst, HWM = burst so nothing is dropped)."""
+    def endpoint():
+        return (f"ipc://{workdir}/bench-{impl}-{kind}.sock" if transport == "ipc"
                 else f"tcp://127.0.0.1:{_free_port()}")
-    out = {}
-    burst = burst if kind == "frame" else 10 * burst
-    for phase, n_msgs in (("latency", count), ("throughput", burst)):
-        out[phase] = _run_phase(impl, kind, endpoint, n_msgs, interval if phase == "latency" else 0.0)
-    lat_us = np.array(out["latency"][0]) * 1e6
-    n, dt = out["throughput"][1], out["throughput"][2]
-    size = sum(len(memoryview(b).cast("B")) for b in P.encode(make_payload(kind, 0)))
+    lat, _, _ = _run_phase(impl, kind, endpoint(), count, interval, 100 if kind == "frame" else 1000)
+    n_burst = burst if kind == "frame" else 10 * burst
+    _, n, dt = _run_phase(impl, kind, endpoint(), n_burst, 0.0, n_burst + 10)
+    return {"lat": lat, "n": n, "dt": dt, "sent": n_burst}
+
+
+def summarize(impl: str, kind: str, transport: str, runs: list[dict]) -> dict:
+    """Pool the rounds: latency percentiles over all samples, throughput = median round."""
+    lat_us = np.concatenate([np.asarray(r["lat"]) for r in runs]) * 1e6
+    rates = sorted(r["n"] / r["dt"] for r in runs if r["dt"] > 0)
+    rate = rates[len(rates) // 2] if rates else float("nan")
+    size = sum(memoryview(b).nbytes for b in P.encode(make_payload(kind, 0)))
     return {"impl": impl, "kind": kind, "transport": transport, "p50_us": float(np.percentile(lat_us, 50)),
-            "p99_us": float(np.percentile(lat_us, 99)), "n_lat": len(lat_us),
-            "msgs_s": n / dt if dt > 0 else float("nan"), "received": n, "sent": burst,
-            "mb_s": n * size / dt / 1e6 if dt > 0 else float("nan"), "bytes": size}
+            "p99_us": float(np.percentile(lat_us, 99)), "n_lat": len(lat_us), "msgs_s": rate,
+            "mb_s": rate * size / 1e6, "received": sum(r["n"] for r in runs),
+            "sent": sum(r["sent"] for r in runs), "bytes": size}
 
 
-def _run_phase(impl: str, kind: str, endpoint: str, n_msgs: int, interval: float):
+def _run_phase(impl: str, kind: str, endpoint: str, n_msgs: int, interval: float, hwm: int):
     from runtime.transport import Publisher
     ctx = zmq.Context()
-    hwm = 100 if kind == "frame" else 1000   # 100 VGA frames is already ~92 MB per side
     if impl == "runtime":
         pub = Publisher(ctx, endpoint, sndhwm=hwm)
         send = lambda m: pub.publish("x", m)
@@ -196,8 +202,10 @@ def render(rows: list[dict], cmd: str, load: tuple, wall: float) -> str:
              f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
              f"Load average before / after: {load[0]:.2f} / {load[1]:.2f} (the machine is shared with "
              f"other engineers' jobs, so figures are noisy)  ", f"Wall time: {wall:.0f} s", "",
-             "Latency = one-way, sender -> receiver process, messages paced (no queueing). "
-             "Throughput = back-to-back burst, counted at the receiver.", "",
+             "Latency = one-way, sender -> receiver process, messages paced every "
+             "--interval-ms (no queueing); percentiles pooled over all rounds (raw and runtime "
+             "alternate, so load changes hit both). Throughput = back-to-back burst with HWM = "
+             "burst (nothing dropped), median round, counted at the receiver.", "",
              "| payload | transport | impl | bytes/msg | p50 µs | p99 µs | p50 runtime/raw | msgs/s | MB/s | received/sent |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     raw = {(r["kind"], r["transport"]): r for r in rows if r["impl"] == "raw"}
@@ -213,9 +221,10 @@ def render(rows: list[dict], cmd: str, load: tuple, wall: float) -> str:
 @cli_errors
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=500, help="paced messages per latency run")
+    ap.add_argument("--count", type=int, default=300, help="paced messages per latency run")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating raw/runtime rounds")
     ap.add_argument("--interval-ms", type=float, default=5.0)
-    ap.add_argument("--burst", type=int, default=500, help="frames per throughput run (forecasts: 10x)")
+    ap.add_argument("--burst", type=int, default=200, help="frames per throughput run (forecasts: 10x)")
     ap.add_argument("--transports", default="ipc,tcp")
     ap.add_argument("--out", default=str(REPO_ROOT / "docs" / "benchmarks" / "transport.md"))
     args = ap.parse_args(argv)
@@ -225,9 +234,14 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="fsb") as d:
         for kind in ("frame", "forecast"):
             for transport in args.transports.split(","):
+                runs: dict[str, list] = {"raw": [], "runtime": []}
+                for _ in range(args.rounds):  # alternate raw/runtime so load changes hit both
+                    for impl in ("raw", "runtime"):
+                        runs[impl].append(measure(impl, kind, transport, count=args.count,
+                                                  burst=args.burst, interval=args.interval_ms / 1e3,
+                                                  workdir=Path(d)))
                 for impl in ("raw", "runtime"):
-                    r = measure(impl, kind, transport, count=args.count, burst=args.burst,
-                                interval=args.interval_ms / 1e3, workdir=Path(d))
+                    r = summarize(impl, kind, transport, runs[impl])
                     print(f"{kind:<8} {transport:<3} {impl:<7} p50 {r['p50_us']:7.0f} us  p99 "
                           f"{r['p99_us']:7.0f} us  {r['msgs_s']:9,.0f} msg/s", flush=True)
                     rows.append(r)
