@@ -170,7 +170,7 @@ def quaternion_hemisphere_continuity(q: torch.Tensor, dim: int = 0) -> torch.Ten
 
 
 @dual
-def axis_angle_continuity(aa: torch.Tensor, dim: int = 0) -> torch.Tensor:
+def axis_angle_continuity(aa: torch.Tensor, dim: int = 0, max_jump: float = torch.pi / 2) -> torch.Tensor:
     """Re-express a rotation-vector track (time along ``dim``) so consecutive frames never jump.
 
     The canonical log (angle in [0, pi]) flips the axis whenever the angle crosses pi (and jumps by
@@ -178,17 +178,31 @@ def axis_angle_continuity(aa: torch.Tensor, dim: int = 0) -> torch.Tensor:
     1. axis sign parity s_t from cumulative sign changes of dot(u_t, u_{t-1});
     2. signed angle phi_t = s_t * angle_t, unwrapped to remove 2pi jumps (like ``np.unwrap``);
     3. v_t = phi_t * s_t * u_t. Every v_t is the same rotation as the input; angles may exceed pi.
+    Where the ROTATION itself jumps by more than ``max_jump`` rad between two frames (a genuine
+    discontinuity in the data, e.g. a left/right swap of a detector) the track restarts from the
+    canonical form, so one bad frame cannot push the rest of the track to huge angles.
     """
     aa = aa.movedim(dim, 0)  # (T, ..., 3)
     theta = _safe_norm(aa)  # (T, ..., 1)
     u = aa / torch.where(theta > 0, theta, torch.ones_like(theta))
-    dots = (u[1:] * u[:-1]).sum(-1, keepdim=True)
-    flips = (dots < 0).to(torch.int64)
-    parity = torch.cat([torch.zeros_like(flips[:1]), torch.cumsum(flips, 0)], 0) % 2
+    with torch.no_grad():
+        q = axis_angle_to_quaternion(aa)
+        cos_half = (q[1:] * q[:-1]).sum(-1, keepdim=True).abs().clamp(max=1.0)
+        brk = 2 * torch.acos(cos_half) > max_jump  # (T-1, ..., 1)
+        frame = torch.arange(1, aa.shape[0], device=aa.device).reshape((-1,) + (1,) * (aa.ndim - 1))
+        start = torch.cat([torch.zeros_like(brk[:1], dtype=torch.int64),
+                           torch.where(brk, frame, 0)], 0).cummax(0).values  # (T, ..., 1)
+    keep = (~brk).to(torch.int64)
+
+    def seg_cumsum(x: torch.Tensor) -> torch.Tensor:  # cumulative sum restarting at each break
+        c = torch.cat([torch.zeros_like(x[:1]), torch.cumsum(x, 0)], 0)
+        return c - torch.gather(c, 0, start)
+
+    flips = (u[1:] * u[:-1]).sum(-1, keepdim=True) < 0
+    parity = seg_cumsum(flips.to(torch.int64) * keep) % 2
     s = (1 - 2 * parity).to(aa.dtype)
     phi = s * theta
-    d = phi[1:] - phi[:-1]
     two_pi = 2 * torch.pi
-    corr = -two_pi * torch.round(d / two_pi)
-    phi = phi + torch.cat([torch.zeros_like(corr[:1]), torch.cumsum(corr, 0)], 0)
+    corr = -two_pi * torch.round((phi[1:] - phi[:-1]) / two_pi) * keep.to(aa.dtype)
+    phi = phi + seg_cumsum(corr)
     return (phi * s * u).movedim(0, dim)
