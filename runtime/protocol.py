@@ -193,18 +193,18 @@ class Message:
 
 
 def _check_shape(where: str, shape: tuple, spec: tuple | list, sym: dict[str, int]) -> None:
-    if isinstance(spec, list):  # alternatives, e.g. theta (24, 3) or (72,)
+    if spec.__class__ is list:  # alternatives, e.g. theta (24, 3) or (72,)
         if tuple(shape) not in [tuple(s) for s in spec]:
             raise ShapeMismatch(f"{where}: shape {shape} is none of {spec}")
         return
     if len(shape) != len(spec):
         raise ShapeMismatch(f"{where}: expected {len(spec)} dims {spec}, got shape {shape}")
     for size, want in zip(shape, spec):
-        ok = (want is None or (isinstance(want, int) and size == want)
-              or (isinstance(want, tuple) and size in want))
-        if isinstance(want, str):
-            ok = sym.setdefault(want, size) == size
-        if not ok:
+        if want is None:
+            continue
+        kind = want.__class__
+        if (size != want) if kind is int else (sym.setdefault(want, size) != size) if kind is str \
+                else (size not in want):
             raise ShapeMismatch(f"{where}: shape {shape} does not match {spec}")
 
 
@@ -345,8 +345,9 @@ def encode(msg: Message, *, send_ts: float | None = None) -> list:
     return [msgpack.packb(header, use_bin_type=True), *buffers]
 
 
-_HEADER_KEYS = {"version": int, "type": str, "source_id": str, "frame_id": int,
-                "capture_ts": float, "send_ts": float, "fields": dict, "arrays": list}
+_HEADER_TYPES = (("type", (str,)), ("source_id", (str,)), ("frame_id", (int,)),
+                 ("capture_ts", (float, int)), ("send_ts", (float, int)), ("fields", (dict,)),
+                 ("arrays", (list,)))   # exact types: a bool is not an int here
 
 
 def _buf(frame: Any) -> memoryview:
@@ -374,11 +375,9 @@ def decode_header(raw: Any, limits: Limits = DEFAULT_LIMITS) -> dict:
         raise MalformedHeader("header.version missing or not an int")
     if version != PROTOCOL_VERSION:
         raise UnsupportedVersion(f"protocol version {version} (this decoder speaks {PROTOCOL_VERSION})")
-    for key, tp in _HEADER_KEYS.items():
-        v = header.get(key)
-        ok = isinstance(v, (int, float)) if tp is float else isinstance(v, tp)
-        if not ok or isinstance(v, bool):
-            raise MalformedHeader(f"header.{key} missing or not {tp.__name__}")
+    for key, types_ in _HEADER_TYPES:
+        if type(header.get(key)) not in types_:
+            raise MalformedHeader(f"header.{key} missing or not {types_[0].__name__}")
     if not (math.isfinite(header["capture_ts"]) and math.isfinite(header["send_ts"])):
         raise MalformedHeader("header timestamps must be finite")
     return header
@@ -410,15 +409,17 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
             raise MalformedHeader(f"{cls.TYPE}: array {name!r} listed twice")
         kwargs[name] = arr
     fields = header["fields"]
+    matched = 0
     for name, chk in cls._SCALARS.items():
         if name in fields:
+            matched += 1
             try:
                 kwargs[name] = chk(fields[name])
             except (ValueError, TypeError, AttributeError) as exc:
                 raise InvalidField(f"{cls.TYPE}.{name}: {exc}") from None
-    unknown = set(fields) - set(cls._SCALARS)
-    if unknown:
-        raise InvalidField(f"{cls.TYPE}: unknown field {sorted(unknown)[0][:40]!r}")
+    if matched != len(fields):
+        unknown = sorted(str(k) for k in set(fields) - set(cls._SCALARS))
+        raise InvalidField(f"{cls.TYPE}: unknown field {unknown[0][:40]!r}")
     try:
         msg = cls(source_id=header["source_id"], frame_id=header["frame_id"],
                   capture_ts=float(header["capture_ts"]), **kwargs)
