@@ -62,6 +62,25 @@ def cmu_joints(action: str, n: int) -> torch.Tensor:
                               root_translation=torch.as_tensor(data[:, :3]))[0]
 
 
+def mediapipe_world_landmarks(n: int) -> torch.Tensor:
+    """(T <= n, 33, 3) MediaPipe world landmarks of every 2nd frame of the shared video (real data)."""
+    import cv2  # mediapipe's dependency; imported here so the module imports without it
+    from mediapipe.python.solutions import pose as mp_pose
+
+    cap = cv2.VideoCapture(str(require_shared("media", "one-by-one-person-detection.mp4")))
+    out = []
+    with mp_pose.Pose(static_image_mode=False, model_complexity=1) as pose:
+        for i in range(2 * n):
+            ok, img = cap.read()
+            if not ok:
+                break
+            res = pose.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            if i % 2 == 0 and res.pose_world_landmarks:
+                out.append([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark])
+    cap.release()
+    return torch.tensor(out, dtype=DT)
+
+
 def _cases(frames: int, action: str):
     body = BodyModel(dtype=DT)
     joints = body.joints(plausible_theta(frames, 0), trans=torch.randn(frames, 3, dtype=DT, generator=torch.Generator().manual_seed(1)))
@@ -71,6 +90,7 @@ def _cases(frames: int, action: str):
     yield "UB9 synthetic", K.map_joints(joints, K.SMPL_TO_UB9, K.UpperBodyJoint), "ub9"
     yield "CMU-38 synthetic", spread(joints, K.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0, "cmu"
     yield f"CMU-38 real ({action}_1)", cmu_joints(action, frames), "cmu"
+    yield "BlazePose-33 real (MediaPipe, video)", mediapipe_world_landmarks(frames), "blazepose"
 
 
 def _ub9_error(res, ub) -> float:
@@ -86,7 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cmu-action", default="walking")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    print(f"{'case':34s} {'refine':>6s} {'joint mm':>9s} {'bone deg':>9s} {'ms/frame':>9s}")
+    print(f"{'case':38s} {'refine':>6s} {'joint mm':>9s} {'bone deg':>9s} {'ms/frame':>9s}")
     for name, pts, js in _cases(args.frames, args.cmu_action):
         for iters in (0, args.refine):
             t0 = time.perf_counter()
@@ -94,7 +114,7 @@ def main(argv=None) -> int:
             ms = (time.perf_counter() - t0) * 1000 / pts.shape[0]
             err = _ub9_error(res, pts) if js == "ub9" else float(mean_joint_error(res).mean()) * 1000
             deg = float(bone_direction_error(res).mean())
-            print(f"{name:34s} {iters:6d} {err:9.3f} {deg:9.3f} {ms:9.2f}")
+            print(f"{name:38s} {iters:6d} {err:9.3f} {deg:9.3f} {ms:9.2f}")
     return 0
 
 
