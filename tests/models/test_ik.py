@@ -123,7 +123,7 @@ def test_bad_inputs():
         solve_ik(bad, "smpl")
 
 
-def test_accuracy_cli_runs(capsys, cmu_root):
+def test_accuracy_cli_runs(capsys, cmu_root, shared_video):
     from models.ik.accuracy import main
     assert main(["--frames", "8", "--refine", "2"]) == 0
     out = capsys.readouterr().out
