@@ -31,10 +31,10 @@ def _input_overrides(args, raw: dict) -> list[str]:
         pre = f"nodes.{n}.params."
         if args.demo:
             out.append(pre + "source=synthetic")
-        elif args.camera is not None:
-            out += [pre + "source=camera", pre + f"camera={args.camera}"]
+        elif args.camera is not None:  # fps 0 = the device's / file's own rate
+            out += [pre + "source=camera", pre + f"camera={args.camera}", pre + "fps=0"]
         elif args.video:
-            out += [pre + "source=video", pre + f"video={args.video}"]
+            out += [pre + "source=video", pre + f"video={args.video}", pre + "fps=0"]
     return out
 
 
@@ -74,7 +74,7 @@ def main(argv=None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     sup = Supervisor(cfg, env={"FORESIGHT_LOG_LEVEL": args.log_level.upper()})
-    mon = None
+    mon, ok = None, False
     try:
         sup.start()
         mon = LiveMonitor(sup, cfg.monitor, summarize)
@@ -87,10 +87,12 @@ def main(argv=None) -> int:
         sup.run(duration=duration, on_tick=tick, tick_s=1.0, stop_event=stop)
         mon.poll()
         print("final:\n" + "\n".join(mon.lines()[1:]), flush=True)
+        ok = True
     finally:
         if mon is not None:
             mon.close()
         took = sup.shutdown()
+    if ok:  # on failure the error line alone is printed (by cli_errors)
         print(f"stopped {len(sup.procs)} nodes in {took:.2f}s", file=sys.stderr)
     return 0
 

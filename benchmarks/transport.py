@@ -160,10 +160,8 @@ def _run_phase(impl: str, kind: str, endpoint: str, n_msgs: int, interval: float
     for i in range(n_msgs):
         m = msgs[i % len(msgs)]
         m.frame_id = i
-        if interval:  # sleep most of the gap, spin the last 0.3 ms (the box has only 2 cores)
-            time.sleep(max(0.0, next_t - time.perf_counter() - 3e-4))
-            while time.perf_counter() < next_t:
-                pass
+        if interval:  # sleep, never spin: a spinning sender would steal one of the 2 cores
+            time.sleep(max(0.0, next_t - time.perf_counter()))
             next_t += interval
         send(m)
     end = make_payload(kind, END)

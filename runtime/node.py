@@ -56,7 +56,10 @@ class Node:
         try:
             return from_dict(cls.Params, data)
         except ConfigError as exc:
-            raise ConfigError(f"{where}.{exc}") from None
+            text, own = str(exc), f"{cls.Params.__name__}: "
+            if text.startswith(own):  # a __post_init__ check of the whole params block
+                raise ConfigError(f"{where}: {text[len(own):]}") from None
+            raise ConfigError(f"{where}.{text}") from None
 
     # ---- lifecycle (override what you need) ---------------------------------------------
     def setup(self) -> None:

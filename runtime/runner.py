@@ -100,7 +100,8 @@ class NodeRunner:
             self.state = "finished" if self.state == "finished" else "stopping"
         except ForesightError as exc:
             self.state, self.error, code = "failed", f"{self.spec.name}: {exc}", EXIT_FATAL
-            log.error("%s", self.error)
+            # supervised: the supervisor prints this line (from the final heartbeat), once
+            log.log(logging.DEBUG if self._hb is not None else logging.ERROR, "%s", self.error)
         except Exception as exc:
             self.state, self.error, code = "failed", f"{self.spec.name}: crashed: {exc!r}", EXIT_CRASH
             log.error("%s\n%s", self.error, traceback.format_exc())

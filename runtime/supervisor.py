@@ -92,7 +92,8 @@ class Supervisor:
             stop_when_sources_done: bool = True, stop_event=None) -> None:
         """Supervise until `duration` elapses, `stop_event` is set, a node fails fatally, or
         every source has finished. `on_tick(self)` is called every `tick_s` seconds."""
-        t0 = next_tick = time.monotonic()
+        t0 = time.monotonic()
+        next_tick = t0 + tick_s
         while duration is None or time.monotonic() - t0 < duration:
             if stop_event is not None and stop_event.is_set():
                 return
@@ -150,6 +151,7 @@ class Supervisor:
             p.status = "finished"
             self._note(p, "finished")
         elif code == EXIT_FATAL:
+            self._read_heartbeats()  # its last heartbeat carries the one-line reason
             p.status = "failed"
             p.error = p.error or f"{p.name}: exited with a fatal error (code 2), see its output"
             self._note(p, f"fatal: {p.error}")

@@ -28,6 +28,8 @@ from runtime import protocol as P
 log = logging.getLogger("foresight.transport")
 
 Policy = Literal["latest", "ordered"]
+# plain ints: pyzmq's enum constants cost an enum construction per bit operation on the hot path
+_EVENTS, _POLLIN, _NOBLOCK = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.NOBLOCK)
 
 
 def default_policy(topic: str) -> Policy:
@@ -104,7 +106,7 @@ class Publisher:
 
     def publish(self, topic: str, msg: P.Message) -> None:
         frames = [topic.encode(), *P.encode(msg)]
-        self.sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+        self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
         self.sent += 1
 
     def close(self) -> None:
@@ -154,10 +156,10 @@ class Subscriber:
         sock = self.sock
         for _ in range(max_n):
             # checking EVENTS is much cheaper than letting recv raise zmq.Again every drain
-            if not sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if not sock.getsockopt(_EVENTS) & _POLLIN:
                 return
             try:
-                frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+                frames = sock.recv_multipart(flags=_NOBLOCK, copy=False)
             except zmq.Again:
                 return
             topic = self.topics.get(frames[0].bytes)
