@@ -31,6 +31,9 @@ class MemoryBank(nn.Module):
         self.register_buffer("long", torch.zeros(rows, max_items, dt, pose_dim))  # (A+1, M, Δt, D)
         self.register_buffer("short_mask", torch.zeros(rows, max_items))  # (A+1, M) 1 = real item
         self.register_buffer("long_mask", torch.zeros(rows, max_items))  # (A+1, M)
+        # per-row novelty threshold on the mean L1 distance of the recent Δt frames to the nearest
+        # short-term item (set by the builder from the training data; huge = never novel)
+        self.register_buffer("novelty_threshold", torch.full((rows,), 1e9))  # (A+1,)
 
     @torch.no_grad()
     def fill(self, row: int, short: torch.Tensor, long: torch.Tensor) -> None:
@@ -51,17 +54,35 @@ class MemoryBank(nn.Module):
         """Items per row (short, long) — for logs and the model card."""
         return ([int(v) for v in self.short_mask.sum(1)], [int(v) for v in self.long_mask.sum(1)])
 
-    def selection(self, probs: torch.Tensor, threshold: float, agnostic_only: bool = False) -> torch.Tensor:
+    def novelty(self, recent: torch.Tensor, onehot: torch.Tensor, inv_scale: torch.Tensor) -> torch.Tensor:
+        """Mean scaled L1 distance of the recent frames (B, n, D), n <= Δt, to the first n frames of
+        the nearest short item of the row picked by ``onehot`` (B, A+1) -> (B,).
+        ``inv_scale`` (D,) weighs coordinates (1 / data std) so each counts alike."""
+        n = recent.shape[1]
+        items = torch.einsum("ba,amtd->bmtd", onehot, self.short[:, :, :n])  # (B, M, n, D)
+        dist = ((items - recent[:, None]).abs() * inv_scale).mean((-1, -2))  # (B, M)
+        dist = dist + (1.0 - onehot @ self.short_mask) * 1e9
+        return dist.min(-1).values
+
+    def selection(self, probs: torch.Tensor, threshold: float, agnostic_only: bool = False,
+                  recent: torch.Tensor | None = None, inv_scale: torch.Tensor | None = None) -> torch.Tensor:
         """(B, A) class probabilities -> (B, A+1) one-hot row selection.
 
-        Arg-max class, unless its bank is empty or the max probability is below ``threshold``: then
-        the agnostic row — how the model degrades on unseen actions (washwindow in the CMU runs).
+        Arg-max class, unless its bank is empty, the max probability is below ``threshold``, or
+        (``recent`` (B, Δt, D) given) the recent motion is farther from every item of that bank than
+        the row's novelty threshold: then the agnostic row. This is how the model degrades on
+        actions it never saw (washwindow in the CMU runs): a softmax is confidently wrong on them,
+        the distance to the class's own dynamics is not fooled as easily.
         """
         a = self.num_actions
         conf, idx = probs.max(-1)  # (B,), (B,)
         onehot = nn.functional.one_hot(idx, a + 1).to(probs.dtype)  # (B, A+1)
         has_bank = (self.short_mask[:a].sum(1) > 0).to(probs.dtype)  # (A,)
         ok = (onehot[:, :a] * has_bank).sum(-1) * (conf >= threshold).to(probs.dtype)  # (B,)
+        if recent is not None:
+            scale = torch.ones_like(recent[0, 0]) if inv_scale is None else inv_scale
+            familiar = self.novelty(recent, onehot, scale) <= onehot @ self.novelty_threshold
+            ok = ok * familiar.to(probs.dtype)
         if agnostic_only:
             ok = torch.zeros_like(ok)
         agn = nn.functional.one_hot(torch.full_like(idx, a), a + 1).to(probs.dtype)

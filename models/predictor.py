@@ -62,6 +62,7 @@ class PredictorConfig:
     action_input: Literal["bank", "onehot", "none"] = "bank"  # onehot = label instead of bank
     agnostic_only: bool = False  # always read the action-agnostic row (ablation)
     fallback_threshold: float = 0.5  # recogniser confidence below this -> agnostic bank
+    novelty_fallback: bool = True  # recent motion unlike the class's bank -> agnostic bank
     anchor_residual: bool = True
     recog_hidden: int = 128
 
@@ -70,6 +71,7 @@ class PredictorConfig:
             raise ValueError(f"dt must be an even number >= 2, got {self.dt}")
         if min(self.n_obs, self.n_future) < 1:
             raise ValueError("n_obs and n_future must be >= 1")
+
 
 
 def _mlp(din: int, dout: int, blocks: int = 3) -> nn.Sequential:
@@ -134,9 +136,12 @@ class MotionPredictor(nn.Module):
 
     def action_selection(self, theta_obs: torch.Tensor, action_probs: torch.Tensor | None):
         """-> recogniser logits (B, A), the probabilities used, and the (B, A+1) bank selection."""
-        logits = self.recognizer(self.normalize(theta_obs))
+        x = self.normalize(theta_obs)
+        logits = self.recognizer(x)
         probs = logits.softmax(-1) if action_probs is None else action_probs
-        sel = self.bank.selection(probs, self.cfg.fallback_threshold, self.cfg.agnostic_only)
+        recent = theta_obs[:, -self.cfg.dt:] if self.cfg.novelty_fallback else None  # (B, <=Δt, D)
+        sel = self.bank.selection(probs, self.cfg.fallback_threshold, self.cfg.agnostic_only, recent,
+                                  1.0 / self.pose_std)
         return logits, probs, sel
 
     def memories(self, sel: torch.Tensor, reads: nn.ModuleList) -> list[tuple[torch.Tensor, ...]]:

@@ -117,3 +117,14 @@ def test_torch_export_predictor():
     x = torch.randn(2, 6, 9)
     ep = torch.export.export(m, (x,))
     torch.testing.assert_close(ep.module()(x)["theta"], m(x)["theta"])
+
+
+def test_novelty_fallback_routes_unfamiliar_motion_to_agnostic_bank():
+    bank = MemoryBank(num_actions=2, max_items=3, dt=2, pose_dim=1)
+    for r in range(3):
+        bank.fill(r, torch.zeros(2, 2, 1) + r, torch.zeros(2, 2, 1))
+    bank.novelty_threshold[:2] = 0.5
+    probs = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    recent = torch.tensor([[[0.1], [0.0]], [[5.0], [5.0]]])  # near class 0's items / far from them
+    sel = bank.selection(probs, 0.5, recent=recent, inv_scale=torch.ones(1))
+    assert sel.argmax(-1).tolist() == [0, 2]

@@ -33,6 +33,7 @@ class BankConfig:
     damping: float = 0.9
     max_iter: int = 300
     seed: int = 0
+    novelty_quantile: float = 0.99  # per-class novelty threshold (0 disables the novelty fallback)
 
 
 def extract_dynamics(seqs: list[np.ndarray], dt: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -121,3 +122,24 @@ def build_bank(seqs_by_action: dict[int, list[np.ndarray]], num_actions: int, cf
         summary[row] = (int(cs.shape[0]), int(cl.shape[0]), int(s.shape[0]))
         log(f"bank row {row}: {s.shape[0]} windows -> {cs.shape[0]} short / {cl.shape[0]} long items")
     return summary
+
+
+def set_novelty_thresholds(model, theta: torch.Tensor, action: torch.Tensor, quantile: float) -> list[float]:
+    """Per class: the ``quantile`` of its training windows' novelty (distance of their last observed
+    frames to the class's own short-term bank) becomes the row's threshold; beyond it the predictor
+    reads the agnostic bank. theta (N, T, D) training windows, action (N,)."""
+    bank, cfg = model.bank, model.cfg
+    n = min(cfg.n_obs, cfg.dt)
+    out = []
+    with torch.no_grad():
+        for c in range(bank.num_actions):
+            win = theta[action == c][:, cfg.n_obs - n:cfg.n_obs]  # (Nc, n, D)
+            if win.shape[0] == 0 or bank.short_mask[c].sum() == 0:
+                out.append(float(bank.novelty_threshold[c]))
+                continue
+            onehot = torch.nn.functional.one_hot(torch.full((win.shape[0],), c), bank.num_actions + 1).float()
+            d = torch.cat([bank.novelty(win[s:s + 512], onehot[s:s + 512], 1.0 / model.pose_std)
+                           for s in range(0, win.shape[0], 512)])
+            bank.novelty_threshold[c] = torch.quantile(d, quantile)
+            out.append(float(bank.novelty_threshold[c]))
+    return out

@@ -30,7 +30,7 @@ from core.errors import CheckpointError
 from models.action_nets import SkeletonGCN
 from models.predictor import MotionPredictor, PredictorConfig, load_state_checked
 from training.paper1 import losses as L
-from training.paper1.bank import build_bank
+from training.paper1.bank import build_bank, set_novelty_thresholds
 from training.paper1.checkpoint import config_dict, read_checkpoint, save_checkpoint
 from training.paper1.config import TrainConfig
 from training.paper1.data import PoseData, load_pose_data
@@ -217,9 +217,9 @@ class Trainer:
             if stage in ("recognizer", "phi") else (o.lr, o.lr_final)
         return base if step < o.drop_at * total else final
 
-    def _optimizer(self, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    def _optimizer(self, params: list[nn.Parameter], stage: str) -> torch.optim.Optimizer:
         o = self.cfg.optim
-        if o.kind == "adam":
+        if o.kind == "adam" and stage not in ("recognizer", "phi"):  # classifiers: always SGD
             return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
         return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, nesterov=True, weight_decay=o.weight_decay)
 
@@ -255,6 +255,9 @@ class Trainer:
             t = time.time()
             build_bank(self.data.sequences, len(self.data.action_names), self.cfg.bank, self.model.bank,
                        short_only=self.cfg.short_only, log=self.log)
+            if self.cfg.bank.novelty_quantile > 0:
+                thr = set_novelty_thresholds(self.model, self.data.theta, self.data.action, self.cfg.bank.novelty_quantile)
+                self.log(f"novelty thresholds per class: {[round(t, 3) for t in thr]}")
             self.log(f"memory bank built in {time.time() - t:.0f}s")
         if self.world > 1:  # other ranks receive rank 0's bank
             for buf in self.model.bank.buffers():
@@ -274,7 +277,7 @@ class Trainer:
         if self.phi is not None:
             self.phi.train(stage == "phi")
         net = nn.parallel.DistributedDataParallel(mod, find_unused_parameters=True) if self.world > 1 else mod
-        opt = self._optimizer(params)
+        opt = self._optimizer(params, stage)
         if self.optim_state is not None:
             opt.load_state_dict(self.optim_state)
         self.opt = opt
