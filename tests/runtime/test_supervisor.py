@@ -54,6 +54,8 @@ def test_selftest_pipeline_runs_from_configs_and_shuts_down_cleanly(sockdir):
         took = sup.shutdown()
     assert took < 2.0
     assert all(gone(pid) for pid in pids.values())
+    # SIGTERM reached each node's handler: it left its loop and exited 0 (not SIGKILLed)
+    assert [p.popen.returncode for p in sup.procs.values()] == [0, 0, 0]
     recs = records(rec)
     ids = [r["frame_id"] for r in recs]
     assert ids == sorted(ids) and all(r["topic"] == "inverted" and r["type"] == "VideoFrame" for r in recs)
@@ -107,3 +109,39 @@ def test_shutdown_within_2s_even_while_a_node_is_busy(sockdir):
         took = sup.shutdown()
     assert took < 2.0, took
     assert all(gone(pid) for pid in pids.values())
+
+
+SUPERVISOR_SCRIPT = """
+import json, sys, time
+from runtime.graph import load_pipeline
+from runtime.supervisor import Supervisor
+sup = Supervisor(load_pipeline(sys.argv[1])).start()
+while len(sup.pids()) < 3 or any(p.last is None for p in sup.procs.values()):
+    sup.step(0.05)
+print(json.dumps({"pids": sup.pids(), "run_dir": sup.run_dir}), flush=True)
+while True:
+    sup.step(0.1)
+"""
+
+
+def test_killed_supervisor_leaves_no_orphans():
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-c", SUPERVISOR_SCRIPT, str(SELFTEST)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(proc.stdout.readline())
+        pids = info["pids"]
+        assert len(pids) == 3
+        os.kill(proc.pid, signal.SIGKILL)   # no chance to clean up: the kernel must do it
+        proc.wait(5)
+        end = time.monotonic() + 2.0
+        while time.monotonic() < end and not all(gone(p) for p in pids.values()):
+            time.sleep(0.05)
+        assert all(gone(p) for p in pids.values()), pids
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if "info" in locals():
+            import shutil
+            shutil.rmtree(info["run_dir"], ignore_errors=True)
