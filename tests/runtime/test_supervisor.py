@@ -33,12 +33,23 @@ def run_until(sup, pred, timeout):
 
 
 def gone(pid: int) -> bool:
-    """Neither the process nor anything in its process group is left."""
+    """Neither the process nor anything in its process group is left running (an exited process
+    waiting to be reaped by init, a zombie, counts as gone)."""
     try:
         os.killpg(pid, 0)
-        return False
     except ProcessLookupError:
         return True
+    members = [p for p in os.listdir("/proc") if p.isdigit() and _stat(p)[1] == pid]
+    return all(_stat(p)[0] == "Z" for p in members)
+
+
+def _stat(pid: str) -> tuple[str, int]:
+    """(state, process group) of /proc/<pid>, ('', -1) if it vanished."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return fields[0], int(fields[2])
+    except (OSError, IndexError, ValueError):
+        return "", -1
 
 
 def test_selftest_pipeline_runs_from_configs_and_shuts_down_cleanly(sockdir):
@@ -138,7 +149,7 @@ def test_killed_supervisor_leaves_no_orphans():
         end = time.monotonic() + 2.0
         while time.monotonic() < end and not all(gone(p) for p in pids.values()):
             time.sleep(0.05)
-        assert all(gone(p) for p in pids.values()), pids
+        assert all(gone(p) for p in pids.values()), {n: _stat(str(p)) for n, p in pids.items()}
     finally:
         if proc.poll() is None:
             proc.kill()
