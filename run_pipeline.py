@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 
 from core.config import apply_overrides
 from core.errors import ConfigError, cli_errors
@@ -79,12 +80,15 @@ def main(argv=None) -> int:
         sup.start()
         mon = LiveMonitor(sup, cfg.monitor, summarize)
 
-        def tick(_sup):
+        last_print = [time.monotonic()]
+
+        def tick(_sup):  # every 0.1 s: read monitored topics promptly; print once a second
             mon.poll()
-            if not args.quiet:
+            if not args.quiet and time.monotonic() - last_print[0] >= 1.0:
+                last_print[0] = time.monotonic()
                 print("\n".join(mon.lines()), flush=True)
 
-        sup.run(duration=duration, on_tick=tick, tick_s=1.0, stop_event=stop)
+        sup.run(duration=duration, on_tick=tick, tick_s=0.1, stop_event=stop)
         mon.poll()
         print("final:\n" + "\n".join(mon.lines()[1:]), flush=True)
         ok = True

@@ -81,3 +81,21 @@ def test_cli_missing_video_is_one_line(capsys):
     rc = run_pipeline.main(["--video", "/nonexistent/clip.mp4", "--duration", "1"])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and len(err) == 1 and "video file /nonexistent/clip.mp4 not found" in err[0]
+
+
+def test_curve_gateway_config_round_trips_to_node_spec(tmp_path):
+    from core.config import to_dict
+    from runtime.graph import run_specs, spec_from_dict
+    from runtime.keys import create_keys
+    keys = create_keys(tmp_path / "keys")
+    text = GOOD + (f"  gw: {{type: relay, inputs: [inv.inverted], bind: 'tcp://0.0.0.0:5998', "
+                   f"allow_remote: true, curve: {{secret_key_file: '{keys['server_secret']}', "
+                   f"authorized_clients_dir: '{keys['authorized_clients_dir']}'}}}}\n")
+    cfg = load_pipeline(write(tmp_path, text))
+    specs = run_specs(cfg, "/tmp/x", "ipc:///tmp/x/sup.sock")
+    gw = spec_from_dict(to_dict(specs["gw"]))   # what runtime.launch receives as JSON
+    assert gw.curve.secret_key_file == str(keys["server_secret"]) and gw.bind == "tcp://0.0.0.0:5998"
+    assert gw.inputs[0].endpoint == "ipc:///tmp/x/inv.sock" and gw.inputs[0].topics == ["inverted"]
+    assert specs["inv"].sndhwm == 8 and specs["out"].bind == ""   # frame publisher / sink
+    with pytest.raises(ConfigError, match=r"nodes\.gw2\.inputs\[0\]: 'gw' is CURVE-secured"):
+        load_pipeline(write(tmp_path, text + "  gw2: {type: recorder, inputs: [gw.inverted]}\n"))
