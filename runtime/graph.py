@@ -22,7 +22,8 @@ from core.config import apply_overrides, from_dict
 from core.errors import ConfigError
 from runtime.registry import get_node_class
 from runtime.runner import InputSpec, RunSpec
-from runtime.transport import CurveKeys, default_policy, ipc_endpoint, is_local_endpoint
+from runtime.protocol import Message, VideoFrame
+from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
 
 
 @dataclasses.dataclass
@@ -136,6 +137,23 @@ def output_topics(cfg: PipelineConfig, name: str, _seen: frozenset = frozenset()
     return [ref.rpartition(".")[2] for ref in nc.inputs if ref.rpartition(".")[0] in cfg.nodes]
 
 
+def output_class(cfg: PipelineConfig, name: str, topic: str, depth: int = 0) -> type[Message]:
+    """Message class published by node `name` on `topic` (relays: resolved upstream)."""
+    cls = get_node_class(cfg.nodes[name].type)
+    if not cls.OUTPUTS_FROM_INPUTS:
+        return cls.OUTPUTS.get(topic, Message)
+    for ref in cfg.nodes[name].inputs:
+        up, _, t = ref.rpartition(".")
+        if t == topic and up in cfg.nodes and depth < len(cfg.nodes):
+            return output_class(cfg, up, t, depth + 1)
+    return Message
+
+
+def topic_policy(msg_cls: type[Message]) -> str:
+    """Frames are latest-wins; everything derived from them keeps its order."""
+    return "latest" if issubclass(msg_cls, VideoFrame) else "ordered"
+
+
 def validate(cfg: PipelineConfig) -> None:
     if cfg.version != 1:
         raise ConfigError(f"version: unsupported pipeline version {cfg.version} (expected 1)")
@@ -208,14 +226,24 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
         curve = (CurveKeys(secret_key_file=nc.curve.secret_key_file,
                            authorized_clients_dir=nc.curve.authorized_clients_dir)
                  if nc.curve else None)
+        policies = {ref.rpartition(".")[2]: topic_policy(output_class(cfg, *_ref(ref)))
+                    for ref in nc.inputs}
+        policies.update(nc.policies)   # explicit config wins
+        frames_out = any(topic_policy(output_class(cfg, name, t)) == "latest"
+                         for t in output_topics(cfg, name))
         specs[name] = RunSpec(
             name=name, type=nc.type, params=dict(nc.params),
             inputs=[InputSpec(endpoint=binds[up], topics=t) for up, t in by_up.items()],
             bind=binds[name], curve=curve, heartbeat_endpoint=heartbeat_endpoint,
-            heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=dict(nc.policies),
+            heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=policies,
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
-            sndhwm=8 if any(default_policy(t) == "latest" for t in output_topics(cfg, name)) else 1000)
+            sndhwm=8 if frames_out else 1000)
     return specs
+
+
+def _ref(ref: str) -> tuple[str, str]:
+    node, _, topic = ref.rpartition(".")
+    return node, topic
 
 
 def spec_from_dict(data: dict) -> RunSpec:

@@ -97,5 +97,6 @@ def test_curve_gateway_config_round_trips_to_node_spec(tmp_path):
     assert gw.curve.secret_key_file == str(keys["server_secret"]) and gw.bind == "tcp://0.0.0.0:5998"
     assert gw.inputs[0].endpoint == "ipc:///tmp/x/inv.sock" and gw.inputs[0].topics == ["inverted"]
     assert specs["inv"].sndhwm == 8 and specs["out"].bind == ""   # frame publisher / sink
+    assert specs["out"].policies == {"inverted": "latest"}       # VideoFrame topic, any name
     with pytest.raises(ConfigError, match=r"nodes\.gw2\.inputs\[0\]: 'gw' is CURVE-secured"):
         load_pipeline(write(tmp_path, text + "  gw2: {type: recorder, inputs: [gw.inverted]}\n"))
