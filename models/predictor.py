@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -65,6 +66,7 @@ class PredictorConfig:
     novelty_fallback: bool = True  # recent motion unlike the class's bank -> agnostic bank
     anchor_residual: bool = True
     recog_hidden: int = 128
+    fps: float = 25.0  # frame rate the model was trained at: observed frames must be 1/fps apart
 
     def __post_init__(self):
         if self.dt < 2 or self.dt % 2:
@@ -253,6 +255,45 @@ class MotionPredictor(nn.Module):
         if self.pi is not None and pi_obs is not None:
             res["pi"] = self._rollout_plain(self.pi, pi_obs)
         return res
+
+    @torch.no_grad()
+    def forecast(self, theta_obs, beta_obs=None, pi_obs=None) -> dict[str, np.ndarray]:
+        """Convenience for runtime nodes: numpy in, numpy out, eval mode, no autograd.
+
+        theta_obs: (T_o, D) or (B, T_o, D) observed pose vectors at ``cfg.fps`` (the last frame is
+        the newest); beta_obs / pi_obs likewise when the model has those streams. Returns
+        {"theta": (T_f, D) or (B, T_f, D), "action": int arg-max class (or (B,)),
+        "action_probs": (A,) or (B, A), "bank_row": index of the bank read (A = agnostic)}.
+        """
+        from core.errors import ForesightError
+
+        single = np.ndim(theta_obs) == 2
+        dev = self.pose_mean.device
+        def prep(x, dim, name):
+            if x is None:
+                return None
+            t = torch.as_tensor(np.asarray(x, dtype=np.float32), device=dev)
+            t = t[None] if single else t
+            if t.ndim != 3 or t.shape[1] != self.cfg.n_obs or t.shape[2] != dim:
+                raise ForesightError(f"{name} must be ({self.cfg.n_obs}, {dim}) or (B, {self.cfg.n_obs}, {dim}), "
+                                     f"got {tuple(np.shape(x))}")
+            if not torch.isfinite(t).all():
+                raise ForesightError(f"{name} contains NaN/inf")
+            return t
+        th = prep(theta_obs, self.cfg.pose_dim, "theta_obs")
+        be = prep(beta_obs, self.cfg.beta_dim, "beta_obs") if self.beta is not None else None
+        pi = prep(pi_obs, self.cfg.pi_dim, "pi_obs") if self.pi is not None else None
+        was = self.training
+        self.eval()
+        out = self(th, be, pi)
+        self.train(was)
+        probs = out["logits"].softmax(-1)
+        res = {"theta": out["theta"], "action": probs.argmax(-1), "action_probs": probs,
+               "bank_row": out["selection"].argmax(-1)}
+        for k in ("beta", "pi"):
+            if k in out:
+                res[k] = out[k]
+        return {k: (v[0] if single else v).cpu().numpy() for k, v in res.items()}
 
 
 def build_predictor(cfg: PredictorConfig) -> MotionPredictor:

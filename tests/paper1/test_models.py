@@ -128,3 +128,19 @@ def test_novelty_fallback_routes_unfamiliar_motion_to_agnostic_bank():
     recent = torch.tensor([[[0.1], [0.0]], [[5.0], [5.0]]])  # near class 0's items / far from them
     sel = bank.selection(probs, 0.5, recent=recent, inv_scale=torch.ones(1))
     assert sel.argmax(-1).tolist() == [0, 2]
+
+
+def test_forecast_numpy_api_and_bad_input():
+    import numpy as np
+
+    from core.errors import ForesightError
+
+    m = filled(tiny_cfg())
+    x = np.random.default_rng(0).normal(size=(6, 9)).astype(np.float32)
+    out = m.forecast(x)
+    assert out["theta"].shape == (7, 9) and out["action_probs"].shape == (3,)
+    assert 0 <= int(out["bank_row"]) <= 3
+    batched = m.forecast(np.stack([x, x]))
+    np.testing.assert_allclose(batched["theta"][1], out["theta"], atol=1e-5)
+    with pytest.raises(ForesightError, match=r"theta_obs must be \(6, 9\)"):
+        m.forecast(x[:, :5])

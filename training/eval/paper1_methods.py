@@ -37,6 +37,8 @@ def _label_probs(batch: CMUBatch, names: list[str], opts: dict, rng: np.random.G
     a, n = len(names), batch.observed_expmap.shape[0]
     label = np.full(n, names.index(batch.action))
     wrong = rng.random(n) >= float(opts.get("label_accuracy", 1.0))
+    if a < 2:  # a single class has no wrong label to swap in
+        wrong[:] = False
     label[wrong] = (label[wrong] + rng.integers(1, a, size=int(wrong.sum()))) % a  # a different class
     return torch.nn.functional.one_hot(torch.from_numpy(label), a).float()
 
