@@ -1,0 +1,234 @@
+"""Joint action + characteristic 3D pose forecaster (Diller, Funkhouser, Dai).
+
+Each observed *action step* is summarised by the 2D pose of J upper-body joints (OpenPose order,
+neck-centred), its action label and its object labels. The network encodes the last H steps,
+fuses them into a latent z and decodes the NEXT step's action logits and its characteristic 3D
+pose Y (J, 3; metres, neck at the origin, world axes). The forecast is autoregressive over M steps:
+the 2D projection K(R Y + t) of the predicted pose and the predicted action distribution are shifted
+into the input window for the next step. M is fixed at construction and the loop is unrolled, with
+no data-dependent control flow, so ``torch.export`` captures it (see tests/paper2/test_export.py).
+
+    pose encoder   : Linear(H*J*2 -> W) + 3 residual blocks (Martinez et al. style)
+    action encoder : MLP(H*N_a -> A -> A)
+    object encoder : MLP(H*N_o -> O -> O)            (absent when N_o == 0, e.g. the CMU proxy)
+    fusion         : MLP(W + A + O -> Z -> Z) = z
+    decoders       : MLP(z -> N_a) logits,  MLP(z -> J*3) characteristic pose
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from core.errors import ConfigError
+from models.geometry.projection import perspective_project
+
+
+@dataclasses.dataclass
+class ForecasterConfig:
+    num_joints: int = 9            # J: upper-body OpenPose layout (models.skeletons)
+    neck_index: int = 1            # the joint the 2D input and 3D output are centred on
+    num_actions: int = 16          # N_a
+    num_objects: int = 0           # N_o; 0 = no object labels (CMU proxy)
+    history: int = 1               # H observed steps fed to the encoders (paper: current step)
+    horizon: int = 10              # M forecast steps (paper: 10 MPII Cooking 2, 5 IKEA-ASM)
+    pose_width: int = 1024         # W, residual-block width
+    num_res_blocks: int = 3
+    action_width: int = 256        # A
+    object_width: int = 128        # O
+    latent_width: int = 1024       # Z
+    decoder_width: int = 512
+    dropout: float = 0.1
+    # Output bound: Y = e * tanh(raw / e) (identity near 0). Depth along a camera ray is free under
+    # the 2D loss, and without a bound the generator escaped the WGAN critic by pushing joints
+    # metres away (measured: CMU proxy, divergence at step ~1500). e = 1.2 m covers any
+    # neck-centred upper-body joint. Not in the paper.
+    max_extent_m: float = 1.2
+
+    def __post_init__(self) -> None:
+        for name in ("num_joints", "num_actions", "history", "horizon", "pose_width",
+                     "action_width", "latent_width", "decoder_width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.neck_index < self.num_joints:
+            raise ValueError(f"neck_index {self.neck_index} outside 0..{self.num_joints - 1}")
+        if self.max_extent_m <= 0:
+            raise ValueError(f"max_extent_m must be > 0, got {self.max_extent_m}")
+        if self.num_objects < 0:
+            raise ValueError(f"num_objects must be >= 0, got {self.num_objects}")
+
+
+def _mlp(inp: int, hid: int, out: int, dropout: float) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(inp, hid), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hid, out), nn.ReLU())
+
+
+class ResidualBlock(nn.Module):
+    """Two Linear-LayerNorm-ReLU-Dropout layers + skip. LayerNorm (not the BatchNorm of Martinez et
+    al.) so a sample's output never depends on its batch: batched == unbatched, and DDP needs no
+    SyncBatchNorm."""
+
+    def __init__(self, *, width: int, dropout: float) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(width, width), nn.LayerNorm(width), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(width, width), nn.LayerNorm(width), nn.ReLU(), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, W) -> (B, W)
+        return x + self.body(x)
+
+
+class CharPoseForecaster(nn.Module):
+    """forward(poses2d, actions, objects, K, R, t) -> (action_logits, poses3d, proj2d).
+
+    poses2d (B, H, J, 2) pixels, neck-centred; actions (B, H, N_a) one-hot (or probabilities);
+    objects (B, H, N_o) multi-hot (N_o may be 0); K (B, 3, 3) intrinsics; R (B, 3, 3), t (B, 3)
+    world->camera extrinsics. Returns logits (B, M, N_a), poses3d (B, M, J, 3) metres neck-centred,
+    proj2d (B, M, J, 2) absolute pixels K(R Y + t).
+    """
+
+    def __init__(self, cfg: ForecasterConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c = cfg
+        self.pose_in = nn.Linear(c.history * c.num_joints * 2, c.pose_width)
+        self.pose_blocks = nn.Sequential(*[ResidualBlock(width=c.pose_width, dropout=c.dropout)
+                                           for _ in range(c.num_res_blocks)])
+        self.action_enc = _mlp(c.history * c.num_actions, c.action_width, c.action_width, c.dropout)
+        fused = c.pose_width + c.action_width
+        self.object_enc = None
+        if c.num_objects > 0:
+            self.object_enc = _mlp(c.history * c.num_objects, c.object_width, c.object_width, c.dropout)
+            fused += c.object_width
+        self.fuse = _mlp(fused, c.latent_width, c.latent_width, c.dropout)
+        self.action_dec = nn.Sequential(nn.Linear(c.latent_width, c.decoder_width), nn.ReLU(),
+                                        nn.Linear(c.decoder_width, c.num_actions))
+        self.pose_dec = nn.Sequential(nn.Linear(c.latent_width, c.decoder_width), nn.ReLU(),
+                                      nn.Linear(c.decoder_width, c.num_joints * 3))
+
+    # ---- one step -------------------------------------------------------------------------
+    def step(self, poses_n: torch.Tensor, actions: torch.Tensor, objects: torch.Tensor
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+        """poses_n (B, H, J, 2) normalised image coords; actions (B, H, N_a); objects (B, H, N_o)
+        -> next-action logits (B, N_a), characteristic pose (B, J, 3) metres, neck at 0."""
+        B = poses_n.shape[0]
+        h = self.pose_blocks(self.pose_in(poses_n.reshape(B, -1)))      # (B, W)
+        parts = [h, self.action_enc(actions.reshape(B, -1))]             # (B, A)
+        if self.object_enc is not None:
+            parts.append(self.object_enc(objects.reshape(B, -1)))        # (B, O)
+        z = self.fuse(torch.cat(parts, -1))                              # (B, Z)
+        logits = self.action_dec(z)                                      # (B, N_a)
+        e = self.cfg.max_extent_m
+        y = e * torch.tanh(self.pose_dec(z).reshape(B, self.cfg.num_joints, 3) / e)  # (B, J, 3)
+        y = y - y[:, self.cfg.neck_index : self.cfg.neck_index + 1]      # neck-centred by construction
+        return logits, y
+
+    def normalise(self, poses2d: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+        """Pixels -> neck-centred normalised image coords ((u - u_neck) / f): the encoder input
+        then does not depend on the camera's resolution. poses2d (B, H, J, 2), K (B, 3, 3)."""
+        n = self.cfg.neck_index
+        f = torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None, None, :]  # (B, 1, 1, 2)
+        return (poses2d - poses2d[:, :, n : n + 1]) / f
+
+    # ---- rollout --------------------------------------------------------------------------
+    def forward(self, poses2d: torch.Tensor, actions: torch.Tensor, objects: torch.Tensor,
+                K: torch.Tensor, R: torch.Tensor, t: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        win_p = self.normalise(poses2d, K)                               # (B, H, J, 2)
+        win_a, win_o = actions, objects
+        last_o = objects[:, -1:]                                         # future objects unknown:
+        logits_all, y_all, proj_all = [], [], []                        # keep the last observed set
+        for _ in range(self.cfg.horizon):                                # fixed M: unrolled by export
+            logits, y = self.step(win_p, win_a, win_o)
+            proj = perspective_project(y, K, R, t)                            # (B, J, 2) pixels
+            logits_all.append(logits)
+            y_all.append(y)
+            proj_all.append(proj)
+            # Feed back the projection and the predicted action distribution (softmax keeps the
+            # rollout differentiable; the paper feeds back "the predicted action").
+            new_p = self.normalise(proj[:, None], K)                     # (B, 1, J, 2)
+            new_a = torch.softmax(logits, -1)[:, None]                   # (B, 1, N_a)
+            win_p = torch.cat([win_p[:, 1:], new_p], 1)
+            win_a = torch.cat([win_a[:, 1:], new_a], 1)
+            win_o = torch.cat([win_o[:, 1:], last_o], 1)
+        return torch.stack(logits_all, 1), torch.stack(y_all, 1), torch.stack(proj_all, 1)
+
+
+def build_forecaster(cfg: ForecasterConfig) -> CharPoseForecaster:
+    if not isinstance(cfg, ForecasterConfig):
+        raise ConfigError(f"expected ForecasterConfig, got {type(cfg).__name__}")
+    return CharPoseForecaster(cfg)
+
+
+# ---- shipped weights -------------------------------------------------------------------------
+class LoadedForecaster:
+    """A forecaster loaded from a weights folder (model.safetensors + config.yaml + meta.json).
+
+        fc = load_forecaster("weights/forecaster")
+        out = fc(poses2d, actions)      # poses2d (H, 9, 2) or (B, H, 9, 2) pixels; actions (H,) / (B, H) ids
+        out["action_ids"] (B, M), out["action_probs"] (B, M, N_a), out["poses3d"] (B, M, 9, 3) metres
+        neck-centred (world axes: Y up), out["poses2d"] (B, M, 9, 2) pixels in the given camera.
+
+    ``K`` defaults to the training camera's intrinsics; pass the live camera's K (3, 3) so the
+    pixel inputs are normalised by its focal length. The extrinsics (R, t) stay the training
+    camera's: the model was taught to place poses in front of that virtual camera.
+    """
+
+    def __init__(self, model: CharPoseForecaster, meta: dict) -> None:
+        self.model = model.eval()
+        self.cfg = model.cfg
+        self.action_names: list[str] = list(meta.get("action_names", []))
+        cam = meta["camera"]
+        self.K, self.R, self.t = (torch.tensor(cam[k], dtype=torch.float32) for k in ("K", "R", "t"))
+
+    @torch.no_grad()
+    def __call__(self, poses2d, actions, objects=None, K=None) -> dict[str, torch.Tensor]:
+        c = self.cfg
+        dev = next(self.model.parameters()).device
+        p = torch.as_tensor(poses2d, dtype=torch.float32, device=dev)
+        a = torch.as_tensor(actions, dtype=torch.long, device=dev)
+        single = p.dim() == 3
+        if single:
+            p, a = p[None], a[None]
+        if p.shape[1:] != (c.history, c.num_joints, 2) or a.shape != p.shape[:2]:
+            raise ConfigError(f"forecaster expects poses2d (B, {c.history}, {c.num_joints}, 2) and actions "
+                              f"(B, {c.history}); got {tuple(p.shape)} and {tuple(a.shape)}")
+        if int(a.min()) < 0 or int(a.max()) >= c.num_actions:
+            raise ConfigError(f"action ids must be in 0..{c.num_actions - 1}")
+        B = p.shape[0]
+        o = (torch.zeros(B, c.history, c.num_objects, device=dev) if objects is None
+             else torch.as_tensor(objects, dtype=torch.float32, device=dev).reshape(B, c.history, c.num_objects))
+        Kb = torch.as_tensor(self.K if K is None else K, dtype=torch.float32, device=dev).expand(B, 3, 3)
+        logits, y, proj = self.model(p, nn.functional.one_hot(a, c.num_actions).float(), o, Kb,
+                                     self.R.to(dev).expand(B, 3, 3), self.t.to(dev).expand(B, 3))
+        out = {"action_ids": logits.argmax(-1), "action_probs": logits.softmax(-1), "poses3d": y, "poses2d": proj}
+        return {k: v[0] for k, v in out.items()} if single else out
+
+
+def load_forecaster(directory, *, device: str | torch.device = "cpu") -> LoadedForecaster:
+    """Rebuild the forecaster from its resolved config and load its safetensors weights."""
+    import json
+    from pathlib import Path
+
+    import yaml
+    from safetensors.torch import load_file
+
+    from core.config import from_dict
+    from core.errors import CheckpointError
+
+    d = Path(directory)
+    for name in ("model.safetensors", "config.yaml", "meta.json"):
+        if not (d / name).is_file():
+            raise CheckpointError(f"{d}: missing {name} (expected a forecaster weights folder)")
+    try:
+        cfg = from_dict(ForecasterConfig, yaml.safe_load((d / "config.yaml").read_text()))
+    except ConfigError as exc:
+        raise CheckpointError(f"{d / 'config.yaml'}: not a forecaster config ({exc})") from None
+    model = CharPoseForecaster(cfg)
+    try:
+        model.load_state_dict(load_file(str(d / "model.safetensors")))
+    except Exception as exc:  # safetensors header errors or shape/key mismatches
+        msg = str(exc).strip().splitlines()
+        raise CheckpointError(f"{d / 'model.safetensors'}: weights do not fit the forecaster config "
+                              f"({(msg[1] if len(msg) > 1 else msg[0]).strip()[:160]})") from None
+    return LoadedForecaster(model.to(device), json.loads((d / "meta.json").read_text()))

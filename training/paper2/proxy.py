@@ -1,0 +1,188 @@
+"""CMU-Mocap proxy for the characteristic-pose task (the paper's annotated videos cannot be shipped).
+
+Exactly what happens (docs/paper2.md repeats it in prose):
+1. Split by WHOLE FILES: test = every official ``test/<action>`` file of the configured actions
+   plus every ``test_every``-th file (1-based index divisible by it, sorted by index) of each
+   ``train/<action>`` folder; train = the other train files. ``washwindow`` (test-only) is excluded.
+2. Each file: benchmark forward kinematics with root translation and rotation removed (the body's
+   root frame: Y up, facing +Z; training.data.cmu), downsample x2 to 25 fps, map CMU-38 -> the 9
+   upper-body joints (models.skeletons), centre on the neck, mm -> metres.
+3. Action steps: motion energy e_t = mean over all 38 joints of |p_{t+1} - p_t| (mm/frame, root frame),
+   smoothed by a ``smooth_frames`` moving average; step boundaries are its local minima, kept
+   greedily from the lowest energy up while at least ``min_step_frames`` apart from every kept one;
+   steps longer than ``max_step_frames`` are cut into equal parts.
+4. Characteristic pose of a step = its most ARTICULATED frame, articulation a_t = mean over the
+   9 joints of |x_t - mean pose of the sequence| (neck-centred). Ablation targets: ``middle`` frame,
+   a seeded ``random`` frame of the step, or ``fixed_rate`` (steps replaced by fixed-length intervals,
+   target = each interval's last frame) -- the paper's Tables 2/4.
+5. Action id = k-means cluster (``num_primitives``, fit on TRAIN steps only) of the step feature
+   [mean 9-joint pose (27), first->last frame displacement (27)], standardised with train statistics.
+   No object labels (N_o = 0).
+6. Observation: each step's target pose projected by the fixed virtual camera (training.paper2.camera).
+7. Critic database: every ``critic_stride``-th 25 fps frame of the TRAIN files (never a test file).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from core.config import to_dict
+from core.errors import DataError
+from core.paths import REPO_ROOT, require_shared
+from training.paper2.camera import virtual_camera
+from training.paper2.config import ProxyConfig, TrainConfig
+from training.paper2.dataset import CharPoseData, StepSequence, make_windows
+from training.paper2.skeleton import NECK, cmu_to_upper_body
+
+log = logging.getLogger("foresight.paper2")
+
+
+# ---- files and poses ---------------------------------------------------------------------------
+def _train_dir_files(root: Path | None, action: str) -> list[Path]:
+    from training.data.cmu import cmu_files
+    if action != "walking_extra":
+        return cmu_files(root, "train", [action])[action]
+    # walking_extra holds extra walking trials named walking_<k>.txt (not walking_extra_<k>.txt)
+    base = root if root is not None else require_shared("data", "cmu_mocap")
+    files = sorted((base / "train" / action).glob("walking_*.txt"), key=lambda f: int(f.stem.rsplit("_", 1)[1]))
+    if not files:
+        raise DataError(f"{base / 'train' / action}: no walking_<k>.txt files")
+    return files
+
+
+def split_files(cfg: ProxyConfig) -> tuple[list[Path], list[Path]]:
+    from training.data.cmu import cmu_files
+    root = Path(cfg.root) if cfg.root else None
+    train, test = [], []
+    for a in cfg.actions:
+        for i, f in enumerate(_train_dir_files(root, a), start=1):
+            (test if i % cfg.test_every == 0 else train).append(f)
+        if (Path(cfg.root) if cfg.root else require_shared("data", "cmu_mocap")).joinpath("test", a).is_dir():
+            test += cmu_files(root, "test", [a])[a]
+    if not train or not test:
+        raise DataError(f"CMU proxy: empty split (train {len(train)}, test {len(test)} files)")
+    return train, test
+
+
+def load_file(path: Path, downsample: int) -> tuple[np.ndarray, np.ndarray]:
+    """-> full body (T, 38, 3) mm root frame, upper body (T, 9, 3) metres neck-centred, at 25 fps."""
+    from training.data.cmu import cmu_expmap_to_joints, load_cmu_expmap
+    seq = load_cmu_expmap(path)
+    full = cmu_expmap_to_joints(seq.expmap[::downsample], remove_root=True)       # (T, 38, 3) mm
+    ub = cmu_to_upper_body(full) / 1000.0                                         # (T, 9, 3) m
+    return full, ub - ub[:, NECK:NECK + 1]
+
+
+# ---- steps ------------------------------------------------------------------------------------
+def segment_steps(full: np.ndarray, cfg: ProxyConfig) -> list[tuple[int, int]]:
+    """Motion-energy minima -> [(start, end)) steps covering the sequence."""
+    T = full.shape[0]
+    e = np.linalg.norm(np.diff(full, axis=0), axis=-1).mean(-1)                   # (T-1,)
+    k = max(1, cfg.smooth_frames)
+    e = np.convolve(np.pad(e, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, mode="valid")
+    cand = [t for t in range(1, len(e) - 1) if e[t] <= e[t - 1] and e[t] < e[t + 1]]
+    kept: list[int] = []
+    for t in sorted(cand, key=lambda t: e[t]):
+        if t >= cfg.min_step_frames and T - t >= cfg.min_step_frames and \
+                all(abs(t - u) >= cfg.min_step_frames for u in kept):
+            kept.append(t)
+    bounds = [0] + sorted(kept) + [T]
+    steps = []
+    for s, t in zip(bounds[:-1], bounds[1:]):
+        parts = int(np.ceil((t - s) / cfg.max_step_frames))
+        cuts = np.linspace(s, t, parts + 1).round().astype(int)
+        steps += list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
+    return steps
+
+
+def fixed_steps(T: int, length: int) -> list[tuple[int, int]]:
+    return [(s, s + length) for s in range(0, T - length + 1, length)]
+
+
+def target_frame(ub: np.ndarray, s: int, e: int, mode: str, rng: np.random.Generator) -> int:
+    if mode == "characteristic":
+        art = np.linalg.norm(ub[s:e] - ub.mean(0), axis=-1).mean(-1)               # (e-s,)
+        return s + int(np.argmax(art))
+    if mode == "middle":
+        return (s + e) // 2
+    if mode == "random":
+        return int(rng.integers(s, e))
+    return e - 1                                                                   # fixed_rate
+
+
+def step_features(ub: np.ndarray, steps: list[tuple[int, int]]) -> np.ndarray:
+    """(S, 54): mean pose and first->last displacement of each step."""
+    return np.stack([np.concatenate([ub[s:e].mean(0).ravel(), (ub[e - 1] - ub[s]).ravel()])
+                     for s, e in steps]).astype(np.float64)
+
+
+# ---- build -----------------------------------------------------------------------------------
+def _sequences(files, cfg: ProxyConfig, step_len: int, rng) -> list[dict]:
+    out = []
+    for f in files:
+        full, ub = load_file(f, cfg.downsample)
+        steps = segment_steps(full, cfg) if cfg.target != "fixed_rate" else fixed_steps(len(ub), step_len)
+        if not steps:
+            continue
+        frames = [target_frame(ub, s, e, cfg.target, rng) for s, e in steps]
+        out.append({"name": f"{f.parent.parent.name}/{f.parent.name}/{f.stem}", "ub": ub, "steps": steps,
+                    "frames": frames, "feat": step_features(ub, steps)})
+    return out
+
+
+def build_proxy(cfg: TrainConfig) -> CharPoseData:
+    from sklearn.cluster import KMeans
+    p = cfg.data.proxy
+    rng = np.random.default_rng(p.seed)
+    train_files, test_files = split_files(p)
+    step_len = p.fixed_rate_frames
+    if p.target == "fixed_rate" and step_len <= 0:   # mean length of the energy-minima steps
+        lens = [e - s for f in train_files for s, e in segment_steps(load_file(f, p.downsample)[0], p)]
+        step_len = int(round(float(np.mean(lens))))
+    train, test = _sequences(train_files, p, step_len, rng), _sequences(test_files, p, step_len, rng)
+    feats = np.concatenate([s["feat"] for s in train])
+    mu, sd = feats.mean(0), feats.std(0) + 1e-6
+    km = KMeans(n_clusters=p.num_primitives, n_init=10, random_state=p.seed).fit((feats - mu) / sd)
+    if cfg.model.num_actions != p.num_primitives:
+        raise DataError(f"model.num_actions {cfg.model.num_actions} != data.proxy.num_primitives {p.num_primitives}")
+
+    def to_steps(seqs):
+        return [StepSequence(s["name"], s["ub"][s["frames"]].astype(np.float32),
+                             km.predict((s["feat"] - mu) / sd).astype(np.int64),
+                             np.zeros((len(s["frames"]), 0), np.float32)) for s in seqs]
+
+    tr, te = to_steps(train), to_steps(test)
+    K, R, t = virtual_camera(p.camera)
+    kw = dict(history=cfg.model.history, horizon=cfg.model.horizon, K=K, R=R, t=t)
+    db = np.concatenate([s["ub"][::p.critic_stride] for s in train]).astype(np.float32)
+    return CharPoseData(train=make_windows(tr, **kw), test=make_windows(te, **kw), critic_db=db,
+                        action_names=[f"primitive_{k:02d}" for k in range(p.num_primitives)],
+                        train_seqs=[s.name for s in tr], test_seqs=[s.name for s in te],
+                        critic_seqs=[s["name"] for s in train],
+                        train_step_poses=np.concatenate([s.poses3d for s in tr]))
+
+
+def proxy_key(cfg: TrainConfig) -> str:
+    blob = json.dumps({"proxy": to_dict(cfg.data.proxy), "H": cfg.model.history, "M": cfg.model.horizon,
+                       "v": 1}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def load_data(cfg: TrainConfig) -> CharPoseData:
+    """The run's dataset: synthetic, or the CMU proxy (built once, cached under data.cache_dir)."""
+    if cfg.data.source == "synthetic":
+        from training.paper2.synthetic import synthetic_data
+        return synthetic_data(cfg)
+    cache = Path(cfg.data.cache_dir)
+    cache = cache if cache.is_absolute() else REPO_ROOT / cache
+    path = cache / f"cmu_proxy_{cfg.data.proxy.target}_{proxy_key(cfg)}.npz"
+    if path.is_file():
+        return CharPoseData.load(path)
+    log.info("building the CMU proxy dataset -> %s", path)
+    data = build_proxy(cfg)
+    data.save(path)
+    return data

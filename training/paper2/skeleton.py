@@ -1,0 +1,19 @@
+"""The 9-joint upper-body layout of the forecaster, all from models.skeletons (edges live there)."""
+from __future__ import annotations
+
+import numpy as np
+
+from models.skeletons import CMU_TO_UB9, UB9_EDGES, UpperBodyJoint, map_joints
+
+NECK = int(UpperBodyJoint.NECK)
+UPPER_BODY_NAMES = tuple(j.name.lower() for j in UpperBodyJoint)
+
+
+def upper_body_bones() -> list[tuple[int, int]]:
+    """(parent, child) index pairs of the 8 bones; the critic's B and Psi are built from them."""
+    return [(int(p), int(c)) for p, c in UB9_EDGES]
+
+
+def cmu_to_upper_body(joints: np.ndarray) -> np.ndarray:
+    """(..., 38, 3) CMU joints -> (..., 9, 3) upper body (same units)."""
+    return map_joints(joints, CMU_TO_UB9, UpperBodyJoint)

@@ -1,0 +1,197 @@
+"""Alternating generator / WGAN-GP critic training of the forecaster; DDP-ready (torchrun).
+
+Per generator step: (1) forward the forecaster on a minibatch (M-step rollout);
+(2) ``critic_steps`` critic updates on the rollout's detached 3D poses against fresh real poses from
+the unpaired database (re-using one fake batch per generator step halves the CPU cost; the real side
+is resampled every critic step); (3) generator update on
+``lambda_action * CE + lambda_pose * reprojection + lambda_adv3d * (-critic(Y))`` with the critic frozen.
+Under ``torchrun`` every rank draws its own minibatches (seed + rank) and DDP averages gradients;
+only rank 0 writes checkpoints, snapshots and logs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import save_file
+from tqdm import tqdm
+
+from core.config import config_hash, save_resolved, to_dict
+from core.errors import CheckpointError
+from models.charpose import CharPoseForecaster
+from models.critic import PoseCritic
+from training.paper2.checkpoint import load_checkpoint, load_state, save_checkpoint
+from training.paper2.config import TrainConfig
+from training.paper2.dataset import CharPoseData, one_hot
+from training.paper2.losses import action_loss, critic_loss, generator_adv_loss, reprojection_loss
+from training.paper2.skeleton import upper_body_bones
+
+
+def _dist_info() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def setup_distributed(device: str) -> bool:
+    """Initialise the process group when launched by torchrun (WORLD_SIZE > 1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
+        return True
+    return False
+
+
+def forward_batch(model: torch.nn.Module, b: dict[str, torch.Tensor], num_actions: int):
+    """Run the rollout on a tensor batch from WindowSet.tensors(). Returns logits, poses3d, proj2d."""
+    return model(b["poses2d"], one_hot(b["actions_in"], num_actions), b["objects_in"],
+                 b["K"], b["R"], b["t"])
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, data: CharPoseData, *, progress: bool = True) -> None:
+        self.cfg, self.data = cfg, data
+        self.rank, self.world = _dist_info()
+        self.device = torch.device(cfg.device)
+        if cfg.num_threads > 0:          # shared CPUs: oversubscribed BLAS threads thrash
+            torch.set_num_threads(cfg.num_threads)
+        torch.manual_seed(cfg.seed)                      # identical initial weights on every rank
+        self.gen = CharPoseForecaster(cfg.model).to(self.device)
+        self.critic = PoseCritic(cfg.critic, bones=upper_body_bones()).to(self.device)
+        self.opt_g = torch.optim.Adam(self.gen.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay)
+        self.opt_c = torch.optim.Adam(self.critic.parameters(), lr=cfg.optim.critic_lr, betas=cfg.optim.critic_betas)
+        self.gen_ddp, self.critic_ddp = self.gen, self.critic
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+            self.gen_ddp, self.critic_ddp = DDP(self.gen), DDP(self.critic)
+        self.rng = np.random.default_rng(cfg.seed + 1000 * self.rank)
+        self.step = 0
+        self.run_dir = Path(cfg.run_dir)
+        self.progress = progress and self.rank == 0
+        self.use_adv = cfg.loss.lambda_adv3d > 0
+        self.real_db = torch.from_numpy(data.critic_db).float()
+
+    # ---- state ---------------------------------------------------------------------------
+    def _states(self) -> dict:
+        return {"generator": self.gen.state_dict(), "critic": self.critic.state_dict(),
+                "opt_g": self.opt_g.state_dict(), "opt_c": self.opt_c.state_dict(),
+                "rng": json.dumps(self.rng.bit_generator.state), "torch_rng": torch.get_rng_state()}
+
+    def maybe_resume(self) -> None:
+        path = self.run_dir / "checkpoint.pt"
+        if not (self.cfg.resume and path.is_file()):
+            return
+        blob = load_checkpoint(path)
+        if blob["config"].get("model") != to_dict(self.cfg.model):
+            raise CheckpointError(f"{path}: saved for a different model config; use another run_dir or resume=false")
+        load_state(self.gen, blob["generator"], path, "generator")
+        load_state(self.critic, blob["critic"], path, "critic")
+        self.opt_g.load_state_dict(blob["opt_g"])
+        self.opt_c.load_state_dict(blob["opt_c"])
+        self.rng.bit_generator.state = json.loads(blob["rng"])
+        torch.set_rng_state(blob["torch_rng"])
+        self.step = int(blob["step"])
+
+    # ---- one iteration --------------------------------------------------------------------
+    def _batch(self) -> dict[str, torch.Tensor]:
+        idx = self.rng.integers(0, len(self.data.train), self.cfg.batch_size)
+        return self.data.train.tensors(idx, self.device)
+
+    def _real(self, n: int) -> torch.Tensor:
+        idx = torch.from_numpy(self.rng.integers(0, self.real_db.shape[0], n))
+        return self.real_db[idx].to(self.device)                          # (n, J, 3)
+
+    def train_step(self) -> dict[str, float]:
+        c, logs = self.cfg, {}
+        self.gen_ddp.train()
+        b = self._batch()
+        logits, y, _ = forward_batch(self.gen_ddp, b, c.model.num_actions)  # (B,M,Na), (B,M,J,3)
+        fake = y.reshape(-1, *y.shape[2:])                                   # (B*M, J, 3)
+        if self.use_adv:
+            for p in self.critic.parameters():
+                p.requires_grad_(True)
+            for _ in range(c.loss.critic_steps):
+                lc, info = critic_loss(self.critic_ddp, self._real(fake.shape[0]), fake.detach(), c.loss.gp_weight,
+                                         c.loss.drift_weight)
+                self.opt_c.zero_grad(set_to_none=True)
+                lc.backward()
+                self.opt_c.step()
+            logs.update(info)
+            for p in self.critic.parameters():                              # frozen for the G step
+                p.requires_grad_(False)
+        la = action_loss(logits, b["target_actions"])
+        lp = reprojection_loss(y, b["target2d"], b["K"], b["R"], b["t"])
+        total = c.loss.lambda_action * la + c.loss.lambda_pose * lp
+        if self.use_adv:
+            # The plain module (not its DDP wrapper): no critic gradients exist in this step.
+            ladv = generator_adv_loss(self.critic, fake)
+            total = total + c.loss.lambda_adv3d * ladv
+            logs["loss/adv3d"] = float(ladv.detach())
+        self.opt_g.zero_grad(set_to_none=True)
+        total.backward()
+        if c.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.gen.parameters(), c.optim.grad_clip)
+        self.opt_g.step()
+        logs.update({"loss/action": float(la.detach()), "loss/pose2d": float(lp.detach()),
+                     "loss/total": float(total.detach())})
+        return logs
+
+    # ---- outputs ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def snapshot_poses(self) -> None:
+        """Forecast 3D poses on fixed train windows: the fake side of the 3D-quality classifier."""
+        self.gen.eval()
+        n = min(self.cfg.snapshot_windows, len(self.data.train))
+        b = self.data.train.tensors(np.arange(n), self.device)
+        _, y, _ = forward_batch(self.gen, b, self.cfg.model.num_actions)
+        out = self.run_dir / "pose_snapshots" / f"step_{self.step:07d}.npy"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        np.save(out, y.reshape(-1, *y.shape[2:]).cpu().numpy().astype(np.float32))
+
+    def save(self) -> None:
+        save_checkpoint(self.run_dir / "checkpoint.pt", cfg=self.cfg, step=self.step, states=self._states())
+
+    def export_weights(self) -> Path:
+        """final: generator weights (safetensors) + resolved config + meta, what weights/ ships."""
+        out = self.run_dir / "final"
+        out.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous().cpu() for k, v in self.gen.state_dict().items()}, out / "model.safetensors")
+        save_resolved(self.cfg.model, out / "config.yaml")
+        save_resolved(self.cfg, out / "train_config.yaml")
+        meta = {"action_names": self.data.action_names, "steps": self.step,
+                "train_config_hash": config_hash(self.cfg),
+                "camera": {k: self.data.train.__dict__[k][0].tolist() for k in ("K", "R", "t")}}
+        (out / "meta.json").write_text(json.dumps(meta, indent=1))
+        return out
+
+    def fit(self) -> dict:
+        cfg = self.cfg
+        self.maybe_resume()
+        if self.rank == 0:
+            save_resolved(cfg, self.run_dir / "config.yaml")
+        snap = cfg.snapshot_every or max(1, cfg.max_steps // 5)
+        t0, logs, hist = time.time(), {}, []
+        bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.progress, desc=cfg.name)
+        while self.step < cfg.max_steps:
+            logs = self.train_step()
+            self.step += 1
+            bar.update(1)
+            if self.rank == 0:
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    bar.set_postfix({k.split("/")[1]: f"{v:.3g}" for k, v in logs.items()})
+                    hist.append({"step": self.step, **logs})
+                    with open(self.run_dir / "log.jsonl", "a") as f:
+                        f.write(json.dumps(hist[-1]) + "\n")
+                if self.step % snap == 0:
+                    self.snapshot_poses()
+                if self.step % cfg.ckpt_every == 0 or self.step == cfg.max_steps:
+                    self.save()
+        bar.close()
+        out = {"steps": self.step, "seconds": time.time() - t0, "last": logs, "history": hist}
+        if self.rank == 0:
+            out["final_dir"] = str(self.export_weights())
+        return out
