@@ -16,6 +16,7 @@ PLUGIN_MODULES: list[str] = [
     "training.eval.baselines",     # cmu: zero_velocity, constant_velocity
     "training.eval.penn_methods",  # task "penn" (Penn Action PCK): constant, nearest_neighbor, predictor
     "training.eval.paper1_methods",  # cmu: predictor (memory-bank, paper 1), nearest_neighbor [dtw]
+    "training.eval.paper2_task",   # task "charposes" (paper 2): forecaster, baselines, suite
 ]
 
 _loaded = False

@@ -1,0 +1,132 @@
+"""Task ``charposes``: joint action + characteristic 3D pose forecasting (paper 2) on the CMU proxy.
+
+Methods and what ``predict`` is (see training.paper2.evaluation): every method's factory returns
+``predict(batch) -> {"logits" (N, M, N_a) | None, "poses3d" (N, M, 9, 3) m | None, "poses2d" (N, M, 9, 2) px}``
+with ``predict.data`` the dataset it is scored on; ``batch`` is ``WindowSet.tensors()`` of the test
+windows (poses2d (N, H, 9, 2) px, actions_in (N, H), objects_in, K, R, t, targets ...).
+
+    forecaster      --checkpoint runs/paper2/<run>   (a training run folder; its config defines the data)
+    zero_velocity / train_average / action_bigram    (data from task_options.train_config)
+    suite           every run in task_options.runs + baselines + the 3D-quality classifier, and
+                    the markdown report at task_options.report (configs/train/paper2_eval.yaml)
+
+    python -m training.evaluate --config configs/train/paper2_eval.yaml
+    python -m training.evaluate --task charposes --method forecaster --checkpoint runs/paper2/cpu_full
+
+Columns of the printed table are forecast STEPS (1..M), not milliseconds: action steps have no
+fixed duration. Rows: 2D MPJPE (px) per step.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from core.config import load_config
+from core.errors import ConfigError
+from core.paths import REPO_ROOT
+from training.eval.registry import MethodContext, register_method, register_task
+from training.eval.report import EvalConfig, EvalResult
+from training.paper2 import baselines as B
+from training.paper2.config import TrainConfig
+from training.paper2.evaluation import (fit_quality, forecaster_predictor, real_test_poses, score, table,
+                                        write_report)
+
+DEFAULT_TRAIN_CONFIG = "configs/train/paper2_cmu_cpu.yaml"
+
+
+def _path(p: str) -> Path:
+    q = Path(p)
+    return q if q.is_absolute() else REPO_ROOT / q
+
+
+def _baseline_data(ctx: MethodContext):
+    from training.paper2.proxy import load_data
+    opts = ctx.config.task_options if ctx.config is not None else {}
+    cfg = load_config(TrainConfig, _path(opts.get("train_config", DEFAULT_TRAIN_CONFIG)), list(opts.get("set", [])))
+    return load_data(cfg)
+
+
+def _baseline_factory(kind: str):
+    def factory(ctx: MethodContext):
+        data = _baseline_data(ctx)
+        predict = B.BASELINES[kind](data)
+        predict.data = data
+        return predict
+    return factory
+
+
+for _kind in B.BASELINES:
+    register_method("charposes", _kind)(_baseline_factory(_kind))
+
+
+@register_method("charposes", "forecaster")
+def _forecaster(ctx: MethodContext):
+    if not ctx.checkpoint:
+        raise ConfigError("charposes/forecaster needs --checkpoint runs/paper2/<run> (a training run folder)")
+    return forecaster_predictor(_path(ctx.checkpoint), ctx.device)
+
+
+@register_method("charposes", "suite")
+def _suite(ctx: MethodContext):
+    def predict(batch):  # never called per batch: the task runs the whole suite
+        raise ConfigError("the suite method is run by the charposes task, not per batch")
+    predict.suite = True
+    predict.ctx = ctx
+    return predict
+
+
+def _result(method: str, rows) -> EvalResult:
+    M = len(rows[0].mpjpe2d_per_step)
+    return EvalResult(task="charposes", method=method, horizons_ms=list(range(1, M + 1)),
+                      per_action={r.name: r.mpjpe2d_per_step for r in rows},
+                      windows={r.name: r.windows for r in rows}, unit="px (2D MPJPE per forecast step)",
+                      extra={"scores": [r.__dict__ for r in rows]})
+
+
+def _run_suite(ctx: MethodContext, cfg: EvalConfig) -> EvalResult:
+    opts = cfg.task_options
+    runs: dict[str, str] = dict(opts.get("runs", {}))
+    if not runs:
+        raise ConfigError("task_options.runs: list the training runs to evaluate (name: run_dir)")
+    preds = {name: forecaster_predictor(_path(d), cfg.device) for name, d in runs.items()}
+    main = preds[opts.get("main", next(iter(runs)))]
+    data = main.data
+    quality_runs = [_path(d) for n, d in runs.items() if n in opts.get("quality_runs", list(runs))]
+    clf = fit_quality(quality_runs, data.critic_db, seed=int(opts.get("seed", 0)))
+    real = real_test_poses(data)
+
+    def scored(predict, d, name, note=""):
+        s, poses = score(predict, d, name, cfg.batch_size)
+        if poses is not None:
+            s.quality3d = clf.quality(real_test_poses(d), poses)
+        s.note = note
+        return s
+
+    groups: dict[str, list] = {}
+    for gname, members in opts.get("groups", {"all": list(runs)}).items():
+        rows = []
+        for m in members:
+            if m in preds:
+                rows.append(scored(preds[m], preds[m].data, m))
+            else:  # a baseline, scored on the dataset of the group's first run
+                d = preds[members[0]].data if members[0] in preds else data
+                note = "(3D: oracle last observed pose)" if m == "zero_velocity" else ""
+                rows.append(scored(B.BASELINES[m](d), d, m, note))
+        groups[gname] = rows
+    real_q = clf.quality(real, real[::-1].copy())
+    sections = [(g, table(rows)) for g, rows in groups.items()]
+    sections.append(("3D-quality classifier", f"Trained on {len(data.critic_db)} real train poses vs the pose "
+                     f"snapshots of {len(quality_runs)} runs; real test poses alone score {real_q:.3f} "
+                     "(1 - accuracy on real-vs-real, i.e. its false-negative rate)."))
+    if opts.get("report"):
+        cmd = "python -m training.evaluate " + " ".join(sys.argv[1:])
+        write_report(_path(opts["report"]), sections, command=cmd.strip(), cfg=cfg)
+    return _result("suite", [r for rows in groups.values() for r in rows])
+
+
+@register_task("charposes")
+def run(predict, cfg: EvalConfig) -> EvalResult:
+    if getattr(predict, "suite", False):
+        return _run_suite(predict.ctx, cfg)
+    s, _ = score(predict, predict.data, cfg.method, cfg.batch_size)
+    return _result(cfg.method, [s])
