@@ -56,7 +56,7 @@ def _raw_receiver(endpoint: str, conn, hwm: int) -> None:
     sock.setsockopt(zmq.RCVHWM, hwm)
     sock.setsockopt(zmq.SUBSCRIBE, b"x")
     sock.connect(endpoint)
-    lat, n, t_first, t_last, ready = [], 0, None, None, False
+    lat, n, t_first, t_last, ready, cpu0 = [], 0, None, None, False, 0.0
     while True:
         frames = sock.recv_multipart(copy=False)
         fid, ts = struct.unpack("<qd", frames[1].bytes)
@@ -69,10 +69,11 @@ def _raw_receiver(endpoint: str, conn, hwm: int) -> None:
                 conn.send("ready")
                 ready = True
             continue
-        t_first = t_first or now
+        if t_first is None:
+            t_first, cpu0 = now, time.process_time()
         t_last, n = now, n + 1
         lat.append(now - ts)
-    conn.send((lat, n, (t_last or 0) - (t_first or 0)))
+    conn.send((lat, n, (t_last or 0) - (t_first or 0), time.process_time() - cpu0))
     sock.close(linger=0)
     ctx.term()
 
@@ -86,6 +87,7 @@ def _runtime_receiver(endpoint: str, conn, hwm: int) -> None:
 
         def setup(self):
             self.lat, self.n, self.t_first, self.t_last, self.ready = [], 0, None, None, False
+            self.cpu0 = 0.0
 
         def process(self, msg):
             now = time.time()
@@ -96,7 +98,8 @@ def _runtime_receiver(endpoint: str, conn, hwm: int) -> None:
                     conn.send("ready")
                     self.ready = True
             else:
-                self.t_first = self.t_first or now
+                if self.t_first is None:
+                    self.t_first, self.cpu0 = now, time.process_time()
                 self.t_last, self.n = now, self.n + 1
                 self.lat.append(now - msg.send_ts)
 
@@ -105,7 +108,8 @@ def _runtime_receiver(endpoint: str, conn, hwm: int) -> None:
                    policies={"x": "ordered"}, queue_max=100_000, rcvhwm=hwm)
     runner = NodeRunner(node, spec)
     runner.run()
-    conn.send((node.lat, node.n, (node.t_last or 0) - (node.t_first or 0)))
+    conn.send((node.lat, node.n, (node.t_last or 0) - (node.t_first or 0),
+               time.process_time() - node.cpu0))
 
 
 # ----------------------------------------------------------------------------- one measurement
@@ -115,10 +119,10 @@ def measure(impl: str, kind: str, transport: str, *, count: int, burst: int, int
     def endpoint():
         return (f"ipc://{workdir}/bench-{impl}-{kind}.sock" if transport == "ipc"
                 else f"tcp://127.0.0.1:{_free_port()}")
-    lat, _, _ = _run_phase(impl, kind, endpoint(), count, interval, 100 if kind == "frame" else 1000)
+    lat, _, _, _ = _run_phase(impl, kind, endpoint(), count, interval, 100 if kind == "frame" else 1000)
     n_burst = burst if kind == "frame" else 10 * burst
-    _, n, dt = _run_phase(impl, kind, endpoint(), n_burst, 0.0, n_burst + 10)
-    return {"lat": lat, "n": n, "dt": dt, "sent": n_burst}
+    _, n, dt, cpu = _run_phase(impl, kind, endpoint(), n_burst, 0.0, n_burst + 10)
+    return {"lat": lat, "n": n, "dt": dt, "sent": n_burst, "cpu_us": cpu / max(n, 1) * 1e6}
 
 
 def summarize(impl: str, kind: str, transport: str, runs: list[dict]) -> dict:
@@ -130,6 +134,7 @@ def summarize(impl: str, kind: str, transport: str, runs: list[dict]) -> dict:
     return {"impl": impl, "kind": kind, "transport": transport, "p50_us": float(np.percentile(lat_us, 50)),
             "p99_us": float(np.percentile(lat_us, 99)), "n_lat": len(lat_us), "msgs_s": rate,
             "mb_s": rate * size / 1e6, "received": sum(r["n"] for r in runs),
+            "cpu_us": sorted(r["cpu_us"] for r in runs)[len(runs) // 2],
             "sent": sum(r["sent"] for r in runs), "bytes": size}
 
 
@@ -195,7 +200,29 @@ def machine() -> str:
             f"Python {platform.python_version()}, pyzmq {zmq.__version__}, libzmq {zmq.zmq_version()}")
 
 
-def render(rows: list[dict], cmd: str, load: tuple, wall: float) -> str:
+def codec_cost_us(kind: str, n: int = 2000) -> dict[str, float]:
+    """In-process CPU cost of encode / decode per message: warm (tight loop, median of 5 x n) and
+    cold (p50 of 200 single calls, each after sweeping 64 MB to evict the caches, as a node's
+    model work or other processes do between two messages)."""
+    import timeit
+    msg = make_payload(kind, 1)
+    frames = [bytes(memoryview(f).cast("B")) if not isinstance(f, bytes) else f for f in P.encode(msg)]
+    out = {"encode": sorted(timeit.repeat(lambda: P.encode(msg), number=n, repeat=5))[2] / n * 1e6,
+           "decode": sorted(timeit.repeat(lambda: P.decode(frames), number=n, repeat=5))[2] / n * 1e6}
+    junk = np.ones(8 << 20)
+    for name, fn in (("encode_cold", lambda: P.encode(msg)), ("decode_cold", lambda: P.decode(frames)),
+                     ("raw_cold", lambda: [np.frombuffer(f, np.uint8) for f in frames[1:]])):
+        ts = []
+        for _ in range(200):
+            junk.sum()
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+        out[name] = float(np.median(ts) * 1e6)
+    return out
+
+
+def render(rows: list[dict], cmd: str, load: tuple, wall: float, codec: dict) -> str:
     lines = ["# Transport benchmark: one hop, Foresight runtime vs raw pyzmq", "",
              f"Command: `{cmd}`  ", f"Machine: {machine()}  ",
              f"Load average before / after: {load[0]:.2f} / {load[1]:.2f} (the machine is shared with "
@@ -203,16 +230,25 @@ def render(rows: list[dict], cmd: str, load: tuple, wall: float) -> str:
              "Latency = one-way, sender -> receiver process, messages paced every "
              "--interval-ms (no queueing); percentiles pooled over all rounds (raw and runtime "
              "alternate, so load changes hit both). Throughput = back-to-back burst with HWM = "
-             "burst (nothing dropped), median round, counted at the receiver.", "",
-             "| payload | transport | impl | bytes/msg | p50 µs | p99 µs | p50 runtime/raw | msgs/s | MB/s | received/sent |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "burst (nothing dropped), median round, counted at the receiver. Receiver CPU = "
+             "process CPU time per message during the burst (load-independent cost).", "",
+             "| payload | transport | impl | bytes/msg | p50 µs | p99 µs | p50 runtime/raw | msgs/s | MB/s | received/sent | receiver CPU µs/msg |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     raw = {(r["kind"], r["transport"]): r for r in rows if r["impl"] == "raw"}
     for r in rows:
         ratio = r["p50_us"] / raw[(r["kind"], r["transport"])]["p50_us"] if r["impl"] == "runtime" else 1.0
         name = "640x480x3 frame" if r["kind"] == "frame" else "forecast (T=25, 24 joints)"
         lines.append(f"| {name} | {r['transport']} | {r['impl']} | {r['bytes']:,} | {r['p50_us']:.0f} | "
                      f"{r['p99_us']:.0f} | {ratio:.2f}x | {r['msgs_s']:,.0f} | {r['mb_s']:,.0f} | "
-                     f"{r['received']}/{r['sent']} |")
+                     f"{r['received']}/{r['sent']} | {r['cpu_us']:.0f} |")
+    lines += ["", "Codec CPU per message, in-process (the runtime's cost on top of the raw hop). Cold = "
+              "caches evicted before each call, which is the situation of a real node between two "
+              "messages; raw cold = what the raw receiver does per message (np.frombuffer per buffer):",
+              "", "| payload | encode µs warm | decode + validate µs warm | encode µs cold | "
+              "decode + validate µs cold | raw receive µs cold |", "|---|---:|---:|---:|---:|---:|"]
+    for kind, c in codec.items():
+        lines.append(f"| {kind} | {c['encode']:.1f} | {c['decode']:.1f} | {c['encode_cold']:.0f} | "
+                     f"{c['decode_cold']:.0f} | {c['raw_cold']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -245,7 +281,8 @@ def main(argv=None) -> int:
                     rows.append(r)
     argv_s = " ".join(argv) if argv else ""
     cmd = f".venv/bin/python -m benchmarks.transport {argv_s}".strip()
-    text = render(rows, cmd, (load0, os.getloadavg()[0]), time.monotonic() - t0)
+    codec = {k: codec_cost_us(k) for k in ("frame", "forecast")}
+    text = render(rows, cmd, (load0, os.getloadavg()[0]), time.monotonic() - t0, codec)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     print(text)

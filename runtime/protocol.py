@@ -146,6 +146,9 @@ class Message:
     ARRAYS: ClassVar[dict[str, tuple[str, tuple]]] = {}
     _SCALARS: ClassVar[dict[str, Any]] = {}
     _ASPEC: ClassVar[tuple] = ()
+    _DEFAULTS: ClassVar[dict] = {}
+    _FACTORIES: ClassVar[dict] = {}
+    _REQUIRED: ClassVar[frozenset] = frozenset()
 
     @classmethod
     def _register(cls, klass):
@@ -157,6 +160,14 @@ class Message:
         # (name, wire dtype, numpy dtype, shape spec, optional), precomputed for the hot paths
         klass._ASPEC = tuple((n, dt, DTYPES[dt], spec, fields[n].default is None)
                              for n, (dt, spec) in klass.ARRAYS.items())
+        # for decode(): build instances without the generated __init__ (fewer cold-cache misses)
+        klass._DEFAULTS = {n: f.default for n, f in fields.items()
+                           if f.default is not dataclasses.MISSING}
+        klass._FACTORIES = {n: f.default_factory for n, f in fields.items()
+                            if f.default_factory is not dataclasses.MISSING}
+        klass._REQUIRED = frozenset(n for n, f in fields.items() if n not in _BASE
+                                    and f.default is dataclasses.MISSING
+                                    and f.default_factory is dataclasses.MISSING)
         REGISTRY[klass.TYPE] = klass
         return klass
 
@@ -384,11 +395,17 @@ def decode_header(raw: Any, limits: Limits = DEFAULT_LIMITS) -> dict:
 
 
 def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
-    """[header, buffer, ...] -> Message. Raises a DecodeError subclass and nothing else."""
+    """[header, buffer, ...] -> Message. Raises a DecodeError subclass and nothing else.
+
+    Written flat on purpose: it runs once per message, usually with cold CPU caches (the node
+    just ran a model), where every extra function call and object touched shows up in latency.
+    """
     if not isinstance(frames, (list, tuple)) or not frames:
         raise TruncatedMessage("no header frame")
     views = [_buf(f) for f in frames]
-    total = sum(v.nbytes for v in views)
+    total = 0
+    for v in views:
+        total += v.nbytes
     if total > limits.max_message_bytes:
         raise MessageTooLarge(f"message of {total} bytes > limit {limits.max_message_bytes}")
     header = decode_header(views[0], limits)
@@ -396,37 +413,43 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
     if cls is None:
         raise UnknownMessageType(f"unknown message type {header['type'][:40]!r}")
     metas = header["arrays"]
+    n_buf = len(views) - 1
     if len(metas) > limits.max_arrays:
         raise MessageTooLarge(f"{len(metas)} arrays > limit {limits.max_arrays}")
-    if len(views) - 1 < len(metas):
-        raise TruncatedMessage(f"{cls.TYPE}: header lists {len(metas)} buffers, got {len(views) - 1}")
-    if len(views) - 1 > len(metas):
-        raise MalformedHeader(f"{cls.TYPE}: {len(views) - 1 - len(metas)} unexpected extra frames")
-    kwargs: dict[str, Any] = {}
-    for meta, view in zip(metas, views[1:]):
-        name, arr = _decode_array(cls, meta, view)
-        if name in kwargs:
+    if n_buf != len(metas):
+        if n_buf < len(metas):
+            raise TruncatedMessage(f"{cls.TYPE}: header lists {len(metas)} buffers, got {n_buf}")
+        raise MalformedHeader(f"{cls.TYPE}: {n_buf - len(metas)} unexpected extra frames")
+    values: dict[str, Any] = dict(cls._DEFAULTS)
+    for name, factory in cls._FACTORIES.items():
+        values[name] = factory()
+    for i, meta in enumerate(metas):
+        name, arr = _decode_array(cls, meta, views[i + 1])
+        if values.get(name) is not None:
             raise MalformedHeader(f"{cls.TYPE}: array {name!r} listed twice")
-        kwargs[name] = arr
+        values[name] = arr
     fields = header["fields"]
     matched = 0
     for name, chk in cls._SCALARS.items():
         if name in fields:
             matched += 1
             try:
-                kwargs[name] = chk(fields[name])
+                values[name] = chk(fields[name])
             except (ValueError, TypeError, AttributeError) as exc:
                 raise InvalidField(f"{cls.TYPE}.{name}: {exc}") from None
     if matched != len(fields):
         unknown = sorted(str(k) for k in set(fields) - set(cls._SCALARS))
         raise InvalidField(f"{cls.TYPE}: unknown field {unknown[0][:40]!r}")
-    try:
-        msg = cls(source_id=header["source_id"], frame_id=header["frame_id"],
-                  capture_ts=float(header["capture_ts"]), **kwargs)
-    except TypeError as exc:  # a required field is absent
-        raise InvalidField(f"{cls.TYPE}: {exc}") from None
+    for name in cls._REQUIRED:
+        if name not in values:
+            raise InvalidField(f"{cls.TYPE}.{name}: required field missing")
+    values["source_id"] = header["source_id"]
+    values["frame_id"] = header["frame_id"]
+    values["capture_ts"] = float(header["capture_ts"])
+    values["send_ts"] = float(header["send_ts"])      # for per-hop latency
+    msg = object.__new__(cls)                          # same state the dataclass __init__ sets
+    msg.__dict__.update(values)
     msg._check_shapes()  # dtypes were checked per buffer in _decode_array
-    msg.send_ts = float(header["send_ts"])  # type: ignore[attr-defined]  # for per-hop latency
     return msg
 
 
@@ -452,5 +475,4 @@ def _decode_array(cls: type[Message], meta: Any, view: memoryview) -> tuple[str,
     if want != view.nbytes:
         raise ShapeMismatch(f"{cls.TYPE}.{name}: shape {shape} x {dt} needs {want} bytes, "
                             f"buffer has {view.nbytes}")
-    arr = np.frombuffer(view, dtype=dtype)
-    return name, arr if len(shape) == 1 else arr.reshape(shape)
+    return name, np.ndarray(shape, dtype, buffer=view)   # read-only view, no copy
