@@ -128,7 +128,8 @@ class CharPoseForecaster(nn.Module):
         then does not depend on the camera's resolution. poses2d (B, H, J, 2), K (B, 3, 3)."""
         n = self.cfg.neck_index
         f = torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None, None, :]  # (B, 1, 1, 2)
-        return (poses2d - poses2d[:, :, n : n + 1]) / f
+        # Undetected joints (NaN in annotated videos) enter as 0 = "at the neck".
+        return torch.nan_to_num((poses2d - poses2d[:, :, n : n + 1]) / f)
 
     # ---- rollout --------------------------------------------------------------------------
     def forward(self, poses2d: torch.Tensor, actions: torch.Tensor, objects: torch.Tensor,

@@ -40,7 +40,10 @@ class ProxyConfig:
 
 @dataclasses.dataclass
 class DataConfig:
-    source: Literal["cmu_proxy", "synthetic"] = "cmu_proxy"
+    source: Literal["cmu_proxy", "synthetic", "mpii_cooking2", "ikea_asm"] = "cmu_proxy"
+    annotation_root: str = ""                 # dataset folder for mpii_cooking2 / ikea_asm
+                                              # (layout: training/data/charposes_formats.py)
+    min_confidence: float = 0.1               # OpenPose joints below this are ignored
     proxy: ProxyConfig = dataclasses.field(default_factory=ProxyConfig)
     synthetic_sequences: int = 64             # only for source=synthetic (tests, smoke runs)
     cache_dir: str = "runs/paper2_cache"       # built proxy datasets are cached here (git-ignored)

@@ -25,6 +25,8 @@ class StepSequence:
     poses3d: np.ndarray      # (S, J, 3) characteristic poses, metres, neck-centred
     actions: np.ndarray      # (S,) int
     objects: np.ndarray      # (S, N_o) float multi-hot (N_o may be 0)
+    poses2d: np.ndarray | None = None   # (S, J, 2) observed pixels; None -> project poses3d
+    camera: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (K, R, t); None -> make_windows'
 
 
 @dataclasses.dataclass
@@ -65,16 +67,19 @@ def project_np(poses3d: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray)
     return perspective_project(poses3d.astype(np.float64), K, R, t).astype(np.float32)
 
 
-def make_windows(seqs: list[StepSequence], *, history: int, horizon: int, K: np.ndarray,
-                 R: np.ndarray, t: np.ndarray) -> WindowSet:
-    """All windows of H + M consecutive steps (stride 1) of every sequence, one camera for all."""
+def make_windows(seqs: list[StepSequence], *, history: int, horizon: int, K: np.ndarray | None = None,
+                 R: np.ndarray | None = None, t: np.ndarray | None = None) -> WindowSet:
+    """All windows of H + M consecutive steps (stride 1) of every sequence. The camera is the
+    sequence's own when it has one, else (K, R, t); observed 2D is the sequence's own when given
+    (annotated videos, 3D NaN), else the projection of its 3D poses (the CMU proxy)."""
     L = history + horizon
     rows: dict[str, list] = {f: [] for f in FIELDS}
     for si, s in enumerate(seqs):
         S = s.poses3d.shape[0]
         if S < L:
             continue
-        p2d = project_np(s.poses3d, K, R, t)                                  # (S, J, 2)
+        cam = s.camera if s.camera is not None else (K, R, t)
+        p2d = s.poses2d if s.poses2d is not None else project_np(s.poses3d, *cam)  # (S, J, 2)
         for a in range(S - L + 1):
             o, f = slice(a, a + history), slice(a + history, a + L)
             rows["poses2d"].append(p2d[o])
@@ -85,12 +90,11 @@ def make_windows(seqs: list[StepSequence], *, history: int, horizon: int, K: np.
             rows["target3d"].append(s.poses3d[f])
             rows["last3d"].append(s.poses3d[a + history - 1])
             rows["seq_index"].append(si)
+            for k, v in zip("KRt", cam):
+                rows[k].append(v)
     n = len(rows["poses2d"])
     if n == 0:
         raise DataError(f"no window of {L} steps in {len(seqs)} sequences: lower history/horizon")
-    rows["K"] = [K] * n
-    rows["R"] = [R] * n
-    rows["t"] = [t] * n
     dtypes = {"actions_in": np.int64, "target_actions": np.int64, "seq_index": np.int64}
     return WindowSet(**{f: np.stack(v).astype(dtypes.get(f, np.float32)) for f, v in rows.items()})
 

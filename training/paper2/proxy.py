@@ -177,6 +177,9 @@ def load_data(cfg: TrainConfig) -> CharPoseData:
     if cfg.data.source == "synthetic":
         from training.paper2.synthetic import synthetic_data
         return synthetic_data(cfg)
+    if cfg.data.source in ("mpii_cooking2", "ikea_asm"):
+        from training.paper2.annotated import build_annotated
+        return build_annotated(cfg)
     cache = Path(cfg.data.cache_dir)
     cache = cache if cache.is_absolute() else REPO_ROOT / cache
     path = cache / f"cmu_proxy_{cfg.data.proxy.target}_{proxy_key(cfg)}.npz"
