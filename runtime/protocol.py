@@ -24,7 +24,7 @@ import msgpack
 import numpy as np
 
 from runtime.messages import (  # noqa: F401  (re-exported: `from runtime import protocol as P`)
-    DTYPES, MAX_NDIM, REGISTRY, ActionProbs, BadDtype, BodyParams, CharPoseForecast, DecodeError,
+    DTYPES, MAX_NDIM, REGISTRY, _check_shape, ActionProbs, BadDtype, BodyParams, CharPoseForecast, DecodeError,
     Heartbeat, InvalidField, MalformedHeader, Message, MessageTooLarge, MotionForecast, Pose2D,
     ShapeMismatch, TruncatedMessage, UnknownMessageType, UnsupportedVersion, VideoFrame, message)
 
@@ -133,8 +133,9 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
     values: dict[str, Any] = dict(cls._DEFAULTS)
     for name, factory in cls._FACTORIES.items():
         values[name] = factory()
+    sym: dict[str, int] = {}   # shape symbols ("T", "J", ...) must agree across arrays
     for i, meta in enumerate(metas):
-        name, arr = _decode_array(cls, meta, views[i + 1])
+        name, arr = _decode_array(cls, meta, views[i + 1], sym)
         if values.get(name) is not None:
             raise MalformedHeader(f"{cls.TYPE}: array {name!r} listed twice")
         values[name] = arr
@@ -159,11 +160,12 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
     values["send_ts"] = float(header["send_ts"])      # for per-hop latency
     msg = object.__new__(cls)                          # same state the dataclass __init__ sets
     msg.__dict__.update(values)
-    msg._check_shapes()  # dtypes were checked per buffer in _decode_array
+    msg.check()  # dtypes and shapes were checked per buffer in _decode_array
     return msg
 
 
-def _decode_array(cls: type[Message], meta: Any, view: memoryview) -> tuple[str, np.ndarray]:
+def _decode_array(cls: type[Message], meta: Any, view: memoryview,
+                  sym: dict[str, int]) -> tuple[str, np.ndarray]:
     if type(meta) is not list or len(meta) != 3:
         raise MalformedHeader(f"{cls.TYPE}: array entry must be [name, dtype, shape]")
     name, dt, shape = meta
@@ -185,4 +187,5 @@ def _decode_array(cls: type[Message], meta: Any, view: memoryview) -> tuple[str,
     if want != view.nbytes:
         raise ShapeMismatch(f"{cls.TYPE}.{name}: shape {shape} x {dt} needs {want} bytes, "
                             f"buffer has {view.nbytes}")
+    _check_shape(f"{cls.TYPE}.{name}", shape, spec[1], sym)
     return name, np.ndarray(shape, dtype, buffer=view)   # read-only view, no copy
