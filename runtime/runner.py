@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import signal
 import threading
 import time
 import traceback
@@ -76,10 +75,6 @@ class NodeRunner:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def install_signal_handlers(self) -> None:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: self.stop_event.set())
-
     def run(self) -> int:
         """Run until stopped / end of stream / fatal error. Returns the process exit code."""
         own_ctx = self._ctx is None
@@ -89,13 +84,13 @@ class NodeRunner:
         code = EXIT_OK
         try:
             self._open(ctx)
-            self._heartbeat(force=True)
+            self._heartbeat()
             self.node.setup()
             # inputs connect only after setup(): frames sent while a model loads are never
             # queued for us, so the first processed frame is fresh, not seconds old
             self._open_inputs(ctx)
             self.state = "running"
-            self._heartbeat(force=True)
+            self._heartbeat()
             self._loop()
             self.state = "finished" if self.state == "finished" else "stopping"
         except ForesightError as exc:
@@ -110,7 +105,7 @@ class NodeRunner:
                 self.node.teardown()
             except Exception as exc:  # teardown must not mask the real exit reason
                 log.warning("%s: teardown failed: %r", self.spec.name, exc)
-            self._heartbeat(force=True)
+            self._heartbeat()
             self._close(ctx, own_ctx)
         return code
 
@@ -215,7 +210,7 @@ class NodeRunner:
         if not self.node.IS_SOURCE:
             self.stats.processed(msg.capture_ts)
 
-    def _heartbeat(self, force: bool = False) -> None:
+    def _heartbeat(self) -> None:
         self.stats.roll()
         self.stats.counters["drops"] = self.inbox.drops
         self.stats.counters["gaps"] = self.inbox.gaps
