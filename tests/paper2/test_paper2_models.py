@@ -117,3 +117,25 @@ def test_critic_shapes_and_gradient_penalty_finite():
 def test_upper_body_bones_form_a_tree():
     bones = upper_body_bones()
     assert len(bones) == J - 1 and len({c for _, c in bones}) == J - 1
+
+
+@pytest.mark.parametrize("train_yaml,model_yaml", [("paper2_cmu.yaml", "forecaster.yaml"),
+                                                   ("paper2_cmu_cpu.yaml", "forecaster_cpu.yaml")])
+def test_shipped_configs_load_and_agree(train_yaml, model_yaml):
+    from core.config import load_config, to_dict
+    from core.paths import CONFIG_DIR
+    from training.paper2.config import TrainConfig
+    tc = load_config(TrainConfig, CONFIG_DIR / "train" / train_yaml)
+    mc = load_config(ForecasterConfig, CONFIG_DIR / "models" / model_yaml)
+    assert to_dict(tc.model) == to_dict(mc)
+    m = CharPoseForecaster(mc).eval()
+    logits, y, _ = m(*_inputs(mc, 2))
+    assert logits.shape == (2, mc.horizon, 16) and y.shape == (2, mc.horizon, J, 3)
+
+
+def test_eval_suite_config_loads():
+    from core.config import load_config
+    from core.paths import CONFIG_DIR
+    from training.eval.report import EvalConfig
+    cfg = load_config(EvalConfig, CONFIG_DIR / "train" / "paper2_eval.yaml")
+    assert cfg.task == "charposes" and "full" in cfg.task_options["runs"]
