@@ -156,7 +156,9 @@ class Supervisor:
             p.error = p.error or f"{p.name}: exited with a fatal error (code 2), see its output"
             self._note(p, f"fatal: {p.error}")
         else:
-            self._crashed(p, f"exit code {code}" if code > 0 else f"signal {-code}", now)
+            self._read_heartbeats()  # a crash report (exception text) may still be in flight
+            why = f"exit code {code}" if code > 0 else f"signal {-code}"
+            self._crashed(p, f"{why} ({p.error})" if p.error else why, now)
 
     def _crashed(self, p: NodeProc, why: str, now: float) -> None:
         if not p.restart or p.restarts >= self.sc.max_restarts:
@@ -174,6 +176,7 @@ class Supervisor:
     def _spawn(self, p: NodeProc) -> None:
         if p.status == "backoff":
             p.restarts += 1
+        p.error = ""
         cmd = [sys.executable, "-m", "runtime.launch", "--spec", json.dumps(to_dict(p.spec))]
         p.popen = subprocess.Popen(cmd, cwd=str(REPO_ROOT), env=self.env, start_new_session=True)
         p.status, p.node_state = "running", "starting"
