@@ -1,0 +1,65 @@
+"""Helpers shared by the model nodes (regress, action, predictor, forecaster).
+
+* `Rejects`: bad input inside `process()` (wrong message type, NaNs, wrong joint count, labels of
+  another model) is counted per reason and logged ONCE per reason as one line; the node returns
+  None and keeps serving. (Raising would not do: the runner treats a ForesightError from
+  process() as fatal and logs other exceptions with a traceback.)
+* `weights_dir`: resolve a shipped weights folder; a missing one is a one-line ForesightError that
+  names the path and the training command that makes it (fatal in setup(), no restart loop).
+* `torch_threads`: every node is its own process on a shared CPU; one intra-op thread each keeps
+  six model processes from oversubscribing the cores.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import CheckpointError
+from core.paths import REPO_ROOT
+
+log = logging.getLogger("foresight.nodes")
+
+PREDICTOR_TRAIN_CMD = ("python -m training.train_predictor --config configs/train/paper1_smpl_cpu.yaml "
+                       "--export weights/predictor_smpl")
+FORECASTER_TRAIN_CMD = ("python -m training.train_forecaster --config configs/train/paper2_cmu_cpu.yaml "
+                        "and copy runs/paper2/cpu_full/final/ to weights/forecaster/")
+
+
+class Rejects:
+    """Per-reason counters of dropped input, each reason logged once (one line)."""
+
+    def __init__(self, node_name: str):
+        self.node_name = node_name
+        self.counts: collections.Counter[str] = collections.Counter()
+
+    def __call__(self, reason: str, msg, detail: str) -> None:
+        self.counts[reason] += 1
+        if self.counts[reason] == 1:
+            where = f"{getattr(msg, 'source_id', '?')}#{getattr(msg, 'frame_id', '?')}"
+            log.warning("%s: dropped %s %s: %s (counted as rejected.%s; logged once per reason)",
+                        self.node_name, type(msg).__name__, where, detail, reason)
+        return None
+
+
+def finite(*arrays) -> bool:
+    return all(a is None or bool(np.isfinite(a).all()) for a in arrays)
+
+
+def weights_dir(path: str, required: tuple[str, ...], train_cmd: str) -> Path:
+    """Repo-relative or absolute weights folder that holds `required` files, else CheckpointError."""
+    p = Path(path).expanduser()
+    p = p if p.is_absolute() else REPO_ROOT / p
+    missing = [n for n in required if not (p / n).is_file()]
+    if missing:
+        raise CheckpointError(f"{p / missing[0]} not found (no shipped weights there); make them with: "
+                              f"{train_cmd}")
+    return p
+
+
+def torch_threads(n: int) -> None:
+    import torch
+    if n > 0:
+        torch.set_num_threads(n)

@@ -1,0 +1,101 @@
+"""Fixtures of the model-node tests: weights folders in the shipped format, pose streams.
+
+Until the trained weights land in weights/, the node tests build small randomly initialised models
+from the CPU configs and write them in exactly the format the trainers export (model.safetensors +
+config.yaml [+ meta.json]), so the nodes' real loading path runs. The predictor's memory bank rows
+are filled with random items so the bank choice is observable (an empty bank always falls back).
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from nodes.pose2d import Pose2DNode
+from nodes.synthetic import SyntheticFigure
+from runtime.protocol import Pose2D, VideoFrame
+
+ACTIONS = ["basketball", "jumping", "running", "soccer", "walking"]
+
+
+def write_predictor(out, *, seed: int = 0, fill_bank: bool = True):
+    import torch
+    from safetensors.torch import save_file
+
+    from core.config import load_config, to_dict
+    from core.paths import CONFIG_DIR
+    from models.predictor import MotionPredictor, PredictorConfig
+    cfg = load_config(PredictorConfig, CONFIG_DIR / "models" / "predictor_cpu.yaml",
+                      ["pose_dim=72", f"num_actions={len(ACTIONS)}", "pose_latent=32", "key_dim=16",
+                       "value_dim=16", "recog_hidden=16", "max_bank_items=4"])
+    cfg.action_names = list(ACTIONS)
+    torch.manual_seed(seed)
+    model = MotionPredictor(cfg).eval()
+    if fill_bank:
+        g = torch.Generator().manual_seed(seed)
+        for row in range(len(ACTIONS) + 1):
+            model.bank.fill(row, 0.2 * torch.randn(3, cfg.dt, 72, generator=g),
+                            0.2 * torch.randn(3, cfg.dt, 72, generator=g))
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
+    (out / "config.yaml").write_text(yaml.safe_dump({"model": to_dict(cfg)}))
+    return out
+
+
+def write_forecaster(out, *, labeller: bool = False, seed: int = 0):
+    import torch
+    from safetensors.torch import save_file
+
+    from core.config import to_dict
+    from models.charpose import CharPoseForecaster, ForecasterConfig
+    from training.paper2.camera import virtual_camera
+    from training.paper2.config import CameraConfig
+    cfg = ForecasterConfig(num_actions=16, num_objects=0, history=3, horizon=5, pose_width=32,
+                           action_width=8, latent_width=32, decoder_width=16, dropout=0.0)
+    torch.manual_seed(seed)
+    model = CharPoseForecaster(cfg).eval()
+    out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
+    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg)))
+    K, R, t = virtual_camera(CameraConfig())
+    meta = {"action_names": [f"primitive_{k:02d}" for k in range(16)],
+            "camera": {"K": K.tolist(), "R": R.tolist(), "t": t.tolist()}}
+    if labeller:
+        rng = np.random.default_rng(seed)
+        meta["labeller"] = {"mean": np.zeros(54).tolist(), "std": np.full(54, 0.1).tolist(),
+                            "centers": rng.normal(size=(16, 54)).tolist()}
+    (out / "meta.json").write_text(json.dumps(meta))
+    return out
+
+
+@pytest.fixture(scope="session")
+def predictor_weights(tmp_path_factory):
+    return write_predictor(tmp_path_factory.mktemp("predictor_smpl"))
+
+
+@pytest.fixture(scope="session")
+def forecaster_weights(tmp_path_factory):
+    return write_forecaster(tmp_path_factory.mktemp("forecaster"))
+
+
+def synthetic_poses(n: int, fps: float = 30.0, t0: float = 1000.0, source_id: str = "cam0",
+                    absent: tuple[float, float] | None = None, start_s: float = 0.0) -> list[Pose2D]:
+    """Pose2D messages of the demo's synthetic figure (ground-truth BlazePose-33 image + world
+    landmarks, as pose2d publishes them with synthetic_passthrough), one every 1/fps s of capture
+    time. `absent` = (from_s, to_s) makes those frames "no person"."""
+    fig = SyntheticFigure(640, 480, absent_every_s=0)
+    node = Pose2DNode("pose2d")
+    out = []
+    for i in range(n):
+        t = start_s + i / fps
+        img, kp, world = fig.render(t)
+        frame = VideoFrame(source_id=source_id, frame_id=i, capture_ts=t0 + t, image=img, gt_keypoints=kp,
+                           gt_world=world, gt_layout="blazepose33")
+        msg = node.process(frame)
+        if absent and absent[0] <= t < absent[1]:
+            msg = Pose2D(source_id=source_id, frame_id=i, capture_ts=t0 + t, keypoints=np.zeros((0, 3), np.float32),
+                         scores=np.zeros(0, np.float32), image_size=(640, 480), has_person=False)
+        out.append(msg)
+    return out
