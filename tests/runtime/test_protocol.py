@@ -163,3 +163,29 @@ def test_fuzz_decoder_raises_only_decode_error(frames):
         return
     assert isinstance(msg, P.Message)
     msg.validate()
+
+
+def test_docs_protocol_pseudocode_decodes_a_forecast_without_the_runtime():
+    """An independent decoder written only from docs/protocol.md (msgpack + struct, no numpy, no
+    runtime code) reads a MotionForecast produced by the runtime: the spec is sufficient."""
+    import struct
+    fc = P.MotionForecast(source_id="cam0", frame_id=9, capture_ts=100.0, times=np.array([100.5, 101.0]),
+                          theta=f32(2, 24, 3), joints=f32(2, 5, 3), action="walking")
+    frames = [b"forecast", *[bytes(memoryview(b).cast("B")) if not isinstance(b, bytes) else b
+                             for b in P.encode(fc)]]
+    topic, h = frames[0].decode(), msgpack.unpackb(frames[1])
+    assert topic == "forecast" and h["version"] == 1 and h["type"] == "MotionForecast"
+    assert len(frames) - 2 == len(h["arrays"])
+    fmt = {"uint8": "B", "bool": "?", "int16": "h", "uint16": "H", "int32": "i", "float32": "f",
+           "int64": "q", "float64": "d"}
+    arrays = {}
+    for i, (name, dtype, shape) in enumerate(h["arrays"]):
+        n = int(np.prod(shape)) if shape else 1
+        assert struct.calcsize("<" + fmt[dtype]) * n == len(frames[2 + i])
+        arrays[name] = (struct.unpack(f"<{n}{fmt[dtype]}", frames[2 + i]), shape)
+    times, _ = arrays["times"]
+    joints, jshape = arrays["joints"]
+    assert times == (100.5, 101.0) and jshape == [2, 5, 3] and h["fields"]["action"] == "walking"
+    t, j, c = 1, 4, 2   # C order: joints[t][j][c] at ((t * J) + j) * 3 + c
+    assert joints[(t * jshape[1] + j) * 3 + c] == pytest.approx(float(fc.joints[t, j, c]))
+    assert (h["source_id"], h["frame_id"], h["capture_ts"]) == ("cam0", 9, 100.0)
