@@ -11,7 +11,8 @@ A message on the wire is a ZeroMQ multipart message (the full spec is `docs/prot
 copy=False); `decode()` validates everything (version, type, dtype whitelist, shape against buffer
 size, size limits, field types, per-message shape rules) and raises exactly one `DecodeError`
 subclass per failure kind, so a node can count, log once and drop bad input. Decoded arrays are
-read-only views of the received buffers (np.ndarray over the buffer), i.e. zero-copy on receive as well.
+views of the received buffers (np.ndarray over the buffer; treat them as read-only), i.e.
+zero-copy on receive as well.
 """
 from __future__ import annotations
 
@@ -112,10 +113,15 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
     """
     if not isinstance(frames, (list, tuple)) or not frames:
         raise TruncatedMessage("no header frame")
-    views = [_buf(f) for f in frames]
-    total = 0
-    for v in views:
-        total += v.nbytes
+    views = frames  # any buffer-protocol objects (zmq.Frame, bytes, memoryview), used directly
+    sizes = []
+    try:
+        for v in views:
+            n = getattr(v, "nbytes", None)  # memoryview/ndarray; bytes and zmq.Frame: len() = bytes
+            sizes.append(n if n is not None else len(v))
+    except TypeError:
+        raise MalformedHeader("a frame is not a byte buffer") from None
+    total = sum(sizes)
     if total > limits.max_message_bytes:
         raise MessageTooLarge(f"message of {total} bytes > limit {limits.max_message_bytes}")
     header = decode_header(views[0], limits)
@@ -135,7 +141,7 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
         values[name] = factory()
     sym: dict[str, int] = {}   # shape symbols ("T", "J", ...) must agree across arrays
     for i, meta in enumerate(metas):
-        name, arr = _decode_array(cls, meta, views[i + 1], sym)
+        name, arr = _decode_array(cls, meta, views[i + 1], sizes[i + 1], sym)
         if values.get(name) is not None:
             raise MalformedHeader(f"{cls.TYPE}: array {name!r} listed twice")
         values[name] = arr
@@ -164,7 +170,7 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
     return msg
 
 
-def _decode_array(cls: type[Message], meta: Any, view: memoryview,
+def _decode_array(cls: type[Message], meta: Any, view: Any, nbytes: int,
                   sym: dict[str, int]) -> tuple[str, np.ndarray]:
     if type(meta) is not list or len(meta) != 3:
         raise MalformedHeader(f"{cls.TYPE}: array entry must be [name, dtype, shape]")
@@ -184,8 +190,10 @@ def _decode_array(cls: type[Message], meta: Any, view: memoryview,
         if type(size) is not int or not 0 <= size < 2**40:
             raise ShapeMismatch(f"{cls.TYPE}.{name}: invalid shape {shape[:MAX_NDIM]}")
         want *= size
-    if want != view.nbytes:
+    if want != nbytes:
         raise ShapeMismatch(f"{cls.TYPE}.{name}: shape {shape} x {dt} needs {want} bytes, "
-                            f"buffer has {view.nbytes}")
+                            f"buffer has {nbytes}")
     _check_shape(f"{cls.TYPE}.{name}", shape, spec[1], sym)
-    return name, np.ndarray(shape, dtype, buffer=view)   # read-only view, no copy
+    if not want:
+        return name, np.zeros(shape, dtype)
+    return name, np.ndarray(shape, dtype, buffer=view)   # a view of the received bytes, no copy
