@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -26,6 +28,20 @@ PREDICTOR_TRAIN_CMD = ("python -m training.train_predictor --config configs/trai
                        "--export weights/predictor_smpl")
 FORECASTER_TRAIN_CMD = ("python -m training.train_forecaster --config configs/train/paper2_cmu_cpu.yaml "
                         "and copy runs/paper2/cpu_full/final/ to weights/forecaster/")
+
+
+@dataclasses.dataclass
+class BackendParams:
+    """`backend:` of a model node: the fields of runtime.backends.BackendConfig, mirrored here
+    because runtime.backends imports torch and node modules must stay cheap to import (the graph
+    imports them all to validate a pipeline). tests/nodes checks the two stay identical."""
+    kind: Literal["auto", "cpu", "cuda", "tensorrt"] = "auto"
+    precision: Literal["fp32", "fp16"] = "fp32"
+    verify_export: bool = True
+
+    def config(self):
+        from runtime.backends import BackendConfig
+        return BackendConfig(**dataclasses.asdict(self))
 
 
 class Rejects:

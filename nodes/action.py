@@ -14,9 +14,8 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import PREDICTOR_TRAIN_CMD, Rejects, finite, torch_threads, weights_dir
+from nodes._common import BackendParams, PREDICTOR_TRAIN_CMD, Rejects, finite, torch_threads, weights_dir
 from nodes._window import SampleWindow
-from runtime.backends import BackendConfig
 from runtime.node import Node
 from runtime.protocol import ActionProbs, BodyParams
 from runtime.registry import register_node
@@ -27,7 +26,7 @@ class ActionParams:
     weights: str = "weights/predictor_smpl"   # predictor folder: its recogniser + action names
     max_gap_s: float = 0.5                    # longer gaps between frames restart the window
     num_threads: int = 1
-    backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)
+    backend: BackendParams = dataclasses.field(default_factory=BackendParams)
 
     def __post_init__(self):
         if self.max_gap_s <= 0:
@@ -91,7 +90,7 @@ class Action(Node):
         self.n_obs, self.fps = model.cfg.n_obs, model.cfg.fps
         self.labels = list(model.cfg.action_names) or [f"action_{i}" for i in range(model.cfg.num_actions)]
         example = torch.zeros(1, self.n_obs, 72)
-        self.prepared = prepare(recognizer_module(model), (example,), self.params.backend)
+        self.prepared = prepare(recognizer_module(model), (example,), self.params.backend.config())
         self._torch = torch
         self.windows: dict[str, SampleWindow] = {}
         self.rejects = Rejects(self.name)

@@ -36,10 +36,9 @@ from typing import Literal
 
 import numpy as np
 
-from nodes._common import FORECASTER_TRAIN_CMD, Rejects, finite, torch_threads, weights_dir
+from nodes._common import BackendParams, FORECASTER_TRAIN_CMD, Rejects, finite, torch_threads, weights_dir
 from nodes._steps import OnlineSegmenter
 from nodes._window import GridResampler
-from runtime.backends import BackendConfig
 from runtime.node import Node
 from runtime.protocol import CharPoseForecast, Pose2D
 from runtime.registry import register_node
@@ -55,7 +54,7 @@ class ForecasterParams:
     focal_factor: float = 1.0        # image observation: focal length = focal_factor * max(W, H) px
     max_gap_s: float = 0.5           # longer gaps between a source's frames restart its history
     num_threads: int = 1
-    backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)
+    backend: BackendParams = dataclasses.field(default_factory=BackendParams)
 
     def __post_init__(self):
         if self.focal_factor <= 0 or self.max_gap_s <= 0:
@@ -125,7 +124,7 @@ class Forecaster(Node):
         H, A = self.H, self.A
         example = (torch.zeros(1, H, 9, 2), torch.full((1, H, A), 1.0 / A), torch.zeros(1, H, 0),
                    fc.K[None], fc.R[None], fc.t[None])
-        self.prepared = prepare(fc.model, example, self.params.backend)
+        self.prepared = prepare(fc.model, example, self.params.backend.config())
         self._torch = torch
         self.tracks: dict[str, Track] = {}
         self.rejects = Rejects(self.name)
