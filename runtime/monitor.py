@@ -8,6 +8,7 @@ from typing import Callable
 import zmq
 
 from runtime import protocol as P
+from runtime.registry import get_node_class
 from runtime.supervisor import Supervisor
 from runtime.transport import Subscriber
 
@@ -49,8 +50,10 @@ class LiveMonitor:
                 state = p.status if p.status != "running" else "starting"
                 out.append(f"  {name:<11} {state}{' (' + p.error + ')' if p.error else ''}")
                 continue
-            lat = (f"latency from capture p50 {hb.latency_p50_ms:6.1f} ms  p99 {hb.latency_p99_ms:6.1f} ms"
-                   if hb.latency_p50_ms else f"{'(source)':<45}")
+            if hb.latency_p50_ms:
+                lat = f"latency from capture p50 {hb.latency_p50_ms:6.1f} ms  p99 {hb.latency_p99_ms:6.1f} ms"
+            else:
+                lat = f"{'(source)' if get_node_class(p.spec.type).IS_SOURCE else 'latency -':<45}"
             out.append(f"  {name:<11} {hb.state:<8} {hb.fps:5.1f} msg/s  {lat}  drops {hb.drops}"
                        f"  restarts {p.restarts}")
         for ref, _ in self.subs:
