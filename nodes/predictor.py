@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import BackendParams, Rejects, torch_threads
+from nodes._common import BackendParams, Rejects, log, torch_threads
 from nodes._window import SampleWindow
 from nodes.action import check_body, load_model, theta_vector
 from runtime.node import Node
@@ -113,6 +113,10 @@ class Predictor(Node):
         if obs is None:
             return None
         return self._forecast(msg, obs)
+
+    def teardown(self) -> None:
+        if hasattr(self, "counts"):
+            log.info("%s: %s; rejected %s", self.name, dict(self.counts), dict(self.rejects.counts))
 
     def _take_action(self, msg: ActionProbs):
         if not len(msg.labels):                                          # the action node's "no person"
