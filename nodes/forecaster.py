@@ -75,10 +75,9 @@ def root_frame(world: np.ndarray) -> np.ndarray:
 class Track:
     """Per-source state: 25 fps grid, segmenter, frames of the open step, closed steps."""
 
-    def __init__(self, fps: float, seg: dict, max_gap_s: float, history: int):
+    def __init__(self, fps: float, seg: dict, max_gap_s: float):
         self.grid = GridResampler(fps=fps, max_gap_s=max_gap_s)
         self.seg = OnlineSegmenter(**seg)
-        self.history = history
         self.reset()
 
     def reset(self) -> None:
@@ -144,7 +143,7 @@ class Forecaster(Node):
             return self.rejects("nan", msg, "NaN/inf in keypoints or world landmarks")
         tr = self.tracks.get(msg.source_id)
         if tr is None:
-            tr = self.tracks[msg.source_id] = Track(self.fps, self.seg, self.params.max_gap_s, self.H)
+            tr = self.tracks[msg.source_id] = Track(self.fps, self.seg, self.params.max_gap_s)
         body = root_frame(np.asarray(msg.world, np.float64))                     # (33, 3)
         ub3d = self.ub9 @ body
         ub3d = ub3d - ub3d[self.neck]                                            # (9, 3)
