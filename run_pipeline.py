@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="dotted override, e.g. nodes.capture.params.fps=15 (repeatable)")
     ap.add_argument("--duration", type=float, metavar="SECONDS",
-                    help=f"stop after this long (default: {DEMO_SECONDS:g} s with --demo, else until Ctrl-C)")
+                    help=f"stream this long once every node is up (default: {DEMO_SECONDS:g} s with "
+                         f"--demo, else until Ctrl-C or the end of the input)")
     ap.add_argument("--quiet", action="store_true", help="only the final summary")
     ap.add_argument("--log-level", default="WARNING")
     return ap
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
                 last_print[0] = time.monotonic()
                 print("\n".join(mon.lines()), flush=True)
 
-        sup.run(duration=duration, on_tick=tick, tick_s=0.1, stop_event=stop)
+        sup.run(duration=duration, on_tick=tick, tick_s=0.1, stop_event=stop, count_from_ready=True)
         mon.poll()
         print("final:\n" + "\n".join(mon.lines()[1:]), flush=True)
         ok = True

@@ -89,15 +89,23 @@ class Supervisor:
         return self.procs[name].spec.bind
 
     def run(self, duration: float | None = None, on_tick=None, tick_s: float = 1.0,
-            stop_when_sources_done: bool = True, stop_event=None) -> None:
+            stop_when_sources_done: bool = True, stop_event=None,
+            count_from_ready: bool = False) -> None:
         """Supervise until `duration` elapses, `stop_event` is set, a node fails fatally, or
-        every source has finished. `on_tick(self)` is called every `tick_s` seconds."""
-        t0 = time.monotonic()
-        next_tick = t0 + tick_s
-        while duration is None or time.monotonic() - t0 < duration:
+        every source has finished. `on_tick(self)` is called every `tick_s` seconds. With
+        `count_from_ready`, the duration is streaming time: it starts once every node is
+        running (model loading on a slow machine does not eat it), at most startup_timeout_s late.
+        """
+        t_start = time.monotonic()
+        t0 = None if count_from_ready else t_start
+        next_tick = t_start + tick_s
+        while duration is None or t0 is None or time.monotonic() - t0 < duration:
             if stop_event is not None and stop_event.is_set():
                 return
             self.step(0.1)
+            if t0 is None and (self.all_running() or
+                               time.monotonic() - t_start > self.sc.startup_timeout_s):
+                t0 = time.monotonic()
             if self.failed():
                 name, err = self.failed()[0]
                 raise ForesightError(err or f"node {name!r} failed")
@@ -106,6 +114,9 @@ class Supervisor:
             if on_tick and time.monotonic() >= next_tick:
                 next_tick += tick_s
                 on_tick(self)
+
+    def all_running(self) -> bool:
+        return all(p.status == "running" and p.node_state == "running" for p in self.procs.values())
 
     # ---- one supervision step ---------------------------------------------------------------
     def step(self, timeout_s: float = 0.1) -> None:
