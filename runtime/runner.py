@@ -8,6 +8,7 @@ exception in `process()` is counted, logged once per exception type and the mess
 from __future__ import annotations
 
 import dataclasses
+import gc
 import logging
 import os
 import threading
@@ -86,6 +87,10 @@ class NodeRunner:
             self._open(ctx)
             self._heartbeat()
             self.node.setup()
+            # Everything loaded so far (torch, models, mediapipe) lives as long as the process:
+            # freezing it keeps the cyclic GC from re-scanning that heap in the middle of a frame.
+            gc.collect()
+            gc.freeze()
             # inputs connect only after setup(): frames sent while a model loads are never
             # queued for us, so the first processed frame is fresh, not seconds old
             self._open_inputs(ctx)

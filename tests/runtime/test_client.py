@@ -104,3 +104,25 @@ def test_callback_api_and_reconnect_after_publisher_restart(ctx, sockdir):
         assert all(isinstance(m, P.MotionForecast) for m in got)
     finally:
         sub.close()
+
+
+def test_example_robot_client_against_a_supervised_pipeline(sockdir, capsys):
+    from core.paths import CONFIG_DIR
+    from examples import robot_client
+    from runtime.graph import load_pipeline
+    from runtime.supervisor import Supervisor
+    ep = f"tcp://127.0.0.1:{free_port()}"
+    cfg = load_pipeline(CONFIG_DIR / "pipeline_selftest.yaml", [
+        "nodes.gateway={type: relay, inputs: [invert.inverted], bind: '" + ep + "'}"])
+    result = {}
+    client = threading.Thread(target=lambda: result.update(rc=robot_client.main(
+        ["--endpoint", ep, "--count", "3", "--timeout", "20"])), daemon=True)
+    with Supervisor(cfg) as sup:   # supervised from this thread; the client owns its socket
+        client.start()
+        end = time.monotonic() + 30
+        while client.is_alive() and time.monotonic() < end:
+            sup.step(0.05)
+    client.join(1)
+    out = capsys.readouterr().out.splitlines()
+    assert result.get("rc") == 0 and len(out) == 3, out
+    assert all(line.startswith("VideoFrame") for line in out), out
