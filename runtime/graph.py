@@ -127,13 +127,12 @@ def _split_ref(ref: str, where: str, cfg: PipelineConfig) -> tuple[str, str]:
     return node, topic
 
 
-def output_topics(cfg: PipelineConfig, name: str, _seen: frozenset = frozenset()) -> list[str]:
+def output_topics(cfg: PipelineConfig, name: str) -> list[str]:
+    """Topics node `name` publishes (a relay republishes the topics of its inputs)."""
     nc = cfg.nodes[name]
     cls = get_node_class(nc.type, f"nodes.{name}.type")
     if not cls.OUTPUTS_FROM_INPUTS:
         return list(cls.OUTPUTS)
-    if name in _seen:
-        raise ConfigError(f"nodes.{name}.inputs: relay cycle")
     return [ref.rpartition(".")[2] for ref in nc.inputs if ref.rpartition(".")[0] in cfg.nodes]
 
 
