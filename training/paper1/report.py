@@ -48,7 +48,9 @@ def _train_info(suite: AblationSuite, name: str) -> str:
 
 
 def build_report(suite: AblationSuite, results: Path, command: str) -> str:
-    docs = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
+    alldocs = {p.stem: json.loads(p.read_text()) for p in sorted(results.glob("*.json"))}
+    docs = {k: d for k, d in alldocs.items() if d.get("task") == "cmu"}
+    smpl = {k: d for k, d in alldocs.items() if d.get("task") == "cmu_smpl"}
     if not docs:
         raise ConfigError(f"{results}: no result JSON found; run python -m training.paper1.ablations first")
     hz = next(iter(docs.values()))["horizons_ms"]
@@ -80,6 +82,16 @@ def build_report(suite: AblationSuite, results: Path, command: str) -> str:
                   "|" + "---|" * (len(hz) + 2)]
         for a, row in d["per_action"].items():
             lines.append(f"| {a} | {d['windows'].get(a, '')} | {_fmt(row)} |")
+        lines.append("")
+    if smpl:
+        lines += ["## Live model: SMPL θ on CMU test motion retargeted through models.ik (mm, 24 SMPL joints)", "",
+                  "Same windows as above; error over the 24 joints of the built-in SMPL skeleton with the",
+                  "predicted root orientation applied (root translation removed). Written by",
+                  "`python -m training.paper1.eval_smpl`.", "",
+                  "| method | " + " | ".join(f"{h} ms" for h in hz) + " | washwindow 1000 ms |", sep + "---|"]
+        for name, d in smpl.items():
+            ww = d["per_action"].get("washwindow", [None])[-1]
+            lines.append(f"| {d['method']} (avg of 5) | {_fmt(_avg5(d) or [None] * len(hz))} | {_fmt([ww])} |")
         lines.append("")
     lines += ["## Ablation variants and training provenance", ""]
     for name, v in suite.train.items():
