@@ -45,6 +45,14 @@ class ForecasterConfig:
     # metres away (measured: CMU proxy, divergence at step ~1500). e = 1.2 m covers any
     # neck-centred upper-body joint. Not in the paper.
     max_extent_m: float = 1.2
+    # Normalised image coords (u - u_neck) / f are ~0.1 for a body 4 m away; scaling them to O(1)
+    # keeps the pose signal from drowning in the O(1) residual-block outputs. Not in the paper.
+    input_scale: float = 10.0
+    # Residual on the last observation (not in the paper): Y = lift(last 2D) + e * tanh(dec(z) / e),
+    # lift = the last step's 2D pose back-projected onto the neck's depth plane (exact in 2D, flat
+    # in depth). Without it the MLP must learn 2D -> 3D -> 2D identity before it can beat "no
+    # change"; measured on the CMU proxy: see docs/paper2.md. false = the paper's plain decoder.
+    residual_lift: bool = True
 
     def __post_init__(self) -> None:
         for name in ("num_joints", "num_actions", "history", "horizon", "pose_width",
@@ -107,9 +115,17 @@ class CharPoseForecaster(nn.Module):
                                       nn.Linear(c.decoder_width, c.num_joints * 3))
 
     # ---- one step -------------------------------------------------------------------------
-    def step(self, poses_n: torch.Tensor, actions: torch.Tensor, objects: torch.Tensor
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-        """poses_n (B, H, J, 2) normalised image coords; actions (B, H, N_a); objects (B, H, N_o)
+    def lift(self, poses_n: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """Last step's normalised 2D (B, H, J, 2) -> world offsets from the neck (B, J, 3) of the
+        points on the neck's depth plane that project exactly onto it."""
+        xy = poses_n[:, -1] / self.cfg.input_scale * t[:, None, 2:3]            # (B, J, 2) camera metres
+        cam = torch.cat([xy, torch.zeros_like(xy[..., :1])], -1)                # (B, J, 3)
+        return cam @ R                                                          # R^T applied to rows
+
+    def step(self, poses_n: torch.Tensor, actions: torch.Tensor, objects: torch.Tensor,
+             base: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """poses_n (B, H, J, 2) normalised image coords; actions (B, H, N_a); objects (B, H, N_o);
+        base (B, J, 3) or None: the lifted last observation the pose is a residual on
         -> next-action logits (B, N_a), characteristic pose (B, J, 3) metres, neck at 0."""
         B = poses_n.shape[0]
         h = self.pose_blocks(self.pose_in(poses_n.reshape(B, -1)))      # (B, W)
@@ -120,6 +136,8 @@ class CharPoseForecaster(nn.Module):
         logits = self.action_dec(z)                                      # (B, N_a)
         e = self.cfg.max_extent_m
         y = e * torch.tanh(self.pose_dec(z).reshape(B, self.cfg.num_joints, 3) / e)  # (B, J, 3)
+        if base is not None:
+            y = y + base
         y = y - y[:, self.cfg.neck_index : self.cfg.neck_index + 1]      # neck-centred by construction
         return logits, y
 
@@ -129,7 +147,7 @@ class CharPoseForecaster(nn.Module):
         n = self.cfg.neck_index
         f = torch.stack([K[:, 0, 0], K[:, 1, 1]], -1)[:, None, None, :]  # (B, 1, 1, 2)
         # Undetected joints (NaN in annotated videos) enter as 0 = "at the neck".
-        return torch.nan_to_num((poses2d - poses2d[:, :, n : n + 1]) / f)
+        return torch.nan_to_num((poses2d - poses2d[:, :, n : n + 1]) / f * self.cfg.input_scale)
 
     # ---- rollout --------------------------------------------------------------------------
     def forward(self, poses2d: torch.Tensor, actions: torch.Tensor, objects: torch.Tensor,
@@ -140,7 +158,8 @@ class CharPoseForecaster(nn.Module):
         last_o = objects[:, -1:]                                         # future objects unknown:
         logits_all, y_all, proj_all = [], [], []                        # keep the last observed set
         for _ in range(self.cfg.horizon):                                # fixed M: unrolled by export
-            logits, y = self.step(win_p, win_a, win_o)
+            base = self.lift(win_p, R, t) if self.cfg.residual_lift else None
+            logits, y = self.step(win_p, win_a, win_o, base)
             proj = perspective_project(y, K, R, t)                            # (B, J, 2) pixels
             logits_all.append(logits)
             y_all.append(y)

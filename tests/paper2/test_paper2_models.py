@@ -139,3 +139,20 @@ def test_eval_suite_config_loads():
     from training.eval.report import EvalConfig
     cfg = load_config(EvalConfig, CONFIG_DIR / "train" / "paper2_eval.yaml")
     assert cfg.task == "charposes" and "full" in cfg.task_options["runs"]
+
+
+def test_residual_lift_reproduces_last_observation_in_2d():
+    """With a zero pose decoder every forecast projects exactly onto the last observed 2D pose
+    (neck-centred: the forecast's neck always projects where the camera puts the world origin)."""
+    cfg = _cfg()
+    m = CharPoseForecaster(cfg).eval()
+    torch.nn.init.zeros_(m.pose_dec[-1].weight)
+    torch.nn.init.zeros_(m.pose_dec[-1].bias)
+    x = _inputs(cfg, 3)
+    _, y, proj = m(*x)
+    obs = x[0][:, -1] - x[0][:, -1, 1:2]                             # neck-centred last observation
+    assert torch.allclose(proj[:, 0] - proj[:, 0, 1:2], obs, atol=1e-3)
+    assert torch.allclose(proj[:, -1] - proj[:, -1, 1:2], obs, atol=1e-3)   # and it stays there
+    plain = CharPoseForecaster(ForecasterConfig(**{**cfg.__dict__, "residual_lift": False})).eval()
+    plain.load_state_dict(m.state_dict())
+    assert torch.allclose(plain(*x)[1], torch.zeros_like(y), atol=1e-6)
