@@ -4,7 +4,8 @@
     ... --set method_options={oracle_action: true}     # bank of the true class (recognition ablation)
 
 ``--checkpoint`` takes a shipped directory (model.safetensors + config.yaml, ``--export``) or a
-trainer ``checkpoint.pt``; without it the CPU run's export ``runs/paper1_penn_cpu/final`` is used.
+trainer ``checkpoint.pt``; without it ``weights/predictor_penn`` if shipped, else the CPU run's
+export ``runs/paper1_penn_cpu/final``.
 The model sees exactly what training fed it (``training.paper1_penn.data``): the batch's
 window-normalised, causally imputed keypoints flattened to 26 numbers per frame.
 """
@@ -20,6 +21,7 @@ from core.paths import REPO_ROOT
 from training.eval.registry import MethodContext, Predict
 from training.paper1_penn.data import NUM_JOINTS
 
+SHIPPED = REPO_ROOT / "weights" / "predictor_penn"        # used first when someone ships it
 DEFAULT_CHECKPOINT = REPO_ROOT / "runs" / "paper1_penn_cpu" / "final"
 _OPTIONS = {"oracle_action"}
 
@@ -27,7 +29,7 @@ _OPTIONS = {"oracle_action"}
 def load_penn_predictor(path: str | Path | None, device: str = "cpu"):
     from training.paper1.checkpoint import model_from_checkpoint
 
-    p = Path(path) if path else DEFAULT_CHECKPOINT
+    p = Path(path) if path else (SHIPPED if SHIPPED.is_dir() else DEFAULT_CHECKPOINT)
     if not p.exists():
         raise CheckpointError(f"{p} not found: train one with python -m training.train_predictor "
                               f"--config configs/train/paper1_penn_cpu.yaml --export {DEFAULT_CHECKPOINT.relative_to(REPO_ROOT)}"

@@ -112,8 +112,8 @@ def _fmt(v) -> str:
     return "—" if v is None else f"{v:.1f}"
 
 
-def _table(rows: list[tuple[str, list]], horizons: list[int]) -> list[str]:
-    out = ["| method | " + " | ".join(f"frame {h}" for h in horizons) + " |",
+def _table(rows: list[tuple[str, list]], horizons: list[int], first: str = "method") -> list[str]:
+    out = [f"| {first} | " + " | ".join(f"frame {h}" for h in horizons) + " |",
            "|---|" + "---:|" * len(horizons)]
     out += [f"| {label} | " + " | ".join(_fmt(v) for v in vals) + " |" for label, vals in rows]
     return out
@@ -162,8 +162,8 @@ def render(results: list[dict], split: str, train: dict, command: str,
         gap = REFERENCE[1][1][-1] - pred["average"][-1]
         lines += [f"Gap to the paper at frame 30: {REFERENCE[1][1][-1]} (Sun et al., from regressed inputs) vs "
                   f"{pred['average'][-1]:.1f} here from ground-truth inputs, {gap:+.1f} points. The CPU model is "
-                  "8x narrower than the paper's and trained for minutes on one shared core (see the train "
-                  "config); the paper's 66.5 is also well above this protocol's Constant and nearest-neighbour "
+                  "8x narrower than the paper's and trains in about 20 minutes on one shared core (see the "
+                  "train config's header); the paper's 66.5 is also well above this protocol's Constant and nearest-neighbour "
                   "numbers, so part of the gap may be protocol details that its text does not give.", ""]
         lines += ["## Model on Penn 2D", "",
                   "Pose vector θ = 13 keypoints x (x, y) = 26 numbers per frame, window-normalised "
@@ -175,7 +175,7 @@ def render(results: list[dict], split: str, train: dict, command: str,
                   "2D joints) as for CMU. The memory bank holds per-action short/long dynamics of the 15 Penn "
                   "actions; the recognition network picks the row (`training/paper1_penn/data.py`).", ""]
         lines += ["## Predictor per action (recognised-class bank)", "",
-                  *_table(sorted(pred["per_action"].items()), horizons), ""]
+                  *_table(sorted(pred["per_action"].items()), horizons, "action"), ""]
     if checks:
         lines += ["## Protocol checks (Constant baseline under variants)", "",
                   "Against the reference 99.4 / 86.5 / 70.9 / 50.8 / 37.8: frame 1 must be the first future "
