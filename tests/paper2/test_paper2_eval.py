@@ -42,7 +42,8 @@ def test_suite_scores_runs_and_baselines_and_writes_report(tiny_runs):
     report = root / "report.md"
     cfg = EvalConfig(task="charposes", method="suite", task_options={
         "runs": runs, "report": str(report),
-        "groups": {"main": ["zero_velocity", "train_average", "action_bigram", "no_adv", "full"]}})
+        "groups": {"main": ["zero_velocity", "train_average", "action_bigram", "no_adv", "full"]},
+        "claims": [["lower_mpjpe2d", "full", "zero_velocity"], ["higher_quality", "full", "no_adv"]]})
     res = evaluate(cfg)
     scores = {s["name"]: s for s in res.extra["scores"]}
     assert set(scores) == {"zero_velocity", "train_average", "action_bigram", "no_adv", "full"}
@@ -52,6 +53,7 @@ def test_suite_scores_runs_and_baselines_and_writes_report(tiny_runs):
     assert res.horizons_ms == [1, 2, 3]                                   # forecast steps
     text = report.read_text()
     assert "| full |" in text and "config hash" in text
+    assert text.count("reproduced**") == 2                                 # both claims judged
 
 
 def test_single_forecaster_method_and_missing_checkpoint(tiny_runs):
