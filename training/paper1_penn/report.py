@@ -133,7 +133,8 @@ def render(results: list[dict], split: str, train: dict, command: str,
         "",
         f"Written by `{command}` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC. "
         f"Split `{split}`; {sum(results[0]['windows'].values())} windows from "
-        f"{results[0]['extra']['clips']} clips. Higher is better.",
+        f"{results[0]['extra']['clips']} clips. Higher is better. CMU-Mocap and SMPL results of the same "
+        "model: [paper1.md](paper1.md).",
         "",
         "Protocol (`training/eval/penn_protocol.py`, after HMMR's `eval_util.py` / `smooth_bbox.py` that "
         "PHD's Penn numbers build on): 15 observed -> 30 future frames, a window at every frame of every "
