@@ -271,7 +271,7 @@ def render(rows: list[dict], cmd: str, load: tuple, wall: float, codec: dict) ->
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--count", type=int, default=300, help="paced messages per latency run")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating raw/runtime rounds")
+    ap.add_argument("--rounds", type=int, default=5, help="alternating raw/runtime rounds")
     ap.add_argument("--interval-ms", type=float, default=5.0)
     ap.add_argument("--burst", type=int, default=200, help="frames per throughput run (forecasts: 10x)")
     ap.add_argument("--transports", default="ipc,tcp")
@@ -294,7 +294,8 @@ def main(argv=None) -> int:
                     print(f"{kind:<8} {transport:<3} {impl:<7} p50 {r['p50_us']:7.0f} us  p99 "
                           f"{r['p99_us']:7.0f} us  {r['msgs_s']:9,.0f} msg/s", flush=True)
                     rows.append(r)
-    argv_s = " ".join(argv) if argv else ""
+    import sys
+    argv_s = " ".join(sys.argv[1:] if argv is None else argv)
     cmd = f".venv/bin/python -m benchmarks.transport {argv_s}".strip()
     codec = {k: codec_cost_us(k) for k in ("frame", "forecast")}
     text = render(rows, cmd, (load0, os.getloadavg()[0]), time.monotonic() - t0, codec)
