@@ -27,7 +27,7 @@ def write(tmp_path, text):
 
 
 def test_shipped_configs_validate():
-    for name in ("pipeline.yaml", "pipeline_selftest.yaml"):
+    for name in ("pipeline.yaml", "pipeline_pose.yaml", "pipeline_selftest.yaml"):
         cfg = load_pipeline(CONFIG_DIR / name)
         assert cfg.nodes
 
