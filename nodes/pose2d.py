@@ -12,7 +12,10 @@ import dataclasses
 
 import numpy as np
 
-from nodes.blazepose import LAYOUT, NUM_JOINTS
+from models.skeletons import BlazePoseJoint
+
+LAYOUT = "blazepose33"  # the Pose2D.layout string for MediaPipe landmarks
+NUM_JOINTS = len(BlazePoseJoint)
 from runtime.node import Node
 from runtime.protocol import Pose2D, VideoFrame
 from runtime.registry import register_node

@@ -13,7 +13,9 @@ import math
 
 import numpy as np
 
-from nodes.blazepose import BONES, NUM_JOINTS, BlazePose as B
+from models.skeletons import BLAZEPOSE_EDGES as BONES, BlazePoseJoint as B
+
+NUM_JOINTS = len(B)
 
 CAM_DIST_M = 3.0      # camera distance from the hip plane
 FIG_FRAC = 0.7        # figure height as a fraction of the image height
