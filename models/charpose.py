@@ -200,6 +200,23 @@ class LoadedForecaster:
         self.action_names: list[str] = list(meta.get("action_names", []))
         cam = meta["camera"]
         self.K, self.R, self.t = (torch.tensor(cam[k], dtype=torch.float32) for k in ("K", "R", "t"))
+        self.primitives = meta.get("primitives")
+
+    def primitive_of(self, step_poses3d) -> int:
+        """Action id of one observed step for a model trained on the CMU proxy's motion primitives:
+        step_poses3d (T, 9, 3) metres, neck-centred, body root frame (Y up, facing +Z), the frames of
+        the step -> nearest k-means centre of [mean pose, last - first frame] (training/paper2/proxy.py)."""
+        import numpy as np
+
+        if self.primitives is None:
+            raise ConfigError("this forecaster was not trained on motion primitives (no 'primitives' in meta.json)")
+        x = np.asarray(step_poses3d, dtype=np.float64)
+        if x.ndim != 3 or x.shape[1:] != (self.cfg.num_joints, 3) or len(x) < 1:
+            raise ConfigError(f"step_poses3d must be (T >= 1, {self.cfg.num_joints}, 3), got {x.shape}")
+        x = x - x[:, self.cfg.neck_index : self.cfg.neck_index + 1]
+        feat = np.concatenate([x.mean(0).ravel(), (x[-1] - x[0]).ravel()])
+        z = (feat - np.asarray(self.primitives["mean"])) / np.asarray(self.primitives["std"])
+        return int(np.argmin(((np.asarray(self.primitives["centers"]) - z) ** 2).sum(-1)))
 
     @torch.no_grad()
     def __call__(self, poses2d, actions, objects=None, K=None) -> dict[str, torch.Tensor]:

@@ -118,11 +118,13 @@ class CharPoseData:
     test_seqs: list[str]
     critic_seqs: list[str]
     train_step_poses: np.ndarray          # (S_train, J, 3) every train step's target pose (train-average baseline)
+    primitives: np.ndarray | None = None  # (2 + N_a, 54): feature mean, std, k-means centres (CMU proxy)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {**save_windows(self.train, path, "train"), **save_windows(self.test, path, "test"),
                   "critic_db": self.critic_db, "train_step_poses": self.train_step_poses,
+                  **({"primitives": self.primitives} if self.primitives is not None else {}),
                   "action_names": np.array(self.action_names), "train_seqs": np.array(self.train_seqs),
                   "test_seqs": np.array(self.test_seqs), "critic_seqs": np.array(self.critic_seqs)}
         tmp = path.with_suffix(".tmp.npz")
@@ -137,6 +139,7 @@ class CharPoseData:
                        critic_db=z["critic_db"], train_step_poses=z["train_step_poses"],
                        action_names=[str(x) for x in z["action_names"]],
                        train_seqs=[str(x) for x in z["train_seqs"]], test_seqs=[str(x) for x in z["test_seqs"]],
-                       critic_seqs=[str(x) for x in z["critic_seqs"]])
+                       critic_seqs=[str(x) for x in z["critic_seqs"]],
+                       primitives=z["primitives"] if "primitives" in z.files else None)
         except (OSError, KeyError, ValueError) as exc:
             raise DataError(f"{path}: unreadable dataset cache ({exc}); delete it to rebuild") from None

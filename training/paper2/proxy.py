@@ -163,12 +163,13 @@ def build_proxy(cfg: TrainConfig) -> CharPoseData:
                         action_names=[f"primitive_{k:02d}" for k in range(p.num_primitives)],
                         train_seqs=[s.name for s in tr], test_seqs=[s.name for s in te],
                         critic_seqs=[s["name"] for s in train],
-                        train_step_poses=np.concatenate([s.poses3d for s in tr]))
+                        train_step_poses=np.concatenate([s.poses3d for s in tr]),
+                        primitives=np.concatenate([mu[None], sd[None], km.cluster_centers_]).astype(np.float32))
 
 
 def proxy_key(cfg: TrainConfig) -> str:
     blob = json.dumps({"proxy": to_dict(cfg.data.proxy), "H": cfg.model.history, "M": cfg.model.horizon,
-                       "v": 1}, sort_keys=True)
+                       "v": 2}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -165,6 +165,9 @@ class Trainer:
         meta = {"action_names": self.data.action_names, "steps": self.step,
                 "train_config_hash": config_hash(self.cfg),
                 "camera": {k: self.data.train.__dict__[k][0].tolist() for k in ("K", "R", "t")}}
+        if self.data.primitives is not None:   # lets a live node turn observed steps into action ids
+            meta["primitives"] = {"mean": self.data.primitives[0].tolist(), "std": self.data.primitives[1].tolist(),
+                                  "centers": self.data.primitives[2:].tolist()}
         (out / "meta.json").write_text(json.dumps(meta, indent=1))
         return out
 
