@@ -90,7 +90,9 @@ def fit_quality(run_dirs: list[str | Path], real: np.ndarray, seed: int = 0) -> 
     fakes = [np.load(f) for d in run_dirs for f in sorted((Path(d) / "pose_snapshots").glob("step_*.npy"))]
     if not fakes:
         raise DataError(f"no pose_snapshots/step_*.npy in {list(map(str, run_dirs))}: train the runs first")
-    return QualityClassifier(upper_body_bones(), seed=seed).fit(real, np.concatenate(fakes))
+    clf = QualityClassifier(upper_body_bones(), seed=seed).fit(real, np.concatenate(fakes))
+    clf.fake_count = [len(f) for f in fakes]
+    return clf
 
 
 def real_test_poses(data: CharPoseData) -> np.ndarray:
