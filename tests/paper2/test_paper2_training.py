@@ -130,3 +130,17 @@ def test_ddp_two_process_gloo_smoke(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert load_checkpoint(run / "checkpoint.pt")["step"] == 6
     assert (run / "final" / "model.safetensors").is_file()
+
+
+def test_shipped_forecaster_weights_load_and_run():
+    """weights/forecaster: <= 10 MB, rebuilt from its own config, forecasts from a 2D history."""
+    d = REPO_ROOT / "weights" / "forecaster"
+    if not (d / "model.safetensors").is_file():
+        pytest.skip("weights/forecaster not shipped in this checkout")
+    assert (d / "model.safetensors").stat().st_size <= 10 * 2 ** 20
+    assert "mocap.cs.cmu.edu" in (d / "MODEL_CARD.md").read_text()
+    fc = load_forecaster(d)
+    H, M = fc.cfg.history, fc.cfg.horizon
+    out = fc(torch.full((2, H, 9, 2), 500.0) + torch.randn(2, H, 9, 2) * 40, torch.zeros(2, H, dtype=torch.long))
+    assert out["poses3d"].shape == (2, M, 9, 3) and torch.isfinite(out["poses3d"]).all()
+    assert len(fc.action_names) == fc.cfg.num_actions and fc.primitives is not None
