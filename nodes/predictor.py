@@ -11,8 +11,9 @@ model as `action_probs`, so its arg-max class picks the memory bank (with the mo
 confidence / novelty fallback to the action-agnostic bank). Until an action message has arrived,
 or when the newest is older than `action_max_age_s` (by capture time), the predictor's own copy of
 the recognition network decides: the same network, so both paths agree on the same window.
-`counts` says how often each path was used. MotionForecast.action = the class whose bank was read,
-or "agnostic" when the model fell back to the action-agnostic bank.
+`counts` says how often each path was used. MotionForecast.action = the recognised class, with
+" (agnostic bank)" appended when the model fell back to the action-agnostic bank (recognition
+unsure, or the recent motion unlike that class's bank: the paper-1 novelty fallback).
 "No person" in -> an empty MotionForecast (T = 0) out. β / Π are not inputs of the shipped model
 (trained on mean-shape mocap without camera), as docs/paper1.md states.
 """
@@ -136,14 +137,14 @@ class Predictor(Node):
         fresh = act is not None and abs(msg.capture_ts - act.capture_ts) <= self.params.action_max_age_s
         self.counts["bank_from_action_node" if fresh else "bank_from_own_recognition"] += 1
         probs = act.probs if fresh else np.full(self.num_actions, 1.0 / self.num_actions)
-        theta, _, sel = self.prepared.fn(
+        theta, used, sel = self.prepared.fn(
             torch.as_tensor(obs, dtype=torch.float32, device=dev)[None],
             torch.as_tensor(probs, dtype=torch.float32, device=dev)[None],
             torch.full((1, 1), 1.0 if fresh else 0.0, device=dev))
         theta = theta[0].float().cpu().reshape(self.n_future, 24, 3)       # (T_f, 24, 3)
         joints = self.body.joints(theta).numpy()                          # (T_f, 24, 3)
-        row = int(sel[0].argmax())
+        row, label = int(sel[0].argmax()), self.labels[int(used[0].argmax())]
         times = msg.capture_ts + np.arange(1, self.n_future + 1) / self.fps
         return msg.derive(MotionForecast, times=times.astype(np.float64), theta=theta.numpy().astype(np.float32),
                           joints=joints.astype(np.float32),
-                          action=self.labels[row] if row < self.num_actions else "agnostic")
+                          action=label if row < self.num_actions else f"{label} (agnostic bank)")
