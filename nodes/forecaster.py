@@ -17,10 +17,11 @@ The shipped model (weights/forecaster, trained on the CMU proxy of training/pape
     virtual camera (K, R, t in meta.json), exactly as the proxy made its 2D inputs; `image` uses
     the image keypoints instead, normalised by an assumed focal length (live intrinsics unknown).
  6. Step label (action id = discovered motion primitive, k-means over [mean pose, displacement]):
-    with `labeller` (mean, std, centres) in meta.json the node labels steps like the proxy. The
-    trainer does not ship it yet; FALLBACK: each observed step's action input is the distribution
-    the model itself predicted for that step at the previous forecast (uniform before the first),
-    the same soft feedback the model's own rollout uses. `labeller_source` tells which is active.
+    the shipped k-means model (`primitives` in meta.json) through `LoadedForecaster.primitive_of`,
+    exactly as the proxy labelled its steps. FALLBACK for weights without it: each observed step's
+    action input is the distribution the model itself predicted for that step at the previous
+    forecast (uniform before the first), the same soft feedback the model's own rollout uses.
+    `labeller_source` tells which is active.
 A forecast is published whenever a step closes and H steps are known: per future step the action
 probabilities and the characteristic 3D pose (metres, neck-centred, root frame: Y up, facing +Z);
 times = boundary time + k * median recent step duration (an estimate: steps have no fixed length).
@@ -31,7 +32,6 @@ action vocabulary (motion primitives), and no mapping between them exists.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Literal
 
 import numpy as np
@@ -111,13 +111,13 @@ class Forecaster(Node):
         if c.num_joints != 9 or c.num_objects != 0:
             raise CheckpointError(f"{d}: forecaster has {c.num_joints} joints / {c.num_objects} object "
                                   f"labels; the live node needs the 9-joint model without objects")
-        meta = json.loads((d / "meta.json").read_text())
         self.labels = list(fc.action_names) or [f"primitive_{i:02d}" for i in range(c.num_actions)]
         self.K, self.R, self.t = (x.numpy().astype(np.float64) for x in (fc.K, fc.R, fc.t))
         self.H, self.M, self.A = c.history, c.horizon, c.num_actions
         self.fps, self.seg = _proxy_settings(d)
-        self.labeller = _labeller(meta, self.A)
-        self.labeller_source = "meta.json labeller" if self.labeller else "model feedback (fallback)"
+        self.fc = fc
+        self.labeller_source = ("meta.json primitives (k-means)" if fc.primitives is not None
+                                else "model feedback (fallback: no primitives in meta.json)")
         self.ub9 = mapping_matrix(BLAZEPOSE_TO_UB9, NUM_BLAZEPOSE, len(UpperBodyJoint))   # (9, 33)
         self.neck = int(UpperBodyJoint.NECK)
         H, A = self.H, self.A
@@ -181,22 +181,21 @@ class Forecaster(Node):
         ub = np.stack([f[1] for f in fr])                                        # (L, 9, 3)
         mean = tr.mean_sum / max(tr.mean_n, 1)
         k = int(np.argmax(np.linalg.norm(ub - mean, axis=-1).mean(-1)))          # most articulated
-        feat = np.concatenate([ub.mean(0).ravel(), (ub[-1] - ub[0]).ravel()])    # (54,)
         if self.params.observation == "virtual_camera":
             obs = _project(ub[k], self.K, self.R, self.t)                        # (9, 2) px
         else:
             obs = fr[k][2]
-        tr.steps.append({"obs": obs, "action": self._label(tr, feat), "t_end": fr[-1][0] + 1 / self.fps,
+        tr.steps.append({"obs": obs, "action": self._label(tr, ub), "frames3d": ub, "char": k,
+                         "t_end": fr[-1][0] + 1 / self.fps,
                          "dur": len(fr) / self.fps, "image_size": image_size})
         del tr.steps[:-max(self.H, 5)]
         tr.new_steps += 1
 
-    def _label(self, tr: Track, feat: np.ndarray) -> np.ndarray:
-        """(A,) action input of a closed step: one-hot k-means label, or the fallback (docstring)."""
-        if self.labeller is not None:
-            mu, sd, centres = self.labeller
-            z = (feat - mu) / sd
-            return np.eye(self.A)[int(np.argmin(((centres - z) ** 2).sum(-1)))]
+    def _label(self, tr: Track, ub: np.ndarray) -> np.ndarray:
+        """(A,) action input of a closed step (frames ub (L, 9, 3)): one-hot primitive, or the
+        fallback (module docstring)."""
+        if self.fc.primitives is not None:
+            return np.eye(self.A)[self.fc.primitive_of(ub)]
         i = tr.new_steps
         if tr.next_probs is not None and i < len(tr.next_probs):
             return tr.next_probs[i]
@@ -240,15 +239,3 @@ def _proxy_settings(d) -> tuple[float, dict]:
     seg = {"smooth": int(proxy.get("smooth_frames", 5)), "min_len": int(proxy.get("min_step_frames", 8)),
            "max_len": int(proxy.get("max_step_frames", 40))}
     return fps, seg
-
-
-def _labeller(meta: dict, A: int):
-    lab = meta.get("labeller")
-    if not lab:
-        return None
-    mu, sd, c = (np.asarray(lab[k], np.float64) for k in ("mean", "std", "centers"))
-    if c.shape != (A, 54) or mu.shape != (54,) or sd.shape != (54,):
-        from core.errors import CheckpointError
-        raise CheckpointError(f"meta.json labeller: expected mean/std (54,), centers ({A}, 54); "
-                              f"got {mu.shape}, {sd.shape}, {c.shape}")
-    return mu, sd, c

@@ -44,7 +44,7 @@ def write_predictor(out, *, seed: int = 0, fill_bank: bool = True):
     return out
 
 
-def write_forecaster(out, *, labeller: bool = False, seed: int = 0):
+def write_forecaster(out, *, primitives: bool = False, seed: int = 0):
     import torch
     from safetensors.torch import save_file
 
@@ -62,9 +62,9 @@ def write_forecaster(out, *, labeller: bool = False, seed: int = 0):
     K, R, t = virtual_camera(CameraConfig())
     meta = {"action_names": [f"primitive_{k:02d}" for k in range(16)],
             "camera": {"K": K.tolist(), "R": R.tolist(), "t": t.tolist()}}
-    if labeller:
+    if primitives:   # the proxy's k-means motion-primitive model, as training/paper2 ships it
         rng = np.random.default_rng(seed)
-        meta["labeller"] = {"mean": np.zeros(54).tolist(), "std": np.full(54, 0.1).tolist(),
+        meta["primitives"] = {"mean": np.zeros(54).tolist(), "std": np.full(54, 0.1).tolist(),
                             "centers": rng.normal(size=(16, 54)).tolist()}
     (out / "meta.json").write_text(json.dumps(meta))
     return out

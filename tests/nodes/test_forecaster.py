@@ -38,7 +38,7 @@ def test_root_frame_removes_yaw_and_faces_plus_z():
 def test_forecasts_on_demo_stream(forecaster_weights, stream):
     node = _node(forecaster_weights)
     assert node.fps == 25.0 and node.seg == {"smooth": 5, "min_len": 8, "max_len": 40}
-    assert node.labeller is None and "fallback" in node.labeller_source
+    assert node.fc.primitives is None and "fallback" in node.labeller_source
     outs = [(m, node.process(m)) for m in stream]
     fc = [(m, o) for m, o in outs if o is not None]
     assert len(fc) >= 3                              # steps of a 1 Hz gait: ~2 per second
@@ -67,19 +67,39 @@ def test_observation_is_the_virtual_camera_projection(forecaster_weights, stream
     assert steps
     for s in steps:
         assert s["obs"].shape == (9, 2)
+        np.testing.assert_allclose(s["obs"], project_np(s["frames3d"][s["char"]], node.K, node.R, node.t),
+                                   atol=1e-3)
         # the neck projects on the principal point: poses are neck-centred like the proxy's
         np.testing.assert_allclose(s["obs"][1], node.K[:2, 2], atol=1e-6)
     ub = np.zeros((9, 3))
     np.testing.assert_allclose(project_np(ub, node.K, node.R, node.t)[1], node.K[:2, 2], atol=1e-4)
 
 
-def test_labeller_from_meta_gives_one_hot_labels(tmp_path, stream):
-    node = _node(write_forecaster(tmp_path / "fc", labeller=True))
-    assert node.labeller is not None and "meta.json" in node.labeller_source
+def test_primitives_from_meta_label_steps_like_the_proxy(tmp_path, stream):
+    node = _node(write_forecaster(tmp_path / "fc", primitives=True))
+    assert "primitives" in node.labeller_source
     for m in stream[:120]:
         node.process(m)
     acts = np.stack([s["action"] for s in node.tracks["cam0"].steps])
     assert acts.shape[1] == 16 and np.all(acts.sum(1) == 1) and np.all(acts.max(1) == 1)
+    # the label is the proxy's: nearest k-means centre of [mean pose, last - first] of the step
+    from models.charpose import load_forecaster
+    fc = load_forecaster(tmp_path / "fc")
+    for s in node.tracks["cam0"].steps:
+        assert int(np.argmax(s["action"])) == fc.primitive_of(s["frames3d"])
+
+
+def test_shipped_forecaster_weights_run_live():
+    """The committed weights/forecaster (CMU proxy, k-means primitives) on the demo stream."""
+    from core.paths import REPO_ROOT
+    if not (REPO_ROOT / "weights" / "forecaster" / "model.safetensors").is_file():
+        pytest.skip("weights/forecaster not shipped in this checkout")
+    node = _node("weights/forecaster")
+    assert "primitives" in node.labeller_source and node.fps == 25.0
+    outs = [o for o in (node.process(m) for m in synthetic_poses(120, fps=30)) if o is not None]
+    assert outs and outs[-1].poses.shape == (node.M, 9, 3) and np.isfinite(outs[-1].poses).all()
+    # Y up, neck-centred: the predicted head is above the neck, the mid-hip below
+    assert (outs[-1].poses[:, 0, 1] > 0).all() and (outs[-1].poses[:, 8, 1] < 0).all()
 
 
 def test_image_observation_mode(forecaster_weights, stream):
