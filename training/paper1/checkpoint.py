@@ -71,3 +71,37 @@ def export_shipped(model: MotionPredictor, train_cfg: Any, out_dir: str | Path) 
 
 def config_dict(cfg: Any) -> dict:
     return yaml.safe_load(yaml.safe_dump(to_dict(cfg)))
+
+
+def export_from_checkpoint(ckpt_path: str | Path, out_dir: str | Path) -> Path:
+    """A trainer checkpoint -> shipped directory (weights + the run's resolved config)."""
+    from training.paper1.config import TrainConfig
+
+    ckpt = read_checkpoint(ckpt_path)
+    model = model_from_checkpoint(ckpt_path)
+    try:
+        cfg = from_dict(TrainConfig, ckpt["config"])
+    except ConfigError as exc:
+        raise CheckpointError(f"{ckpt_path}: stored config is not a paper-1 train config ({exc})") from None
+    return export_shipped(model, cfg, out_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training.paper1.checkpoint CHECKPOINT OUT_DIR``: export a run for shipping."""
+    import argparse
+
+    from core.errors import cli_errors
+
+    @cli_errors
+    def run(args_list):
+        ap = argparse.ArgumentParser(prog="python -m training.paper1.checkpoint", description=main.__doc__)
+        ap.add_argument("checkpoint")
+        ap.add_argument("out_dir")
+        a = ap.parse_args(args_list)
+        print(f"exported {export_from_checkpoint(a.checkpoint, a.out_dir)}")
+
+    return run(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
