@@ -137,3 +137,24 @@ def test_missing_or_foreign_weights_are_one_line_errors(tmp_path, forecaster_wei
     with pytest.raises(CheckpointError) as e:       # a forecaster's folder is not a predictor
         Action("a", {"weights": str(forecaster_weights)}).setup()
     assert "\n" not in str(e.value)
+
+
+def test_shipped_predictor_weights_run_live(bodies):
+    """The shipped weights/predictor_smpl (SMPL θ, CMU motion retargeted) in both nodes."""
+    from core.paths import REPO_ROOT
+    if not (REPO_ROOT / "weights" / "predictor_smpl" / "model.safetensors").is_file():
+        pytest.skip("weights/predictor_smpl not shipped in this checkout")
+    params = {"weights": "weights/predictor_smpl", "backend": {"verify_export": False}}
+    act, pred = Action("action", params), Predictor("predictor", params)
+    act.setup()
+    pred.setup()
+    assert pred.n_obs == 10 and pred.fps == 25.0 and pred.labels == act.labels
+    for b in bodies:
+        a = act.process(b)
+        out = pred.process(b)
+        if a is not None:
+            pred.process(a)
+    assert isinstance(out, MotionForecast) and out.theta.shape == (25, 24, 3) and np.isfinite(out.theta).all()
+    assert a.label in act.labels and out.action.split(" ")[0] in act.labels
+    # a 1 s forecast of a walking figure stays a human pose: joints within 2 m of the pelvis
+    assert np.abs(out.joints - out.joints[:, :1]).max() < 2.0
