@@ -39,11 +39,6 @@ def _input_overrides(args, raw: dict) -> list[str]:
     return out
 
 
-def _empty_forecast(msg) -> bool:
-    """Model nodes answer "no person" with a forecast of 0 steps (docs/pipeline.md)."""
-    return msg.TYPE in ("MotionForecast", "CharPoseForecast") and len(msg.times) == 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group()
@@ -84,7 +79,7 @@ def main(argv=None) -> int:
     mon, ok = None, False
     try:
         sup.start()
-        mon = LiveMonitor(sup, cfg.monitor, lambda m: "no person" if _empty_forecast(m) else summarize(m))
+        mon = LiveMonitor(sup, cfg.monitor, summarize)
 
         last_print = [time.monotonic()]
 

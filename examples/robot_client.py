@@ -34,6 +34,8 @@ def pose_at(fc: P.MotionForecast, t: float) -> np.ndarray:
 def describe(msg: P.Message) -> str:
     age_ms = (time.time() - msg.capture_ts) * 1e3
     head = f"{msg.TYPE:<16} {msg.source_id}#{msg.frame_id:<6} {age_ms:6.1f} ms after capture: "
+    if not getattr(msg, "has_person", True):  # every body/forecast type says "nobody in view"
+        return head + "no person"
     if isinstance(msg, P.MotionForecast):
         horizon = msg.times[-1] - time.time()
         wrist = pose_at(msg, time.time() + 0.5)[-1]
@@ -43,7 +45,7 @@ def describe(msg: P.Message) -> str:
         steps = ", ".join(f"{lab}@+{t - time.time():.1f}s" for lab, t in zip(msg.step_labels, msg.times))
         return head + f"characteristic poses: {steps}"
     if isinstance(msg, P.Pose2D):
-        return head + ("no person" if not msg.has_person else f"{msg.keypoints.shape[0]} keypoints")
+        return head + f"{msg.keypoints.shape[0]} keypoints"
     return head + msg.TYPE
 
 

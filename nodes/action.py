@@ -99,7 +99,7 @@ class Action(Node):
         if not isinstance(msg, BodyParams):
             return self.rejects("wrong_type", msg, f"expected BodyParams, got {type(msg).__name__}")
         if not msg.has_person:
-            return msg.derive(ActionProbs, labels=[], probs=np.zeros(0, np.float32))
+            return msg.derive(ActionProbs, labels=[], probs=np.zeros(0, np.float32), has_person=False)
         if not check_body(msg, self.rejects):
             return None
         win = self.windows.setdefault(msg.source_id, SampleWindow(

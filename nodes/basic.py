@@ -129,12 +129,12 @@ def summarize(msg: Message) -> str:
     from runtime import protocol as P
     if isinstance(msg, P.VideoFrame):
         return f"frame {msg.image.shape[1]}x{msg.image.shape[0]}"
+    if not getattr(msg, "has_person", True):
+        return "no person"
     if isinstance(msg, P.Pose2D):
-        if not msg.has_person:
-            return "no person"
         return f"{msg.layout} {msg.keypoints.shape[0]} kp, mean score {float(np.mean(msg.scores)):.2f}"
     if isinstance(msg, P.BodyParams):
-        return "body" if msg.has_person else "no person"
+        return "body"
     if isinstance(msg, P.ActionProbs):
         return f"action {msg.label} ({float(np.max(msg.probs)):.2f})" if len(msg.labels) else "action ?"
     if isinstance(msg, P.MotionForecast):

@@ -162,7 +162,8 @@ class Forecaster(Node):
 
     def _empty(self, msg) -> CharPoseForecast:
         return msg.derive(CharPoseForecast, times=np.zeros(0), labels=self.labels,
-                          probs=np.zeros((0, self.A), np.float32), poses=np.zeros((0, 9, 3), np.float32))
+                          probs=np.zeros((0, self.A), np.float32), poses=np.zeros((0, 9, 3), np.float32),
+                          has_person=False)
 
     def _frame(self, tr: Track, t: float, vec: np.ndarray, image_size) -> None:
         body, ub3d, ub2d = vec[:99].reshape(33, 3), vec[99:126].reshape(9, 3), vec[126:].reshape(9, 2)

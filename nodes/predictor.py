@@ -67,7 +67,7 @@ def forecast_module(model):
 
 def empty_forecast(msg) -> MotionForecast:
     return msg.derive(MotionForecast, times=np.zeros(0), theta=np.zeros((0, 24, 3), np.float32),
-                      joints=np.zeros((0, 24, 3), np.float32))
+                      joints=np.zeros((0, 24, 3), np.float32), has_person=False)
 
 
 @register_node("predictor")
@@ -120,7 +120,7 @@ class Predictor(Node):
             log.info("%s: %s; rejected %s", self.name, dict(self.counts), dict(self.rejects.counts))
 
     def _take_action(self, msg: ActionProbs):
-        if not len(msg.labels):                                          # the action node's "no person"
+        if not msg.has_person:                                          # the action node's "no person"
             self.actions.pop(msg.source_id, None)
         elif list(msg.labels) != self.labels:
             self.rejects("labels", msg, f"action labels {list(msg.labels)[:3]}... are not this "

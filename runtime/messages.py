@@ -248,7 +248,8 @@ class ActionProbs(Message):
     TYPE = "ActionProbs"
     ARRAYS = {"probs": ("float32", ("C",))}
     labels: list[str]
-    probs: np.ndarray                    # (C,) float32, sums to ~1
+    probs: np.ndarray                    # (C,) float32, sums to ~1 (C = 0 when has_person is false)
+    has_person: bool = True              # false: "frame seen, nobody in it" (no classes sent)
 
     def check(self) -> None:
         if len(self.labels) != self.probs.shape[0]:
@@ -270,6 +271,7 @@ class MotionForecast(Message):
     joints: np.ndarray                   # (T, J, 3) float32 metres
     joint_layout: str = "smpl24"
     action: str = ""                     # action that guided the forecast
+    has_person: bool = True              # false: "nobody in view" (T = 0)
 
 
 @message
@@ -283,6 +285,7 @@ class CharPoseForecast(Message):
     probs: np.ndarray                    # (K, C) float32 action probabilities per step
     poses: np.ndarray                    # (K, 9, 3) float32 upper-body pose, neck-centred
     pose_layout: str = "openpose_upper9"
+    has_person: bool = True              # false: "nobody in view" (K = 0)
 
     def check(self) -> None:
         if len(self.labels) != self.probs.shape[1]:

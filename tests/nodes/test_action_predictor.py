@@ -106,7 +106,7 @@ def test_predictor_no_person_and_order(predictor, bodies):
                              cam=np.zeros(3, np.float32), has_person=False)
     out = predictor.process(gone)
     assert isinstance(out, MotionForecast) and out.times.shape == (0,) and out.theta.shape == (0, 24, 3)
-    decode(encode(out))
+    assert not out.has_person and not decode(encode(out)).has_person
     assert predictor.process(bodies[14]) is None                         # older than the newest: dropped
     assert predictor.rejects.counts["out_of_order"] == 1
 

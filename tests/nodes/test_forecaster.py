@@ -116,8 +116,8 @@ def test_no_person_gap_resets_and_bad_input(forecaster_weights):
     outs = [node.process(m) for m in msgs]
     empty = [o for m, o in zip(msgs, outs) if not m.has_person]
     assert len(empty) == 30 and all(isinstance(o, CharPoseForecast) and o.times.shape == (0,)
-                                    and o.probs.shape == (0, 16) for o in empty)
-    decode(encode(empty[0]))
+                                    and o.probs.shape == (0, 16) and not o.has_person for o in empty)
+    assert not decode(encode(empty[0])).has_person
     assert node.tracks["cam0"].grid.restarts == 1               # the 1 s absence restarted the history
     good = msgs[-1]
     nan = Pose2D(source_id="x", keypoints=good.keypoints, scores=good.scores,

@@ -126,3 +126,20 @@ def test_example_robot_client_against_a_supervised_pipeline(sockdir, capsys):
     out = capsys.readouterr().out.splitlines()
     assert result.get("rc") == 0 and len(out) == 3, out
     assert all(line.startswith("VideoFrame") for line in out), out
+
+
+def test_example_client_describes_no_person_forecasts():
+    """Empty (nobody in view) forecasts must not crash a client that reads times[-1]."""
+    import numpy as np
+
+    from examples.robot_client import describe
+    from runtime import protocol as P
+
+    empty = P.MotionForecast(source_id="cam0", frame_id=3, capture_ts=1.0, times=np.zeros(0),
+                             theta=np.zeros((0, 24, 3), np.float32), joints=np.zeros((0, 24, 3), np.float32),
+                             has_person=False)
+    back = P.decode(P.encode(empty))
+    assert not back.has_person and describe(back).endswith("no person")
+    full = P.MotionForecast(source_id="cam0", frame_id=4, capture_ts=1.0, times=np.array([1.04, 1.08]),
+                            theta=np.zeros((2, 24, 3), np.float32), joints=np.ones((2, 24, 3), np.float32))
+    assert "2 steps" in describe(full)
