@@ -35,7 +35,7 @@ from training.data.smpl_seq import SMPLSequence
 log = logging.getLogger("foresight.data.cmu_smpl")
 CODE_VERSION = "2"  # bump when the conversion changes in a way the source hash cannot see
 CACHE_ENV = "FORESIGHT_CACHE"
-_DEPENDS_ON = ("training.data.cmu", "training.data.cmu_smpl", "models.ik.plan", "models.ik.solve",
+_DEPENDS_ON = ("training.data.cmu", "training.data.cmu_smpl", "models.ik.plan", "models.ik.solve", "models.ik.refine",
                "models.skeletons", "models.kinematics", "models.geometry.rotations")
 
 
