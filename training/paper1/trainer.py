@@ -26,7 +26,7 @@ from torch import nn
 from tqdm import tqdm
 
 from core.config import config_hash, save_resolved, to_dict
-from core.errors import CheckpointError
+from core.errors import CheckpointError, DataError
 from models.action_nets import SkeletonGCN
 from models.predictor import MotionPredictor, PredictorConfig, load_state_checked
 from training.paper1 import losses as L
@@ -123,6 +123,9 @@ class Trainer:
         self.ckpt_path = self.run_dir / "checkpoint.pt"
         mc = cfg.model
         self.data = load_pose_data(cfg.data.adapter, cfg.data.options, mc.n_obs, mc.n_future, "train")
+        if self.data.theta.shape[1] != mc.n_obs + mc.n_future:
+            raise DataError(f"data.adapter {cfg.data.adapter!r} gave windows of {self.data.theta.shape[1]} frames; "
+                            f"model.n_obs + model.n_future = {mc.n_obs + mc.n_future}")
         self._fill_model_config()
         self.model = MotionPredictor(self.cfg.model).to(self.device)
         self.phi = self._build_phi()
