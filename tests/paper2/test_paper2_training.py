@@ -121,9 +121,13 @@ def test_cli_one_line_error_on_bad_override(tmp_path):
 
 def test_ddp_two_process_gloo_smoke(tmp_path):
     """torchrun, 2 CPU processes on gloo, a few steps: runs unchanged and rank 0 writes outputs."""
+    import socket
     run = tmp_path / "ddp"
+    with socket.socket() as sock:                      # a free port: other suites may run DDP too
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                        "--master_port", "29731", "-m", "training.train_forecaster", "--config", str(TINY),
+                        "--master_port", port, "-m", "training.train_forecaster", "--config", str(TINY),
                         "--no-progress", "--set", f"run_dir={run}", "--set", "max_steps=6"],
                        capture_output=True, text=True, cwd=REPO_ROOT, timeout=240,
                        env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
