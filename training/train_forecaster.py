@@ -56,7 +56,12 @@ def run(cfg: TrainConfig, *, progress: bool = True) -> dict:
             dist.barrier()
         if rank != 0:
             data = load_data(cfg)
-        return Trainer(cfg, data, progress=progress).fit()
+        out = Trainer(cfg, data, progress=progress).fit()
+        if dist.is_initialized():
+            # rank 0 still writes the final weights; a rank that tears down gloo before its peer
+            # is done aborts ("terminate called without an active exception"), so wait for all.
+            dist.barrier()
+        return out
     finally:
         if started:
             dist.destroy_process_group()
