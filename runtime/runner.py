@@ -179,7 +179,7 @@ class NodeRunner:
                 self._heartbeat()
 
     def _drain(self, sub: Subscriber) -> None:
-        for topic, frames in sub.drain():
+        for topic, frames in sub.drain(ready=True):  # only called when poll saw POLLIN
             self.stats.count("received")
             try:
                 msg = P.decode(frames, self.limits)

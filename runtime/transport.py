@@ -151,12 +151,17 @@ class Subscriber:
             self.sock.setsockopt(zmq.SUBSCRIBE, t)
         self.sock.connect(endpoint)
 
-    def drain(self, max_n: int = 256) -> Iterator[tuple[str, list]]:
-        """Yield (topic, frames) for every message waiting now (up to max_n), never blocking."""
+    def drain(self, max_n: int = 256, *, ready: bool = False) -> Iterator[tuple[str, list]]:
+        """Yield (topic, frames) for every message waiting now (up to max_n), never blocking.
+
+        ready=True: a poll just reported POLLIN, so the first EVENTS check is skipped (with
+        cold caches it costs ~10-20 us, on the latency path of every message)."""
         sock = self.sock
         for _ in range(max_n):
             # checking EVENTS is much cheaper than letting recv raise zmq.Again every drain
-            if not sock.getsockopt(_EVENTS) & _POLLIN:
+            if ready:
+                ready = False
+            elif not sock.getsockopt(_EVENTS) & _POLLIN:
                 return
             try:
                 frames = sock.recv_multipart(flags=_NOBLOCK, copy=False)
@@ -184,7 +189,7 @@ class Inbox:
 
     def put(self, topic: str, msg: P.Message) -> None:
         key = (topic, msg.source_id)
-        if self.policies.get(topic, default_policy(topic)) == "latest":
+        if (self.policies.get(topic) or default_policy(topic)) == "latest":
             last = self._last_id.get(key)
             if last is not None and msg.frame_id > last + 1:
                 self.gaps += msg.frame_id - last - 1
