@@ -86,7 +86,7 @@ class EvalResult:
 def format_table(result: EvalResult) -> str:
     """Readable fixed-width table: one row per action, then the average."""
     head = f"{'action':<14}{'windows':>8}" + "".join(f"{str(h) + 'ms':>9}" for h in result.horizons_ms)
-    lines = [f"task={result.task} method={result.method} (error in {result.unit})", head, "-" * len(head)]
+    lines = [f"task={result.task} method={result.method} (metric: {result.unit})", head, "-" * len(head)]
     for action, row in result.per_action.items():
         vals = "".join(f"{v:>9.1f}" for v in row)
         lines.append(f"{action:<14}{result.windows.get(action, 0):>8}{vals}")
