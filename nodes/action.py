@@ -48,6 +48,20 @@ def check_body(msg, rejects: Rejects) -> bool:
     return True
 
 
+def observed_window(windows: dict[str, SampleWindow], msg: BodyParams, rejects: Rejects, *,
+                    n_obs: int, fps: float, max_gap_s: float) -> np.ndarray | None:
+    """Check a person's BodyParams, add its θ to its source's history and return the
+    (n_obs, 72) θ window resampled at `fps` ending at its capture time; None while the window
+    is still filling or when the message is rejected (counted)."""
+    if not check_body(msg, rejects):
+        return None
+    win = windows.setdefault(msg.source_id, SampleWindow(span_s=(n_obs + 1) / fps, max_gap_s=max_gap_s))
+    if not win.push(msg.capture_ts, theta_vector(msg)):
+        rejects("out_of_order", msg, "capture_ts not after the previous frame's")
+        return None
+    return win.window(n_obs, fps, msg.capture_ts)
+
+
 def load_model(path: str, device=None):
     """The shipped SMPL-θ predictor (pose_dim 72), CheckpointError (one line) otherwise."""
     from core.errors import CheckpointError
@@ -100,15 +114,10 @@ class Action(Node):
             return self.rejects("wrong_type", msg, f"expected BodyParams, got {type(msg).__name__}")
         if not msg.has_person:
             return msg.derive(ActionProbs, labels=[], probs=np.zeros(0, np.float32), has_person=False)
-        if not check_body(msg, self.rejects):
-            return None
-        win = self.windows.setdefault(msg.source_id, SampleWindow(
-            span_s=(self.n_obs + 1) / self.fps, max_gap_s=self.params.max_gap_s))
-        if not win.push(msg.capture_ts, theta_vector(msg)):
-            return self.rejects("out_of_order", msg, "capture_ts not after the previous frame's")
-        obs = win.window(self.n_obs, self.fps, msg.capture_ts)            # (n_obs, 72) or None
+        obs = observed_window(self.windows, msg, self.rejects, n_obs=self.n_obs, fps=self.fps,
+                              max_gap_s=self.params.max_gap_s)             # (n_obs, 72) or None
         if obs is None:
-            return None                                                   # window still filling
+            return None                                                   # filling or rejected
         x = self._torch.as_tensor(obs, dtype=self._torch.float32, device=self.prepared.device)[None]
         probs = self.prepared.fn(x)[0].float().cpu().numpy()              # (A,)
         return msg.derive(ActionProbs, labels=self.labels, probs=probs.astype(np.float32))

@@ -26,7 +26,7 @@ import numpy as np
 
 from nodes._common import BackendParams, Rejects, log, torch_threads
 from nodes._window import SampleWindow
-from nodes.action import check_body, load_model, theta_vector
+from nodes.action import load_model, observed_window
 from runtime.node import Node
 from runtime.protocol import ActionProbs, BodyParams, MotionForecast
 from runtime.registry import register_node
@@ -104,13 +104,8 @@ class Predictor(Node):
         if not msg.has_person:
             self.actions.pop(msg.source_id, None)
             return empty_forecast(msg)
-        if not check_body(msg, self.rejects):
-            return None
-        win = self.windows.setdefault(msg.source_id, SampleWindow(
-            span_s=(self.n_obs + 1) / self.fps, max_gap_s=self.params.max_gap_s))
-        if not win.push(msg.capture_ts, theta_vector(msg)):
-            return self.rejects("out_of_order", msg, "capture_ts not after the previous frame's")
-        obs = win.window(self.n_obs, self.fps, msg.capture_ts)           # (n_obs, 72) or None
+        obs = observed_window(self.windows, msg, self.rejects, n_obs=self.n_obs, fps=self.fps,
+                              max_gap_s=self.params.max_gap_s)            # (n_obs, 72) or None
         if obs is None:
             return None
         return self._forecast(msg, obs)
