@@ -6,7 +6,7 @@ import pytest
 
 from core.config import load_config
 from core.paths import REPO_ROOT
-from training.eval.report import EvalConfig
+from training.eval.report import EvalConfig, format_table
 from training.evaluate import evaluate
 from training.paper2.config import TrainConfig
 from training.paper2.metrics import mpjpe, topk_accuracy
@@ -51,6 +51,9 @@ def test_suite_scores_runs_and_baselines_and_writes_report(tiny_runs):
         assert np.isfinite(s["mpjpe2d_px"]) and 0.0 <= s["quality3d"] <= 1.0
         assert 0.0 <= s["top1"] <= s["top5"] <= 1.0
     assert res.horizons_ms == [1, 2, 3]                                   # forecast steps
+    head = format_table(res).splitlines()[1]
+    assert "step1" in head and "step3" in head and "ms" not in head       # steps are not milliseconds
+    assert res.to_json()["horizon_unit"] == "step"
     text = report.read_text()
     assert "| full |" in text and "config hash" in text
     assert text.count("reproduced**") == 2                                 # both claims judged

@@ -101,6 +101,7 @@ def _result(method: str, rows) -> EvalResult:
     return EvalResult(task="charposes", method=method, horizons_ms=list(range(1, M + 1)),
                       per_action={r.name: r.mpjpe2d_per_step for r in rows},
                       windows={r.name: r.windows for r in rows}, unit="px (2D MPJPE per forecast step)",
+                      horizon_unit="step",
                       extra={"scores": [r.__dict__ for r in rows]})
 
 

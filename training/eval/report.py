@@ -62,7 +62,16 @@ class EvalResult:
     per_action: dict[str, list[float]]
     windows: dict[str, int]
     unit: str = "mm"
+    # what the numbers in `horizons_ms` count: "ms" (CMU, Penn) or "step" (charposes: forecast steps
+    # of no fixed duration); the table and the JSON say it so a step is never printed as milliseconds
+    horizon_unit: str = "ms"
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def horizon_labels(self) -> list[str]:
+        """Column labels: "80ms" for milliseconds, "step1" for forecast steps."""
+        if self.horizon_unit == "ms":
+            return [f"{h}ms" for h in self.horizons_ms]
+        return [f"{self.horizon_unit}{h}" for h in self.horizons_ms]
 
     @property
     def average(self) -> list[float]:
@@ -75,6 +84,7 @@ class EvalResult:
             "task": self.task,
             "method": self.method,
             "horizons_ms": list(self.horizons_ms),
+            "horizon_unit": self.horizon_unit,
             "unit": self.unit,
             "per_action": {a: [float(v) for v in r] for a, r in self.per_action.items()},
             "average": [float(v) for v in self.average],
@@ -85,7 +95,7 @@ class EvalResult:
 
 def format_table(result: EvalResult) -> str:
     """Readable fixed-width table: one row per action, then the average."""
-    head = f"{'action':<14}{'windows':>8}" + "".join(f"{str(h) + 'ms':>9}" for h in result.horizons_ms)
+    head = f"{'action':<14}{'windows':>8}" + "".join(f"{label:>9}" for label in result.horizon_labels())
     lines = [f"task={result.task} method={result.method} (metric: {result.unit})", head, "-" * len(head)]
     for action, row in result.per_action.items():
         vals = "".join(f"{v:>9.1f}" for v in row)
