@@ -82,19 +82,6 @@ def test_mpii_cooking2(tmp_path):
     assert load_mpii_cooking2(tsv)[0].label == "pour"
 
 
-@pytest.mark.parametrize("text, match", [
-    ("1,2\n", "expected startFrame,endFrame,activity"),
-    ("10,5,cut\n", "bad interval"),
-    ("a,b,c\nx,5,cut\n", "integers"),
-    ("startFrame,endFrame,activity\n", "no annotated"),
-])
-def test_mpii_cooking2_errors(tmp_path, text, match):
-    f = tmp_path / "v.csv"
-    f.write_text(text)
-    with pytest.raises(DataError, match=match):
-        load_mpii_cooking2(f)
-
-
 def test_ikea_asm_segments(tmp_path):
     doc = {"version": "1.0", "database": {
         "Lack_TV_Bench/0007_white_floor_08_04_2019_08_28_10_47": {"subset": "testing", "annotation": [
@@ -109,17 +96,25 @@ def test_ikea_asm_segments(tmp_path):
     assert labels[29] == "spin leg" and labels[30] == "pick up leg" and labels[55] == "NA"
 
 
-@pytest.mark.parametrize("text, match", [
-    ('{"database": {"a": {"annotation": [{"segment": [5, 2], "label": "x"}]}}}', "bad segment"),
-    ('{"results": {}}', "database"),
-    ('{"database": {"a": {"annotation": [{"label": "x"}]}}}', "segment"),
-    ('{"database": {"a": ', "not valid JSON"),
+_MPII, _IKEA = (load_mpii_cooking2, "v.csv"), (load_ikea_asm_segments, "gt_segments.json")
+
+
+@pytest.mark.parametrize("fmt, text, match", [
+    (_MPII, "1,2\n", "expected startFrame,endFrame,activity"),
+    (_MPII, "10,5,cut\n", "bad interval"),
+    (_MPII, "a,b,c\nx,5,cut\n", "integers"),
+    (_MPII, "startFrame,endFrame,activity\n", "no annotated"),
+    (_IKEA, '{"database": {"a": {"annotation": [{"segment": [5, 2], "label": "x"}]}}}', "bad segment"),
+    (_IKEA, '{"results": {}}', "database"),
+    (_IKEA, '{"database": {"a": {"annotation": [{"label": "x"}]}}}', "segment"),
+    (_IKEA, '{"database": {"a": ', "not valid JSON"),
 ])
-def test_ikea_asm_errors(tmp_path, text, match):
-    f = tmp_path / "gt_segments.json"
+def test_segment_annotation_errors(tmp_path, fmt, text, match):
+    loader, name = fmt
+    f = tmp_path / name
     f.write_text(text)
     with pytest.raises(DataError, match=match):
-        load_ikea_asm_segments(f)
+        loader(f)
 
 
 # --- OpenPose BODY_25 json --------------------------------------------------------------------

@@ -88,15 +88,20 @@ def _trans(data: dict, T: int, path: Path) -> np.ndarray:
     return check_finite(trans, path, "trans")
 
 
+def _poses(data: dict, path: Path, what: str, dim: int) -> np.ndarray:
+    """The (T, dim) "poses" array, checked: present, shaped, at least one frame, finite."""
+    poses = np.asarray(need_key(data, "poses", path, what), dtype=np.float64)
+    check_shape(poses, (None, dim), path, "poses")
+    if poses.shape[0] == 0:
+        raise DataError(f"{path}: poses has no frames")
+    return check_finite(poses, path, "poses")
+
+
 def load_h36m_smpl_npz(path: str | Path) -> SMPLSequence:
     """Human3.6M (or any) SMPL-parameter npz with poses (T, 72), betas, trans."""
     p = Path(path)
     data = load_npz(p, "SMPL-parameter npz")
-    poses = np.asarray(need_key(data, "poses", p, "SMPL npz"), dtype=np.float64)
-    check_shape(poses, (None, SMPL_THETA_DIM), p, "poses")
-    if poses.shape[0] == 0:
-        raise DataError(f"{p}: poses has no frames")
-    check_finite(poses, p, "poses")
+    poses = _poses(data, p, "SMPL npz", SMPL_THETA_DIM)
     return SMPLSequence(
         theta=poses,
         betas=_betas(need_key(data, "betas", p, "SMPL npz"), p),
@@ -119,11 +124,7 @@ def load_amass_npz(path: str | Path) -> SMPLSequence:
     """AMASS SMPL+H npz -> SMPL θ (72): the 22 body joints kept, the two SMPL hand joints zero."""
     p = Path(path)
     data = load_npz(p, "AMASS npz")
-    poses = np.asarray(need_key(data, "poses", p, "AMASS npz"), dtype=np.float64)
-    check_shape(poses, (None, AMASS_POSE_DIM), p, "poses")
-    if poses.shape[0] == 0:
-        raise DataError(f"{p}: poses has no frames")
-    check_finite(poses, p, "poses")
+    poses = _poses(data, p, "AMASS npz", AMASS_POSE_DIM)
     theta = np.zeros((poses.shape[0], SMPL_THETA_DIM))  # (T, 72)
     theta[:, : 3 * AMASS_BODY_JOINTS] = poses[:, : 3 * AMASS_BODY_JOINTS]
     return SMPLSequence(
