@@ -42,27 +42,16 @@ log = logging.getLogger("foresight.paper2")
 
 
 # ---- files and poses ---------------------------------------------------------------------------
-def _train_dir_files(root: Path | None, action: str) -> list[Path]:
-    from training.data.cmu import cmu_files
-    if action != "walking_extra":
-        return cmu_files(root, "train", [action])[action]
-    # walking_extra holds extra walking trials named walking_<k>.txt (not walking_extra_<k>.txt)
-    base = root if root is not None else require_shared("data", "cmu_mocap")
-    files = sorted((base / "train" / action).glob("walking_*.txt"), key=lambda f: int(f.stem.rsplit("_", 1)[1]))
-    if not files:
-        raise DataError(f"{base / 'train' / action}: no walking_<k>.txt files")
-    return files
-
-
 def split_files(cfg: ProxyConfig) -> tuple[list[Path], list[Path]]:
+    # cmu_files also reads train/walking_extra (walking_<k>.txt) when it is named in cfg.actions
     from training.data.cmu import cmu_files
-    root = Path(cfg.root) if cfg.root else None
+    base = Path(cfg.root) if cfg.root else require_shared("data", "cmu_mocap")
     train, test = [], []
     for a in cfg.actions:
-        for i, f in enumerate(_train_dir_files(root, a), start=1):
+        for i, f in enumerate(cmu_files(base, "train", [a])[a], start=1):
             (test if i % cfg.test_every == 0 else train).append(f)
-        if (Path(cfg.root) if cfg.root else require_shared("data", "cmu_mocap")).joinpath("test", a).is_dir():
-            test += cmu_files(root, "test", [a])[a]
+        if (base / "test" / a).is_dir():
+            test += cmu_files(base, "test", [a])[a]
     if not train or not test:
         raise DataError(f"CMU proxy: empty split (train {len(train)}, test {len(test)} files)")
     return train, test
