@@ -49,3 +49,22 @@ def test_build_bank_rows_and_cap():
     build_bank(seqs, 2, BankConfig(dt=4, k=2, cap=50), bank2, short_only=True, log=lambda *_: None)
     assert bank2.counts()[1] == [0, 0, 0]
     torch.testing.assert_close(bank2.short, bank.short)  # seeded: same clusters again
+
+
+def test_build_bank_skips_action_without_sequences():
+    """Action 1 has no sequence at all (width-0 extract), action 2 only too-short ones: both rows stay
+    empty, the agnostic row holds action 0's windows, and selection falls back to it for them."""
+    rng = np.random.default_rng(2)
+    seqs = {0: [np.sin(0.1 * np.arange(60))[:, None].repeat(3, 1) + 0.01 * rng.normal(size=(60, 3))],
+            2: [np.zeros((5, 3), np.float32)]}
+    bank = MemoryBank(num_actions=3, max_items=6, dt=4, pose_dim=3)
+    bank.fill(1, torch.ones(2, 4, 3), torch.ones(2, 4, 3))  # stale content must be cleared
+    summary = build_bank(seqs, 3, BankConfig(dt=4, k=2, cap=50), bank, log=lambda *_: None)
+    short, long = bank.counts()
+    assert short[1] == long[1] == short[2] == long[2] == 0
+    assert short[0] >= 1 and short[3] >= 1
+    assert summary[1] == summary[2] == (0, 0, 0) and summary[3][2] == summary[0][2]
+    assert float(bank.short[1].abs().sum()) == 0.0
+    probs = torch.tensor([[0.05, 0.9, 0.05], [0.9, 0.05, 0.05]])
+    sel = bank.selection(probs, threshold=0.5)
+    assert sel.argmax(-1).tolist() == [3, 0]  # empty row 1 -> agnostic row 3

@@ -109,6 +109,14 @@ def build_bank(seqs_by_action: dict[int, list[np.ndarray]], num_actions: int, cf
     for row in range(num_actions + 1):
         if row < num_actions:
             s, l = extract_dynamics(seqs_by_action.get(row, []), cfg.dt, cfg.k)
+            if s.shape[0] == 0:
+                # no window for this action: its row stays empty (mask 0), so selection falls back to
+                # the agnostic row; an empty extract may also be width 0 (no sequence at all)
+                empty = bank.short.new_zeros((0,) + tuple(bank.short.shape[2:]))
+                bank.fill(row, empty, empty)
+                summary[row] = (0, 0, 0)
+                log(f"bank row {row}: no training window long enough -> empty (agnostic fallback)")
+                continue
             all_s.append(s)
             all_l.append(l)
         else:
