@@ -29,6 +29,14 @@ PREDICTOR_TRAIN_CMD = ("python -m training.train_predictor --config configs/trai
 FORECASTER_TRAIN_CMD = ("python -m training.train_forecaster --config configs/train/paper2_cmu_cpu.yaml "
                         "and copy runs/paper2/cpu_full/final/ to weights/forecaster/")
 
+# Pose2D.layout of MediaPipe landmarks (models.skeletons.BlazePoseJoint order). The joint count is a
+# literal because models.skeletons imports torch and node modules must stay cheap to import;
+# tests/nodes checks it equals len(BlazePoseJoint).
+BLAZEPOSE_LAYOUT = "blazepose33"
+NUM_BLAZEPOSE = 33
+# MediaPipe world landmarks / camera axes (Y down, Z away) <-> Y-up world: 180 deg about X (its own inverse).
+FLIP_YZ = np.array([1.0, -1.0, -1.0])
+
 
 @dataclasses.dataclass
 class BackendParams:
@@ -58,6 +66,18 @@ class Rejects:
             log.warning("%s: dropped %s %s: %s (counted as rejected.%s; logged once per reason)",
                         self.node_name, type(msg).__name__, where, detail, reason)
         return None
+
+
+def check_blazepose_world(msg, rejects: Rejects, needed_for: str) -> bool:
+    """Pose2D checks shared by the nodes that lift MediaPipe world landmarks (False = rejected)."""
+    if msg.layout != BLAZEPOSE_LAYOUT or msg.keypoints.shape[0] != NUM_BLAZEPOSE:
+        rejects("layout", msg, f"needs {BLAZEPOSE_LAYOUT} ({NUM_BLAZEPOSE} joints), got {msg.layout} "
+                f"with {msg.keypoints.shape[0]} joints")
+        return False
+    if msg.world is None:
+        rejects("no_world", msg, f"Pose2D carries no world landmarks (needed for {needed_for})")
+        return False
+    return True
 
 
 def finite(*arrays) -> bool:

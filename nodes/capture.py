@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import DataError
+from nodes._common import BLAZEPOSE_LAYOUT
 from runtime.node import EndOfStream, Node
 from runtime.protocol import VideoFrame
 from runtime.registry import register_node
@@ -83,7 +84,7 @@ class Capture(Node):
             t = time.monotonic() - self.t0
             img, kp, world = self.fig.render(t)
             msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=time.time(),
-                             image=img, gt_keypoints=kp, gt_world=world, gt_layout="blazepose33")
+                             image=img, gt_keypoints=kp, gt_world=world, gt_layout=BLAZEPOSE_LAYOUT)
         else:
             ok, img = self.cap.read()
             if not ok:

@@ -36,15 +36,15 @@ from typing import Literal
 
 import numpy as np
 
-from nodes._common import BackendParams, FORECASTER_TRAIN_CMD, Rejects, finite, torch_threads, weights_dir
+from nodes._common import (BackendParams, FLIP_YZ, FORECASTER_TRAIN_CMD, NUM_BLAZEPOSE, Rejects,
+                           check_blazepose_world, finite, torch_threads, weights_dir)
 from nodes._steps import OnlineSegmenter
 from nodes._window import GridResampler
 from runtime.node import Node
 from runtime.protocol import CharPoseForecast, Pose2D
 from runtime.registry import register_node
 
-NUM_BLAZEPOSE = 33
-TO_Y_UP = np.array([1.0, -1.0, -1.0])     # MediaPipe world (Y down, Z away) -> Y up, 180 deg about X
+TO_Y_UP = FLIP_YZ     # MediaPipe world (Y down, Z away) -> Y up, 180 deg about X
 
 
 @dataclasses.dataclass
@@ -67,6 +67,8 @@ def root_frame(world: np.ndarray) -> np.ndarray:
     p = world * TO_Y_UP
     hips = p[B.LEFT_HIP] - p[B.RIGHT_HIP]
     yaw = np.arctan2(hips[2], hips[0])               # rotation about +Y taking the hip axis to +X
+    # = models.geometry.axis_angle_to_matrix((0, yaw, 0)), written out: this runs per frame and the
+    # torch round trip of the shared function costs ~10x more here.
     c, s = np.cos(yaw), np.sin(yaw)
     R = np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
     return p @ R.T
@@ -134,11 +136,8 @@ class Forecaster(Node):
             return self.rejects("wrong_type", msg, f"expected Pose2D, got {type(msg).__name__}")
         if not msg.has_person:
             return self._empty(msg)
-        if msg.layout != "blazepose33" or msg.keypoints.shape[0] != NUM_BLAZEPOSE:
-            return self.rejects("layout", msg, f"needs blazepose33 (33 joints), got {msg.layout} "
-                                f"with {msg.keypoints.shape[0]} joints")
-        if msg.world is None:
-            return self.rejects("no_world", msg, "Pose2D carries no world landmarks (needed for steps)")
+        if not check_blazepose_world(msg, self.rejects, "steps"):
+            return None
         if not finite(msg.keypoints, msg.world):
             return self.rejects("nan", msg, "NaN/inf in keypoints or world landmarks")
         tr = self.tracks.get(msg.source_id)

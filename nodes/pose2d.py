@@ -12,10 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from models.skeletons import BlazePoseJoint
-
-LAYOUT = "blazepose33"  # the Pose2D.layout string for MediaPipe landmarks
-NUM_JOINTS = len(BlazePoseJoint)
+from nodes._common import BLAZEPOSE_LAYOUT as LAYOUT, NUM_BLAZEPOSE as NUM_JOINTS
 from runtime.node import Node
 from runtime.protocol import Pose2D, VideoFrame
 from runtime.registry import register_node

@@ -24,13 +24,12 @@ from typing import Literal
 
 import numpy as np
 
-from nodes._common import Rejects, finite, torch_threads
+from nodes._common import FLIP_YZ, NUM_BLAZEPOSE, Rejects, check_blazepose_world, finite, torch_threads
 from runtime.node import Node
 from runtime.protocol import BodyParams, Pose2D
 from runtime.registry import register_node
 
-NUM_BLAZEPOSE = 33
-CAM_AXES = np.array([1.0, -1.0, -1.0])   # IK world (Y up) -> camera axes (Y down, Z forward)
+CAM_AXES = FLIP_YZ   # IK world (Y up) -> camera axes (Y down, Z forward)
 
 
 @dataclasses.dataclass
@@ -99,11 +98,8 @@ class Regress(Node):
             return self.rejects("wrong_type", msg, f"expected Pose2D, got {type(msg).__name__}")
         if not msg.has_person:
             return no_person(msg)
-        if msg.layout != "blazepose33" or msg.keypoints.shape[0] != NUM_BLAZEPOSE:
-            return self.rejects("layout", msg, f"needs blazepose33 (33 joints), got {msg.layout} "
-                                f"with {msg.keypoints.shape[0]} joints")
-        if msg.world is None:
-            return self.rejects("no_world", msg, "Pose2D carries no world landmarks (needed for 3D IK)")
+        if not check_blazepose_world(msg, self.rejects, "3D IK"):
+            return None
         if not finite(msg.keypoints, msg.scores, msg.world):
             return self.rejects("nan", msg, "NaN/inf in keypoints, scores or world landmarks")
         if min(msg.image_size) <= 0:

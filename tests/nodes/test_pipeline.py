@@ -7,7 +7,7 @@ import socket
 import time
 
 from core.paths import CONFIG_DIR
-from nodes._common import BackendParams
+from nodes._common import BLAZEPOSE_LAYOUT, NUM_BLAZEPOSE, BackendParams
 from runtime.client import ForecastSubscriber
 from runtime.graph import load_pipeline
 from runtime.protocol import CharPoseForecast, MotionForecast
@@ -26,6 +26,19 @@ def test_backend_params_mirror_backend_config():
     theirs = [(f.name, f.type, f.default) for f in dataclasses.fields(BackendConfig)]
     assert [m[0] for m in mine] == [t[0] for t in theirs] and [m[2] for m in mine] == [t[2] for t in theirs]
     assert BackendParams(kind="cpu").config() == BackendConfig(kind="cpu")
+
+
+def test_blazepose_constants_match_the_skeleton_and_protocol():
+    # nodes/_common mirrors them as literals so node modules import without torch
+    import subprocess
+    import sys
+
+    from models.skeletons import BlazePoseJoint
+    from runtime.protocol import Pose2D
+    assert NUM_BLAZEPOSE == len(BlazePoseJoint)
+    assert BLAZEPOSE_LAYOUT == Pose2D.__dataclass_fields__["layout"].default
+    code = "import sys, nodes.pose2d, nodes.regress, nodes.forecaster; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_full_graph_delivers_forecasts_to_a_client(predictor_weights, forecaster_weights):
