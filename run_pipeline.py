@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from core.config import apply_overrides
+from core.config import apply_overrides, read_yaml
 from core.errors import ConfigError, cli_errors
 from core.paths import CONFIG_DIR
 
@@ -61,11 +61,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     from nodes.basic import summarize
-    from runtime.graph import load_pipeline, read_pipeline_yaml
+    from runtime.graph import load_pipeline
     from runtime.monitor import LiveMonitor
     from runtime.supervisor import Supervisor
 
-    raw = apply_overrides(read_pipeline_yaml(args.config), args.set)
+    raw = apply_overrides(read_yaml(args.config), args.set)
     overrides = _input_overrides(args, raw) + list(args.set)
     cfg = load_pipeline(args.config, overrides)          # fails here, before any process starts
     duration = args.duration if args.duration is not None else (DEMO_SECONDS if args.demo else None)

@@ -16,9 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from core.config import apply_overrides, from_dict
+from core.config import from_dict, load_config
 from core.errors import ConfigError
 from runtime.registry import get_node_class
 from runtime.runner import InputSpec, RunSpec
@@ -73,45 +71,10 @@ class PipelineConfig:
     max_message_bytes: int = 64 << 20
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML silently keeps the last of duplicate keys; a duplicated node name must be an error."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}")
-        seen.add(key)
-    return yaml.SafeLoader.construct_mapping(loader, node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_pipeline_yaml(path: str | Path) -> dict:
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"{p}: pipeline config not found")
-    try:
-        data = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)
-    except ConfigError as exc:
-        raise ConfigError(f"{p}: {exc}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError(f"{p}{f' line {mark.line + 1}' if mark else ''}: not valid YAML") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{p}: top level must be a mapping")
-    return data
-
-
 def load_pipeline(path: str | Path | None, overrides: list[str] | None = None) -> PipelineConfig:
-    """Read, override, type-check and semantically validate a pipeline file."""
-    data = read_pipeline_yaml(path) if path else {}
-    data = apply_overrides(data, overrides)
+    """Read, override, type-check (core.config.load_config) and semantically validate a pipeline."""
+    cfg = load_config(PipelineConfig, path, overrides)
     try:
-        cfg = from_dict(PipelineConfig, data)
         validate(cfg)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}" if path else str(exc)) from None

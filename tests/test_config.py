@@ -49,3 +49,10 @@ def test_bad_values_name_the_field(data, field):
 
 def test_to_dict_is_plain():
     assert to_dict(Cfg()) == {"name": "x", "layers": [1, 2], "optim": {"lr": 0.01, "kind": "sgd"}}
+
+
+def test_duplicate_yaml_key_is_an_error(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("name: a\noptim:\n  lr: 0.1\n  lr: 0.2\n")   # PyYAML alone would keep 0.2 silently
+    with pytest.raises(ConfigError, match=r"c.yaml: line 4: duplicate key 'lr'"):
+        load_config(Cfg, p)
