@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -180,6 +181,13 @@ def build_forecaster(cfg: ForecasterConfig) -> CharPoseForecaster:
     return CharPoseForecaster(cfg)
 
 
+def primitive_feature(step_poses: np.ndarray) -> np.ndarray:
+    """The motion-primitive feature of one action step, shared by the CMU proxy's k-means
+    (training/paper2/proxy.py) and LoadedForecaster.primitive_of so both compute it identically:
+    (T, J, 3) neck-centred frames -> (2*J*3,) = [mean pose, last - first frame]."""
+    return np.concatenate([step_poses.mean(0).ravel(), (step_poses[-1] - step_poses[0]).ravel()])
+
+
 # ---- shipped weights -------------------------------------------------------------------------
 class LoadedForecaster:
     """A forecaster loaded from a weights folder (model.safetensors + config.yaml + meta.json).
@@ -206,15 +214,12 @@ class LoadedForecaster:
         """Action id of one observed step for a model trained on the CMU proxy's motion primitives:
         step_poses3d (T, 9, 3) metres, neck-centred, body root frame (Y up, facing +Z), the frames of
         the step -> nearest k-means centre of [mean pose, last - first frame] (training/paper2/proxy.py)."""
-        import numpy as np
-
         if self.primitives is None:
             raise ConfigError("this forecaster was not trained on motion primitives (no 'primitives' in meta.json)")
         x = np.asarray(step_poses3d, dtype=np.float64)
         if x.ndim != 3 or x.shape[1:] != (self.cfg.num_joints, 3) or len(x) < 1:
             raise ConfigError(f"step_poses3d must be (T >= 1, {self.cfg.num_joints}, 3), got {x.shape}")
-        x = x - x[:, self.cfg.neck_index : self.cfg.neck_index + 1]
-        feat = np.concatenate([x.mean(0).ravel(), (x[-1] - x[0]).ravel()])
+        feat = primitive_feature(x - x[:, self.cfg.neck_index : self.cfg.neck_index + 1])
         z = (feat - np.asarray(self.primitives["mean"])) / np.asarray(self.primitives["std"])
         return int(np.argmin(((np.asarray(self.primitives["centers"]) - z) ** 2).sum(-1)))
 

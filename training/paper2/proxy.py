@@ -33,6 +33,7 @@ import numpy as np
 from core.config import to_dict
 from core.errors import DataError
 from core.paths import REPO_ROOT, require_shared
+from models.charpose import primitive_feature
 from training.paper2.camera import virtual_camera
 from training.paper2.config import ProxyConfig, TrainConfig
 from training.paper2.dataset import CharPoseData, StepSequence, make_windows
@@ -105,8 +106,7 @@ def target_frame(ub: np.ndarray, s: int, e: int, mode: str, rng: np.random.Gener
 
 def step_features(ub: np.ndarray, steps: list[tuple[int, int]]) -> np.ndarray:
     """(S, 54): mean pose and first->last displacement of each step."""
-    return np.stack([np.concatenate([ub[s:e].mean(0).ravel(), (ub[e - 1] - ub[s]).ravel()])
-                     for s, e in steps]).astype(np.float64)
+    return np.stack([primitive_feature(ub[s:e]) for s, e in steps]).astype(np.float64)
 
 
 # ---- build -----------------------------------------------------------------------------------
