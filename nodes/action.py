@@ -74,6 +74,13 @@ def load_model(path: str, device=None):
     return model
 
 
+def action_labels(model) -> list[str]:
+    """The predictor's action class names (the action node's ActionProbs.labels; the predictor node
+    accepts only ActionProbs with exactly these)."""
+    c = model.cfg
+    return list(c.action_names) or [f"action_{i}" for i in range(c.num_actions)]
+
+
 def recognizer_module(model):
     """nn.Module for prepare()/export: θ window (B, T, 72) -> class probabilities (B, A).
     (Built in a function: node modules must not import torch at import time.)"""
@@ -102,7 +109,7 @@ class Action(Node):
         torch_threads(self.params.num_threads)
         model = load_model(self.params.weights)
         self.n_obs, self.fps = model.cfg.n_obs, model.cfg.fps
-        self.labels = list(model.cfg.action_names) or [f"action_{i}" for i in range(model.cfg.num_actions)]
+        self.labels = action_labels(model)
         example = torch.zeros(1, self.n_obs, 72)
         self.prepared = prepare(recognizer_module(model), (example,), self.params.backend.config())
         self._torch = torch

@@ -103,7 +103,7 @@ class Forecaster(Node):
 
         from core.errors import CheckpointError
         from models.charpose import load_forecaster
-        from models.skeletons import BLAZEPOSE_TO_UB9, UpperBodyJoint, mapping_matrix
+        from models.skeletons import BLAZEPOSE_TO_UB9, UB9_ROOT, UpperBodyJoint, mapping_matrix
         from runtime.backends import prepare
         torch_threads(self.params.num_threads)
         d = weights_dir(self.params.weights, ("model.safetensors", "config.yaml", "meta.json"),
@@ -121,7 +121,7 @@ class Forecaster(Node):
         self.labeller_source = ("meta.json primitives (k-means)" if fc.primitives is not None
                                 else "model feedback (fallback: no primitives in meta.json)")
         self.ub9 = mapping_matrix(BLAZEPOSE_TO_UB9, NUM_BLAZEPOSE, len(UpperBodyJoint))   # (9, 33)
-        self.neck = int(UpperBodyJoint.NECK)
+        self.neck = int(UB9_ROOT)                                  # poses are neck-centred
         H, A = self.H, self.A
         example = (torch.zeros(1, H, 9, 2), torch.full((1, H, A), 1.0 / A), torch.zeros(1, H, 0),
                    fc.K[None], fc.R[None], fc.t[None])

@@ -26,7 +26,7 @@ import numpy as np
 
 from nodes._common import BackendParams, Rejects, log, torch_threads
 from nodes._window import SampleWindow
-from nodes.action import load_model, observed_window
+from nodes.action import action_labels, load_model, observed_window
 from runtime.node import Node
 from runtime.protocol import ActionProbs, BodyParams, MotionForecast
 from runtime.registry import register_node
@@ -85,7 +85,7 @@ class Predictor(Node):
         model = load_model(self.params.weights)
         c = model.cfg
         self.n_obs, self.n_future, self.fps, self.num_actions = c.n_obs, c.n_future, c.fps, c.num_actions
-        self.labels = list(c.action_names) or [f"action_{i}" for i in range(c.num_actions)]
+        self.labels = action_labels(model)
         example = (torch.zeros(1, c.n_obs, 72), torch.full((1, c.num_actions), 1.0 / c.num_actions),
                    torch.zeros(1, 1))
         self.prepared = prepare(forecast_module(model), example, self.params.backend.config())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from enum import IntEnum
 
 import numpy as np
 import torch
@@ -140,7 +139,3 @@ def build_plan(joint_set: str) -> IKPlan:
                   anchor_matrix=torch.as_tensor(a_smpl), root_points=tuple(d for d, _ in root_found),
                   root_weights=root_w, targets=tuple(targets), target_weights=tuple(tweights),
                   hinge=tuple(hinge), chain_k=tuple(chain_k), scale_bones=scale_bones)
-
-
-def source_enum(joint_set: str) -> type[IntEnum]:
-    return {"smpl": S, "blazepose": K.BlazePoseJoint, "cmu": K.CmuJoint, "ub9": K.UpperBodyJoint}[joint_set]
