@@ -19,9 +19,10 @@ from core.config import config_hash, from_dict
 from core.errors import CheckpointError, DataError
 from models.charpose import load_forecaster
 from training.paper2.config import TrainConfig
-from training.paper2.dataset import CharPoseData, one_hot
+from training.paper2.dataset import CharPoseData
 from training.paper2.metrics import QualityClassifier, mpjpe, pa_mpjpe, topk_accuracy
 from training.paper2.skeleton import upper_body_bones
+from training.paper2.trainer import forward_batch
 
 
 @dataclasses.dataclass
@@ -53,8 +54,7 @@ def forecaster_predictor(run_dir: str | Path, device: str = "cpu") -> Callable:
 
     def predict(b: dict) -> dict:
         with torch.no_grad():
-            logits, y, proj = fc.model(b["poses2d"].to(device), one_hot(b["actions_in"], cfg.model.num_actions).to(device),
-                                       b["objects_in"].to(device), b["K"].to(device), b["R"].to(device), b["t"].to(device))
+            logits, y, proj = forward_batch(fc.model, {k: v.to(device) for k, v in b.items()}, cfg.model.num_actions)
         return {"logits": logits.cpu().numpy(), "poses3d": y.cpu().numpy(), "poses2d": proj.cpu().numpy()}
 
     predict.data = load_data(cfg)
