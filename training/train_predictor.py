@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import logging
 
+from core.cli import add_config_args
 from core.errors import cli_errors
 
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m training.train_predictor", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", required=True, help="configs/train/paper1_*.yaml")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="dotted override, e.g. --set stages.e2e_steps=100 (repeatable)")
+    add_config_args(ap, config_help="configs/train/paper1_*.yaml", set_example="stages.e2e_steps=100")
     ap.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1 ...)")
     ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in run_dir")
     ap.add_argument("--export", default="", metavar="DIR", help="write model.safetensors + config.yaml here")
