@@ -26,7 +26,7 @@ from core.paths import WEIGHTS_DIR
 from training.data.cmu import CMUBatch
 from training.eval.registry import MethodContext, register_method
 from training.paper1.checkpoint import model_from_checkpoint
-from training.paper1.cmu_data import CMU_TRAIN_ACTIONS, load_cmu_pose, pose_to_joints, rows_to_pose
+from training.paper1.cmu_data import CMU_TRAIN_ACTIONS, PREDICTED, load_cmu_pose, pose_to_joints, rows_to_pose
 
 DEFAULT_CMU_CHECKPOINT = WEIGHTS_DIR / "predictor_cmu"
 
@@ -101,7 +101,6 @@ def build_cmu_nearest_neighbor(ctx: MethodContext):
     keys = train[:, :n_in].flatten(1)  # (M, 10*75)
 
     def predict(batch: CMUBatch) -> np.ndarray:
-        from training.paper1.cmu_data import PREDICTED
         if batch.output_n > n_out:
             raise ConfigError(f"nearest_neighbor: stored futures have {n_out} frames, asked {batch.output_n}")
         obs = torch.from_numpy(batch.observed_joints[:, -n_in:, PREDICTED]).double()  # (N, 10, 25, 3)

@@ -19,6 +19,7 @@ import torch
 from core.config import config_hash
 from core.errors import cli_errors
 from core.paths import WEIGHTS_DIR
+from training.eval.metrics import mpjpe
 from training.paper1.checkpoint import model_from_checkpoint
 from training.paper1.smpl_data import cmu_smpl_data, smpl_joints
 
@@ -42,7 +43,7 @@ def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path, batch: int = 256)
         gt = smpl_joints(th[:, n_obs:])  # (N, 25, 24, 3) m
         for m, fn in methods.items():
             pred = torch.cat([fn(th[s:s + batch, :n_obs]) for s in range(0, th.shape[0], batch)])
-            err = (smpl_joints(pred) - gt).norm(dim=-1).mean((0, 2)) * 1000.0  # (25,) mm
+            err = mpjpe(smpl_joints(pred).numpy(), gt.numpy()) * 1000.0  # (25,) mm
             results[m]["per_action"][action] = [float(err[f]) for f in frames]
             results[m]["windows"][action] = int(th.shape[0])
     out = Path(out_dir)
