@@ -81,8 +81,14 @@ def load_pipeline(path: str | Path | None, overrides: list[str] | None = None) -
     return cfg
 
 
-def _split_ref(ref: str, where: str, cfg: PipelineConfig) -> tuple[str, str]:
+def _ref(ref: str) -> tuple[str, str]:
+    """'<node>.<topic>' -> (node, topic), split at the last '.'."""
     node, _, topic = ref.rpartition(".")
+    return node, topic
+
+
+def _split_ref(ref: str, where: str, cfg: PipelineConfig) -> tuple[str, str]:
+    node, topic = _ref(ref)
     if not node or not topic:
         raise ConfigError(f"{where}: expected '<node>.<topic>', got {ref!r}")
     if node not in cfg.nodes:
@@ -96,7 +102,7 @@ def output_topics(cfg: PipelineConfig, name: str) -> list[str]:
     cls = get_node_class(nc.type, f"nodes.{name}.type")
     if not cls.OUTPUTS_FROM_INPUTS:
         return list(cls.OUTPUTS)
-    return [ref.rpartition(".")[2] for ref in nc.inputs if ref.rpartition(".")[0] in cfg.nodes]
+    return [topic for up, topic in map(_ref, nc.inputs) if up in cfg.nodes]
 
 
 def output_class(cfg: PipelineConfig, name: str, topic: str, depth: int = 0) -> type[Message]:
@@ -104,8 +110,7 @@ def output_class(cfg: PipelineConfig, name: str, topic: str, depth: int = 0) -> 
     cls = get_node_class(cfg.nodes[name].type)
     if not cls.OUTPUTS_FROM_INPUTS:
         return cls.OUTPUTS.get(topic, Message)
-    for ref in cfg.nodes[name].inputs:
-        up, _, t = ref.rpartition(".")
+    for up, t in map(_ref, cfg.nodes[name].inputs):
         if t == topic and up in cfg.nodes and depth < len(cfg.nodes):
             return output_class(cfg, up, t, depth + 1)
     return Message
@@ -182,14 +187,13 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
     specs = {}
     for name, nc in cfg.nodes.items():
         by_up: dict[str, list[str]] = {}
-        for ref in nc.inputs:
-            up, topic = ref.rpartition(".")[0], ref.rpartition(".")[2]
+        for up, topic in map(_ref, nc.inputs):
             by_up.setdefault(up, []).append(topic)
         curve = (CurveKeys(secret_key_file=nc.curve.secret_key_file,
                            authorized_clients_dir=nc.curve.authorized_clients_dir)
                  if nc.curve else None)
-        policies = {ref.rpartition(".")[2]: topic_policy(output_class(cfg, *_ref(ref)))
-                    for ref in nc.inputs}
+        policies = {topic: topic_policy(output_class(cfg, up, topic))
+                    for up, topic in map(_ref, nc.inputs)}
         policies.update(nc.policies)   # explicit config wins
         frames_out = any(topic_policy(output_class(cfg, name, t)) == "latest"
                          for t in output_topics(cfg, name))
@@ -201,11 +205,6 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
             sndhwm=8 if frames_out else 1000)
     return specs
-
-
-def _ref(ref: str) -> tuple[str, str]:
-    node, _, topic = ref.rpartition(".")
-    return node, topic
 
 
 def spec_from_dict(data: dict) -> RunSpec:
