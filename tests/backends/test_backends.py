@@ -21,15 +21,21 @@ class _Tiny(torch.nn.Module):
         return self.out(h)
 
 
-def test_auto_on_cpu_matches_eager():
+def _auto_vs_eager():
+    """(backend output, eager output, backend kind) for a seeded _Tiny on a (2, 5, 4) input."""
     torch.manual_seed(0)
     m = _Tiny()
     x = torch.randn(2, 5, 4)
     want = m.eval()(x)
     prep = prepare(m, (x,), BackendConfig(kind="auto"))
+    return prep.fn(x.to(prep.device)).cpu(), want, prep.kind
+
+
+def test_auto_on_cpu_matches_eager():
+    got, want, kind = _auto_vs_eager()
     if not torch.cuda.is_available():
-        assert prep.kind == "cpu"
-    torch.testing.assert_close(prep.fn(x.to(prep.device)).cpu(), want)
+        assert kind == "cpu"
+    torch.testing.assert_close(got, want)
 
 
 def test_export_program_runs_same_numbers():
@@ -50,9 +56,6 @@ def test_explicit_gpu_backend_without_cuda_is_one_line_error(kind):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_backend_matches_cpu():
-    torch.manual_seed(0)
-    m = _Tiny()
-    x = torch.randn(2, 5, 4)
-    want = m.eval()(x)
-    prep = prepare(m, (x,), BackendConfig(kind="auto"))
-    torch.testing.assert_close(prep.fn(x.to(prep.device)).cpu(), want, atol=1e-3, rtol=1e-3)
+    got, want, kind = _auto_vs_eager()
+    assert kind in ("cuda", "tensorrt")
+    torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-3)
