@@ -97,19 +97,18 @@ def _poses(data: dict, path: Path, what: str, dim: int) -> np.ndarray:
     return check_finite(poses, path, "poses")
 
 
+def _sequence(data: dict, path: Path, what: str, theta: np.ndarray, default_fps: float | None) -> SMPLSequence:
+    """The checked betas, trans, fps and gender of an npz around its (T, 72) θ."""
+    return SMPLSequence(theta=theta, betas=_betas(need_key(data, "betas", path, what), path),
+                        trans=_trans(data, theta.shape[0], path), fps=_fps(data, path, default_fps),
+                        gender=_gender(data), source=str(path))
+
+
 def load_h36m_smpl_npz(path: str | Path) -> SMPLSequence:
     """Human3.6M (or any) SMPL-parameter npz with poses (T, 72), betas, trans."""
     p = Path(path)
     data = load_npz(p, "SMPL-parameter npz")
-    poses = _poses(data, p, "SMPL npz", SMPL_THETA_DIM)
-    return SMPLSequence(
-        theta=poses,
-        betas=_betas(need_key(data, "betas", p, "SMPL npz"), p),
-        trans=_trans(data, poses.shape[0], p),
-        fps=_fps(data, p, H36M_SMPL_DEFAULT_FPS),
-        gender=_gender(data),
-        source=str(p),
-    )
+    return _sequence(data, p, "SMPL npz", _poses(data, p, "SMPL npz", SMPL_THETA_DIM), H36M_SMPL_DEFAULT_FPS)
 
 
 def _gender(data: dict) -> str:
@@ -127,11 +126,4 @@ def load_amass_npz(path: str | Path) -> SMPLSequence:
     poses = _poses(data, p, "AMASS npz", AMASS_POSE_DIM)
     theta = np.zeros((poses.shape[0], SMPL_THETA_DIM))  # (T, 72)
     theta[:, : 3 * AMASS_BODY_JOINTS] = poses[:, : 3 * AMASS_BODY_JOINTS]
-    return SMPLSequence(
-        theta=theta,
-        betas=_betas(need_key(data, "betas", p, "AMASS npz"), p),
-        trans=_trans(data, poses.shape[0], p),
-        fps=_fps(data, p, None),
-        gender=_gender(data),
-        source=str(p),
-    )
+    return _sequence(data, p, "AMASS npz", theta, None)
