@@ -1,8 +1,8 @@
 """regress node: Pose2D (BlazePose-33 image + world landmarks) -> BodyParams (SMPL θ, β, Π, joints).
 
 * θ (24, 3): `models.ik.solve_ik(world, joint_set="blazepose", refine_iters=...)` on MediaPipe's
-  metric world landmarks (analytic bone-direction IK + a few Levenberg-Marquardt steps; docs/body.md
-  measures 13 ms analytic / 29 ms with 3 steps per frame). The IK's world is SMPL-style (Y up): the
+  metric world landmarks (analytic bone-direction IK + a few Levenberg-Marquardt steps; per-frame
+  latency measured in docs/body.md). The IK's world is SMPL-style (Y up): the
   MediaPipe world (camera-aligned, Y down, Z away) rotated 180 deg about X.
 * Continuity: each frame's θ is unwrapped against the previous frame of the same source
   (`axis_angle_continuity`), so the time series never flips sign / 2pi and the downstream windows

@@ -1,10 +1,11 @@
 """Measure IK accuracy (the numbers in docs/body.md).
 
-    python -m models.ik.accuracy [--frames 200] [--refine 10] [--cmu-action walking]
+    python -m models.ik.accuracy [--frames 200] [--refine 10] [--cmu-action walking] [--latency-frames 50]
 
 Cases: SMPL-24 round trip (random plausible theta -> FK -> IK -> FK), synthetic BlazePose-33 / UB9 /
 CMU-38 made from SMPL FK through the skeleton mappings, and real CMU-Mocap test frames (if the shared
-data is present). Prints mean joint error (mm) and mean bone-direction error (deg), analytic vs refined.
+data is present). Prints mean joint error (mm) and mean bone-direction error (deg), analytic vs refined,
+then the live (regress node) latency: one BlazePose frame per solve_ik call.
 """
 from __future__ import annotations
 
@@ -98,12 +99,23 @@ def _ub9_error(res, ub) -> float:
     return float((fit - ub).norm(dim=-1).mean()) * 1000
 
 
+def single_frame_ms(frames: torch.Tensor, joint_set: str, refine_iters: int) -> float:
+    """Mean ms per solve_ik call on ONE frame at a time (as the regress node calls it), (T, K, 3) in."""
+    pts = frames.numpy()
+    solve_ik(pts[0], joint_set, refine_iters=refine_iters, continuity=False)        # warm-up
+    t0 = time.perf_counter()
+    for f in pts:
+        solve_ik(f, joint_set, refine_iters=refine_iters, continuity=False)
+    return (time.perf_counter() - t0) * 1000 / len(pts)
+
+
 @cli_errors
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--refine", type=int, default=10)
     ap.add_argument("--cmu-action", default="walking")
+    ap.add_argument("--latency-frames", type=int, default=50, help="single-frame latency frames (0: skip)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     print(f"{'case':38s} {'refine':>6s} {'joint mm':>9s} {'bone deg':>9s} {'ms/frame':>9s}")
@@ -115,6 +127,12 @@ def main(argv=None) -> int:
             err = _ub9_error(res, pts) if js == "ub9" else float(mean_joint_error(res).mean()) * 1000
             deg = float(bone_direction_error(res).mean())
             print(f"{name:38s} {iters:6d} {err:9.3f} {deg:9.3f} {ms:9.2f}")
+    if args.latency_frames > 0:
+        joints = BodyModel(dtype=DT).joints(plausible_theta(args.latency_frames, 0))
+        flip = torch.tensor([1.0, -1.0, -1.0], dtype=DT)
+        live = spread(joints, K.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9 * flip
+        for iters in (0, 2, 3, args.refine):
+            print(f"single-frame BlazePose-33, refine {iters:2d}: {single_frame_ms(live, 'blazepose', iters):.2f} ms")
     return 0
 
 
