@@ -36,6 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.config import from_dict
+from core.errors import CheckpointError, ConfigError, ForesightError
 from models.action_nets import ActionRecognizer
 from models.memory_bank import BankRead, MemoryBank
 
@@ -265,8 +267,6 @@ class MotionPredictor(nn.Module):
         {"theta": (T_f, D) or (B, T_f, D), "action": int arg-max class (or (B,)),
         "action_probs": (A,) or (B, A), "bank_row": index of the bank read (A = agnostic)}.
         """
-        from core.errors import ForesightError
-
         single = np.ndim(theta_obs) == 2
         dev = self.pose_mean.device
         def prep(x, dim, name):
@@ -296,10 +296,6 @@ class MotionPredictor(nn.Module):
         return {k: (v[0] if single else v).cpu().numpy() for k, v in res.items()}
 
 
-def build_predictor(cfg: PredictorConfig) -> MotionPredictor:
-    return MotionPredictor(cfg)
-
-
 def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> MotionPredictor:
     """Load a shipped predictor directory (``model.safetensors`` + ``config.yaml``) in eval mode.
 
@@ -307,9 +303,6 @@ def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Moti
     """
     import yaml
     from safetensors.torch import load_file
-
-    from core.config import from_dict
-    from core.errors import CheckpointError, ConfigError
 
     path = Path(path)
     weights, cfg_path = path / "model.safetensors", path / "config.yaml"
@@ -332,8 +325,6 @@ def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Moti
 
 def load_state_checked(model: nn.Module, state: dict, where: str) -> None:
     """load_state_dict that turns key/shape mismatches into a one-line ``CheckpointError``."""
-    from core.errors import CheckpointError
-
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
