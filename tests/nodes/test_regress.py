@@ -74,12 +74,14 @@ def test_bad_input_is_counted_once_logged_and_node_keeps_serving(node, caplog):
     nan.world[3, 1] = np.nan
     wrong = Pose2D(source_id="s", keypoints=np.zeros((17, 2), np.float32), scores=np.ones(17, np.float32),
                    layout="coco17", image_size=(W, H))
+    no_world = _from_smpl(plausible_theta(1, seed=4)[0])
+    no_world.world = None
     frame = VideoFrame(image=np.zeros((4, 4, 3), np.uint8))
     with caplog.at_level(logging.WARNING, logger="foresight.nodes"):
-        for bad in (nan, nan, wrong, frame):
+        for bad in (nan, nan, wrong, no_world, frame):
             assert node.process(bad) is None
     assert node.rejects.counts["nan"] == 2 and node.rejects.counts["layout"] == 1
-    assert node.rejects.counts["wrong_type"] == 1
+    assert node.rejects.counts["wrong_type"] == 1 and node.rejects.counts["no_world"] == 1
     lines = [r.getMessage() for r in caplog.records]
     assert sum("NaN" in m for m in lines) == 1 and all("\n" not in m for m in lines)
     assert node.process(good).has_person                      # still serving
