@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Iterator
 import zmq
 
 from runtime import protocol as P
-from runtime.transport import CurveKeys
+from runtime.transport import CurveKeys, Subscriber
 
 
 class ForecastSubscriber:
@@ -33,7 +33,7 @@ class ForecastSubscriber:
                  on_message: Callable[[P.Message], None] | None = None,
                  reconnect_after_s: float = 5.0, limits: P.Limits = P.DEFAULT_LIMITS):
         self.endpoint = endpoint
-        self.topics = [t.encode() for t in topics] or [b""]   # [b""] = every topic
+        self.topics = list(topics) or [""]   # [""] = every topic
         self.types = tuple(types)
         self.curve = curve
         self.on_message = on_message
@@ -50,21 +50,11 @@ class ForecastSubscriber:
 
     # ---- socket (created lazily in the thread that reads) -------------------------------------
     def _connect(self) -> None:
-        s = self.ctx.socket(zmq.SUB)
-        s.setsockopt(zmq.LINGER, 0)
-        s.setsockopt(zmq.RCVHWM, 1000)
-        s.setsockopt(zmq.RECONNECT_IVL, 100)
-        s.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
-        s.setsockopt(zmq.HEARTBEAT_IVL, 1000)
-        s.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3000)
-        if self.curve is not None:
-            pub, sec = self.curve.load_secret()
-            s.curve_publickey, s.curve_secretkey = pub, sec
-            s.curve_serverkey = self.curve.load_server_public()
-        for t in self.topics:
-            s.setsockopt(zmq.SUBSCRIBE, t)
-        s.connect(self.endpoint)
-        self.sock, self._last_rx = s, time.monotonic()
+        # only the socket is kept: messages are read with recv_multipart, so every topic
+        # (including the [""] subscription) is delivered, not just exact topic names
+        sub = Subscriber(self.ctx, self.endpoint, self.topics, rcvhwm=1000, curve=self.curve,
+                         heartbeat_ms=1000)
+        self.sock, self._last_rx = sub.sock, time.monotonic()
 
     def _reconnect(self) -> None:
         if self.sock is not None:

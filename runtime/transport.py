@@ -135,7 +135,9 @@ class Subscriber:
     """A SUB socket connected to one upstream endpoint, subscribed to exact topics."""
 
     def __init__(self, ctx: zmq.Context, endpoint: str, topics: list[str], *, rcvhwm: int = 16,
-                 curve: CurveKeys | None = None):
+                 curve: CurveKeys | None = None, heartbeat_ms: int = 0):
+        """heartbeat_ms > 0: ZMTP heartbeats notice a dead peer within 3 x heartbeat_ms
+        (for links over a network; node-to-node ipc links leave it off)."""
         self.endpoint = endpoint
         self.topics = {t.encode(): t for t in topics}
         self.sock = ctx.socket(zmq.SUB)
@@ -143,6 +145,9 @@ class Subscriber:
         self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
         self.sock.setsockopt(zmq.RECONNECT_IVL, 100)
         self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+        if heartbeat_ms > 0:
+            self.sock.setsockopt(zmq.HEARTBEAT_IVL, heartbeat_ms)
+            self.sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * heartbeat_ms)
         if curve is not None:
             pub, sec = curve.load_secret()
             self.sock.curve_publickey, self.sock.curve_secretkey = pub, sec
