@@ -15,7 +15,7 @@ message type it is (`OUTPUTS`), or an explicit `(topic, message)` pair may be re
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Iterable
+from typing import Any, ClassVar
 
 from core.config import from_dict
 from core.errors import ConfigError
@@ -77,9 +77,6 @@ class Node:
         """Release resources; called once, also after errors."""
 
     # ---- helpers used by the runner ------------------------------------------------------
-    def output_topics(self, input_topics: Iterable[str] = ()) -> list[str]:
-        return list(input_topics) if self.OUTPUTS_FROM_INPUTS else list(self.OUTPUTS)
-
     def topic_for(self, msg: Message) -> str:
         if self.OUTPUTS_FROM_INPUTS:
             return self.current_topic

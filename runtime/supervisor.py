@@ -106,8 +106,9 @@ class Supervisor:
             if t0 is None and (self.all_running() or
                                time.monotonic() - t_start > self.sc.startup_timeout_s):
                 t0 = time.monotonic()
-            if self.failed():
-                name, err = self.failed()[0]
+            failed = self.failed()
+            if failed:
+                name, err = failed[0]
                 raise ForesightError(err or f"node {name!r} failed")
             if stop_when_sources_done and self.sources_done():
                 return
