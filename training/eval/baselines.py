@@ -8,7 +8,7 @@ from training.eval.registry import MethodContext, register_method
 
 
 def zero_velocity(observed: np.ndarray, output_n: int) -> np.ndarray:
-    """Repeat the last observed pose: (N, T_in, J, 3) -> (N, output_n, J, 3)."""
+    """Repeat the last observed frame: (N, T_in, ...) -> (N, output_n, ...) (joints, 2D, one-hots)."""
     return np.repeat(observed[:, -1:], output_n, axis=1)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from training.eval.baselines import zero_velocity as repeat_last
 from training.paper2.dataset import CharPoseData, project_np
 
 
@@ -30,10 +31,9 @@ def zero_velocity(data: CharPoseData):
 
     def predict(b: dict) -> dict:
         M = b["target2d"].shape[1]
-        last2d = b["poses2d"][:, -1:].expand(-1, M, -1, -1)
-        last_a = torch.nn.functional.one_hot(b["actions_in"][:, -1], na).float()
-        return {"logits": last_a[:, None].expand(-1, M, -1).numpy(), "poses2d": last2d.numpy(),
-                "poses3d": b["last3d"][:, None].expand(-1, M, -1, -1).numpy()}
+        last_a = torch.nn.functional.one_hot(b["actions_in"][:, -1:], na).float()     # (N, 1, N_a)
+        return {"logits": repeat_last(last_a.numpy(), M), "poses2d": repeat_last(b["poses2d"].numpy(), M),
+                "poses3d": repeat_last(b["last3d"][:, None].numpy(), M)}
     return predict
 
 
