@@ -19,7 +19,7 @@ import torch
 from core.errors import CheckpointError, ConfigError
 from core.paths import REPO_ROOT
 from training.eval.registry import MethodContext, Predict
-from training.paper1_penn.data import NUM_JOINTS
+from training.data.penn import PENN_NUM_JOINTS
 
 SHIPPED = REPO_ROOT / "weights" / "predictor_penn"        # used first when someone ships it
 DEFAULT_CHECKPOINT = REPO_ROOT / "runs" / "paper1_penn_cpu" / "final"
@@ -35,8 +35,8 @@ def load_penn_predictor(path: str | Path | None, device: str = "cpu"):
                               f"--config configs/train/paper1_penn_cpu.yaml --export {DEFAULT_CHECKPOINT.relative_to(REPO_ROOT)}"
                               f" or pass --checkpoint")
     model = model_from_checkpoint(p, device)
-    if model.cfg.pose_dim != NUM_JOINTS * 2:
-        raise CheckpointError(f"{p}: pose_dim {model.cfg.pose_dim} is not Penn 2D ({NUM_JOINTS * 2}); "
+    if model.cfg.pose_dim != PENN_NUM_JOINTS * 2:
+        raise CheckpointError(f"{p}: pose_dim {model.cfg.pose_dim} is not Penn 2D ({PENN_NUM_JOINTS * 2}); "
                               "not a Penn predictor")
     return model
 
@@ -62,6 +62,6 @@ def predictor_method(ctx: MethodContext) -> Predict:
             probs = torch.nn.functional.one_hot(idx, len(names)).float()
         with torch.no_grad():
             out = model(x, action_probs=probs)["theta"][:, :batch.future_n]        # (N, T_f, 26)
-        return out.reshape(n, batch.future_n, NUM_JOINTS, 2).cpu().numpy()
+        return out.reshape(n, batch.future_n, PENN_NUM_JOINTS, 2).cpu().numpy()
 
     return predict

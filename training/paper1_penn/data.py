@@ -26,6 +26,7 @@ import torch
 
 from core.errors import ConfigError
 from models.skeletons import PENN_EDGES, PennJoint
+from training.data.penn import PENN_NUM_JOINTS
 from training.eval import penn_protocol as pp
 from training.paper1.data import PoseData
 
@@ -33,7 +34,6 @@ PENN_ACTIONS: tuple[str, ...] = (
     "baseball_pitch", "baseball_swing", "bench_press", "bowl", "clean_and_jerk", "golf_swing",
     "jump_rope", "jumping_jacks", "pullup", "pushup", "situp", "squat", "strum_guitar",
     "tennis_forehand", "tennis_serve")
-NUM_JOINTS = len(PennJoint)
 _OPTIONS = {"root", "stride", "flip", "split"}
 
 
@@ -115,7 +115,7 @@ def penn_pose_data(options: dict[str, Any], n_obs: int, n_future: int, split: st
         action=torch.from_numpy(action.astype(np.int64)),
         action_names=list(PENN_ACTIONS),
         sequences=_bank_sequences(seqs, n_obs + n_future, n_obs),
-        joints_fn=lambda th: th.reshape(th.shape[:-1] + (NUM_JOINTS, 2)),
+        joints_fn=lambda th: th.reshape(th.shape[:-1] + (PENN_NUM_JOINTS, 2)),
         joint_edges=[(int(a), int(b)) for a, b in PENN_EDGES],
         joint_vis=torch.from_numpy(vis.astype(np.float32)),
         param_weight=torch.from_numpy(weight.astype(np.float32)),
