@@ -16,7 +16,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Literal
 
-from core.config import from_dict, load_config
+from core.config import load_config
 from core.errors import ConfigError
 from runtime.registry import get_node_class
 from runtime.runner import InputSpec, RunSpec
@@ -205,7 +205,3 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
             sndhwm=8 if frames_out else 1000)
     return specs
-
-
-def spec_from_dict(data: dict) -> RunSpec:
-    return from_dict(RunSpec, data)

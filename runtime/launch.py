@@ -38,11 +38,11 @@ def main(argv=None) -> int:
     ap.add_argument("--spec", required=True, help="RunSpec as JSON")
     ap.add_argument("--log-level", default=os.environ.get("FORESIGHT_LOG_LEVEL", "WARNING"))
     args = ap.parse_args(argv)
-    from runtime.graph import spec_from_dict
+    from core.config import from_dict
     from runtime.registry import get_node_class
-    from runtime.runner import EXIT_FATAL, NodeRunner
+    from runtime.runner import EXIT_FATAL, NodeRunner, RunSpec
     try:
-        spec = spec_from_dict(json.loads(args.spec))
+        spec = from_dict(RunSpec, json.loads(args.spec))
     except (ValueError, ForesightError) as exc:
         print(f"error: bad node spec: {exc}", file=sys.stderr)
         return EXIT_FATAL

@@ -84,8 +84,9 @@ def test_cli_missing_video_is_one_line(capsys):
 
 
 def test_curve_gateway_config_round_trips_to_node_spec(tmp_path):
-    from core.config import to_dict
-    from runtime.graph import run_specs, spec_from_dict
+    from core.config import from_dict, to_dict
+    from runtime.graph import run_specs
+    from runtime.runner import RunSpec
     from runtime.keys import create_keys
     keys = create_keys(tmp_path / "keys")
     text = GOOD + (f"  gw: {{type: relay, inputs: [inv.inverted], bind: 'tcp://0.0.0.0:5998', "
@@ -93,7 +94,7 @@ def test_curve_gateway_config_round_trips_to_node_spec(tmp_path):
                    f"authorized_clients_dir: '{keys['authorized_clients_dir']}'}}}}\n")
     cfg = load_pipeline(write(tmp_path, text))
     specs = run_specs(cfg, "/tmp/x", "ipc:///tmp/x/sup.sock")
-    gw = spec_from_dict(to_dict(specs["gw"]))   # what runtime.launch receives as JSON
+    gw = from_dict(RunSpec, to_dict(specs["gw"]))   # what runtime.launch receives as JSON
     assert gw.curve.secret_key_file == str(keys["server_secret"]) and gw.bind == "tcp://0.0.0.0:5998"
     assert gw.inputs[0].endpoint == "ipc:///tmp/x/inv.sock" and gw.inputs[0].topics == ["inverted"]
     assert specs["inv"].sndhwm == 8 and specs["out"].bind == ""   # frame publisher / sink
