@@ -22,7 +22,9 @@ numbers build:
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import warnings
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -321,14 +323,9 @@ def _pct(v: np.ndarray) -> list[float]:
     return [round(float(x) * 100.0, 2) for x in v]
 
 
-class _quiet_nan:
+@contextlib.contextmanager
+def _quiet_nan():
     """Silence numpy's all-NaN-slice RuntimeWarnings where NaN is the intended answer."""
-
-    def __enter__(self):
-        import warnings
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+        yield
