@@ -32,7 +32,7 @@ def pose_at(fc: P.MotionForecast, t: float) -> np.ndarray:
 
 
 def describe(msg: P.Message) -> str:
-    age_ms = (time.time() - msg.capture_ts) * 1e3
+    age_ms = msg.latency_s * 1e3
     head = f"{msg.TYPE:<16} {msg.source_id}#{msg.frame_id:<6} {age_ms:6.1f} ms after capture: "
     if not getattr(msg, "has_person", True):  # every body/forecast type says "nobody in view"
         return head + "no person"
