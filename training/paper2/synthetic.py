@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.skeletons import UpperBodyJoint as U
 from training.paper2.camera import virtual_camera
 from training.paper2.config import TrainConfig
 from training.paper2.dataset import CharPoseData, StepSequence, make_windows
+from training.paper2.skeleton import NECK
 
-# Rest pose (metres, Y up, body facing +Z), upper-body order of training.paper2.skeleton.
+# Rest pose (metres, Y up, body facing +Z), rows in models.skeletons.UpperBodyJoint order.
 REST = np.array([[0, .20, .05], [0, 0, 0], [-.18, -.02, 0], [-.22, -.30, 0], [-.24, -.55, .05],
                  [.18, -.02, 0], [.22, -.30, 0], [.24, -.55, .05], [0, -.50, 0]], dtype=np.float64)
 
 
 def _template(rng: np.random.Generator) -> np.ndarray:
     pose = REST.copy()
-    for sh, el, wr, side in ((2, 3, 4, -1), (5, 6, 7, 1)):
+    arms = ((U.RIGHT_SHOULDER, U.RIGHT_ELBOW, U.RIGHT_WRIST, -1), (U.LEFT_SHOULDER, U.LEFT_ELBOW, U.LEFT_WRIST, 1))
+    for sh, el, wr, side in arms:                                              # right arm at -x
         a, b = rng.uniform(-1.4, 1.4, 2)
         upper, fore = 0.28, 0.26
         pose[el] = pose[sh] + upper * np.array([side * np.sin(abs(a)) * 0.5, -np.cos(a), np.sin(a)])
@@ -40,7 +43,7 @@ def synthetic_data(cfg: TrainConfig) -> CharPoseData:
             acts.append((acts[-1] + 1 + int(rng.random() < 0.2)) % na)
         acts = np.array(acts)
         poses = templates[acts] + rng.normal(0, 0.01, (S, REST.shape[0], 3))
-        poses -= poses[:, 1:2]
+        poses -= poses[:, NECK:NECK + 1]                                     # neck-centred
         objs = np.zeros((S, no), np.float32)
         if no:
             objs[np.arange(S), acts % no] = 1.0
