@@ -99,7 +99,8 @@ def make_windows(seqs: list[StepSequence], *, history: int, horizon: int, K: np.
     return WindowSet(**{f: np.stack(v).astype(dtypes.get(f, np.float32)) for f, v in rows.items()})
 
 
-def save_windows(ws: WindowSet, path: Path, prefix: str) -> dict[str, np.ndarray]:
+def window_arrays(ws: WindowSet, prefix: str) -> dict[str, np.ndarray]:
+    """The window fields as "<prefix>/<field>" arrays for one npz (load_windows reverses it)."""
     return {f"{prefix}/{f}": getattr(ws, f) for f in FIELDS}
 
 
@@ -122,7 +123,7 @@ class CharPoseData:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {**save_windows(self.train, path, "train"), **save_windows(self.test, path, "test"),
+        arrays = {**window_arrays(self.train, "train"), **window_arrays(self.test, "test"),
                   "critic_db": self.critic_db, "train_step_poses": self.train_step_poses,
                   **({"primitives": self.primitives} if self.primitives is not None else {}),
                   "action_names": np.array(self.action_names), "train_seqs": np.array(self.train_seqs),
