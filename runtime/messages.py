@@ -300,7 +300,6 @@ class CharPoseForecast(Message):
 class Heartbeat(Message):
     """Liveness + stats of one node (source_id = node name, frame_id = heartbeat sequence)."""
     TYPE = "Heartbeat"
-    node: str = ""
     pid: int = 0
     state: str = "running"               # starting | running | stopping | failed | finished
     fps: float = 0.0                     # messages processed per second over the last period

@@ -224,7 +224,7 @@ class NodeRunner:
         p50, p99 = self.stats.percentiles()
         self._hb_seq += 1
         hb = P.Heartbeat(source_id=self.spec.name, frame_id=self._hb_seq, capture_ts=time.time(),
-                         node=self.spec.name, pid=os.getpid(), state=self.state, fps=self.stats.fps,
+                         pid=os.getpid(), state=self.state, fps=self.stats.fps,
                          latency_p50_ms=p50, latency_p99_ms=p99, drops=self.inbox.drops,
                          counters=dict(self.stats.counters), error=self.error)
         try:

@@ -34,7 +34,7 @@ def samples() -> list[P.Message]:
                          joints=f32(25, 24, 3), action="walking"),
         P.CharPoseForecast(**base, times=np.array([1.0, 2.0]), labels=["a", "b", "c"],
                            probs=f32(2, 3), poses=f32(2, 9, 3)),
-        P.Heartbeat(**base, node="pose2d", pid=123, fps=29.5, latency_p50_ms=3.2, drops=4,
+        P.Heartbeat(**base, pid=123, fps=29.5, latency_p50_ms=3.2, drops=4,
                     counters={"received": 10, "decode_errors.truncated": 1}),
     ]
 
