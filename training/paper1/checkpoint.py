@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import yaml
 from safetensors.torch import save_file
 
 from core.config import from_dict, save_resolved, to_dict
-from core.errors import CheckpointError, ConfigError
+from core.errors import CheckpointError, ConfigError, cli_errors
 from models.predictor import MotionPredictor, PredictorConfig, load_predictor, load_state_checked
 
 KIND = "foresight.paper1.predictor"
@@ -86,21 +87,15 @@ def export_from_checkpoint(ckpt_path: str | Path, out_dir: str | Path) -> Path:
     return export_shipped(model, cfg, out_dir)
 
 
+@cli_errors
 def main(argv: list[str] | None = None) -> int:
     """``python -m training.paper1.checkpoint CHECKPOINT OUT_DIR``: export a run for shipping."""
-    import argparse
-
-    from core.errors import cli_errors
-
-    @cli_errors
-    def run(args_list):
-        ap = argparse.ArgumentParser(prog="python -m training.paper1.checkpoint", description=main.__doc__)
-        ap.add_argument("checkpoint")
-        ap.add_argument("out_dir")
-        a = ap.parse_args(args_list)
-        print(f"exported {export_from_checkpoint(a.checkpoint, a.out_dir)}")
-
-    return run(argv)
+    ap = argparse.ArgumentParser(prog="python -m training.paper1.checkpoint", description=main.__doc__)
+    ap.add_argument("checkpoint")
+    ap.add_argument("out_dir")
+    a = ap.parse_args(argv)
+    print(f"exported {export_from_checkpoint(a.checkpoint, a.out_dir)}")
+    return 0
 
 
 if __name__ == "__main__":
