@@ -110,9 +110,12 @@ def _build(cls: type[T], data: dict, prefix: str = "") -> T:
     return obj
 
 
-def from_dict(cls: type[T], data: dict | None) -> T:
-    """Build dataclass `cls` from a plain dict, validating every field."""
-    return _build(cls, dict(data or {}))
+def from_dict(cls: type[T], data: dict | None, where: str = "") -> T:
+    """Build dataclass `cls` from a plain dict, validating every field.
+
+    `where`: dotted position of `data` inside a bigger file (e.g. "nodes.cam.params"), so errors
+    name the full field ("nodes.cam.params.fps: expected float, got 'fast'")."""
+    return _build(cls, dict(data or {}), f"{where}." if where else "")
 
 
 def to_dict(cfg: Any) -> dict:

@@ -18,7 +18,6 @@ import dataclasses
 from typing import Any, ClassVar
 
 from core.config import from_dict
-from core.errors import ConfigError
 from runtime.protocol import Message
 
 
@@ -53,13 +52,7 @@ class Node:
 
     @classmethod
     def parse_params(cls, data: dict, where: str = "params") -> Any:
-        try:
-            return from_dict(cls.Params, data)
-        except ConfigError as exc:
-            text, own = str(exc), f"{cls.Params.__name__}: "
-            if text.startswith(own):  # a __post_init__ check of the whole params block
-                raise ConfigError(f"{where}: {text[len(own):]}") from None
-            raise ConfigError(f"{where}.{text}") from None
+        return from_dict(cls.Params, data, where)
 
     # ---- lifecycle (override what you need) ---------------------------------------------
     def setup(self) -> None:

@@ -56,3 +56,22 @@ def test_duplicate_yaml_key_is_an_error(tmp_path):
     p.write_text("name: a\noptim:\n  lr: 0.1\n  lr: 0.2\n")   # PyYAML alone would keep 0.2 silently
     with pytest.raises(ConfigError, match=r"c.yaml: line 4: duplicate key 'lr'"):
         load_config(Cfg, p)
+
+
+@dataclasses.dataclass
+class Ranged:
+    lo: float = 0.0
+    hi: float = 1.0
+
+    def __post_init__(self):
+        if self.lo > self.hi:
+            raise ValueError("need lo <= hi")
+
+
+def test_errors_name_the_field_inside_a_bigger_file():
+    with pytest.raises(ConfigError, match=r"^nodes\.a\.params\.lo: expected float"):
+        from_dict(Ranged, {"lo": "x"}, "nodes.a.params")
+    with pytest.raises(ConfigError, match=r"^nodes\.a\.params: need lo <= hi$"):
+        from_dict(Ranged, {"lo": 2.0}, "nodes.a.params")
+    with pytest.raises(ConfigError, match=r"^Ranged: need lo <= hi$"):
+        from_dict(Ranged, {"lo": 2.0})
