@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 
-import numpy as np
 import torch
 import torch.distributed as dist
 
 from core.config import load_config
 from core.errors import cli_errors
+from training.distributed import close_distributed, seed_all, setup_distributed
 from training.paper2.config import TrainConfig
 
 
@@ -34,37 +33,26 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def run(cfg: TrainConfig, *, progress: bool = True) -> dict:
     """Train per `cfg` (resuming when a checkpoint exists); returns the summary dict."""
     from training.paper2.proxy import load_data
-    from training.paper2.trainer import Trainer, setup_distributed
+    from training.paper2.trainer import Trainer
     if cfg.num_threads > 0:
         torch.set_num_threads(cfg.num_threads)
     started = setup_distributed(cfg.device)
     try:
         rank = dist.get_rank() if dist.is_initialized() else 0
-        seed_everything(cfg.seed)
+        seed_all(cfg.seed)
         if rank == 0:                       # rank 0 builds the cached proxy first; others then read it
             data = load_data(cfg)
         if dist.is_initialized():
             dist.barrier()
         if rank != 0:
             data = load_data(cfg)
-        out = Trainer(cfg, data, progress=progress).fit()
-        if dist.is_initialized():
-            # rank 0 still writes the final weights; a rank that tears down gloo before its peer
-            # is done aborts ("terminate called without an active exception"), so wait for all.
-            dist.barrier()
-        return out
+        return Trainer(cfg, data, progress=progress).fit()
     finally:
         if started:
-            dist.destroy_process_group()
+            close_distributed()
 
 
 @cli_errors

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.paper1.checkpoint import export_shipped
     from training.paper1.config import load_train_config
     from training.paper1.trainer import Trainer
+    from training.distributed import close_distributed
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     cfg = load_train_config(args.config, args.overrides)
@@ -39,18 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.export and trainer.rank == 0:
         out = export_shipped(trainer.model, trainer.cfg, args.export)
         logging.getLogger("paper1").info(f"exported {out}")
-    _close_distributed()
+    close_distributed()
     return 0
-
-
-def _close_distributed() -> None:
-    """Under torchrun: wait for every rank (rank 0 may still be exporting), then tear down gloo/nccl.
-    A rank that leaves first can otherwise crash its peers' exit."""
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ every rank samples its own seeded batches; rank 0 writes checkpoints, logs and p
 from __future__ import annotations
 
 import json
-import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -25,10 +23,11 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from core.config import config_hash, save_resolved, to_dict
+from core.config import config_hash, save_resolved
 from core.errors import CheckpointError, DataError
 from models.action_nets import SkeletonGCN
-from models.predictor import MotionPredictor, PredictorConfig, load_state_checked
+from models.predictor import MotionPredictor, load_state_checked
+from training.distributed import rank_world, seed_all, setup_distributed
 from training.paper1 import losses as L
 from training.paper1.bank import build_bank, set_novelty_thresholds
 from training.paper1.checkpoint import config_dict, read_checkpoint, save_checkpoint
@@ -36,20 +35,6 @@ from training.paper1.config import TrainConfig
 from training.paper1.data import PoseData, load_pose_data
 
 STAGES = ("recognizer", "phi", "ae", "e2e")
-
-
-def setup_distributed(device: torch.device) -> tuple[int, int]:
-    """(rank, world_size); initialises the process group when launched by torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
-
-
-def seed_all(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 class StageModule(nn.Module):
@@ -117,7 +102,8 @@ class Trainer:
         self.device = torch.device(device)
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
-        self.rank, self.world = setup_distributed(self.device)
+        setup_distributed(self.device)
+        self.rank, self.world = rank_world()
         seed_all(cfg.seed + self.rank)
         self.run_dir = Path(cfg.run_dir)
         self.ckpt_path = self.run_dir / "checkpoint.pt"

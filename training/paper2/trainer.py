@@ -11,13 +11,11 @@ only rank 0 writes checkpoints, snapshots and logs.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from safetensors.torch import save_file
 from tqdm import tqdm
 
@@ -25,25 +23,12 @@ from core.config import config_hash, save_resolved, to_dict
 from core.errors import CheckpointError
 from models.charpose import CharPoseForecaster
 from models.critic import PoseCritic
+from training.distributed import rank_world
 from training.paper2.checkpoint import load_checkpoint, load_state, save_checkpoint
 from training.paper2.config import TrainConfig
 from training.paper2.dataset import CharPoseData, one_hot
 from training.paper2.losses import action_loss, critic_loss, generator_adv_loss, reprojection_loss
 from training.paper2.skeleton import upper_body_bones
-
-
-def _dist_info() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def setup_distributed(device: str) -> bool:
-    """Initialise the process group when launched by torchrun (WORLD_SIZE > 1)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
-        return True
-    return False
 
 
 def forward_batch(model: torch.nn.Module, b: dict[str, torch.Tensor], num_actions: int):
@@ -55,7 +40,7 @@ def forward_batch(model: torch.nn.Module, b: dict[str, torch.Tensor], num_action
 class Trainer:
     def __init__(self, cfg: TrainConfig, data: CharPoseData, *, progress: bool = True) -> None:
         self.cfg, self.data = cfg, data
-        self.rank, self.world = _dist_info()
+        self.rank, self.world = rank_world()
         self.device = torch.device(cfg.device)
         if cfg.num_threads > 0:          # shared CPUs: oversubscribed BLAS threads thrash
             torch.set_num_threads(cfg.num_threads)
