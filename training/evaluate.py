@@ -17,6 +17,7 @@ import time
 
 from core.config import apply_overrides, from_dict, read_yaml
 from core.errors import ConfigError, cli_errors
+from core.cli import add_config_args
 from training.eval.plugins import load_plugins
 from training.eval.registry import MethodContext, get_method, get_task, methods, tasks
 from training.eval.report import EvalConfig, EvalResult, format_table, write_json
@@ -26,14 +27,13 @@ log = logging.getLogger("foresight.evaluate")
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m training.evaluate", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", help="YAML EvalConfig (configs/eval/*.yaml)")
+    add_config_args(ap, config_help="YAML EvalConfig (configs/eval/*.yaml)", set_example="cmu.actions=[walking]",
+                    required=False)
     ap.add_argument("--task", help="evaluation task (e.g. cmu)")
     ap.add_argument("--method", help="method registered for the task (e.g. zero_velocity)")
     ap.add_argument("--data-root", help="dataset root (default: the task's folder under ../shared)")
     ap.add_argument("--checkpoint", help="weights for learned methods")
     ap.add_argument("--device", help="torch device for learned methods (default cpu)")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="dotted config override, repeatable (e.g. cmu.actions=[walking])")
     ap.add_argument("--json", help="write results JSON here (resolved config beside it)")
     ap.add_argument("--list", action="store_true", help="list tasks and methods, then exit")
     return ap

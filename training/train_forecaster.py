@@ -18,6 +18,7 @@ import logging
 import torch
 import torch.distributed as dist
 
+from core.cli import add_config_args
 from core.config import load_config
 from core.errors import cli_errors
 from training.distributed import close_distributed, seed_all, setup_distributed
@@ -26,9 +27,7 @@ from training.paper2.config import TrainConfig
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m training.train_forecaster", description=__doc__.split("\n")[0])
-    ap.add_argument("--config", required=True, help="configs/train/paper2_*.yaml")
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                    help="dotted override, repeatable (e.g. max_steps=100)")
+    add_config_args(ap, config_help="configs/train/paper2_*.yaml", set_example="max_steps=100")
     ap.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still written)")
     return ap
 
