@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
-import threading
 import time
 
 from core.config import apply_overrides, read_yaml
@@ -63,6 +61,7 @@ def main(argv=None) -> int:
     from nodes.basic import summarize
     from runtime.graph import load_pipeline
     from runtime.monitor import LiveMonitor
+    from runtime.signals import StopFlag, stop_on_signals
     from runtime.supervisor import Supervisor
 
     raw = apply_overrides(read_yaml(args.config), args.set)
@@ -72,9 +71,7 @@ def main(argv=None) -> int:
     if duration is not None and duration <= 0:
         raise ConfigError("--duration must be > 0")
 
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(StopFlag())
     sup = Supervisor(cfg, env={"FORESIGHT_LOG_LEVEL": args.log_level.upper()})
     mon, ok = None, False
     try:

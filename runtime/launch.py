@@ -13,9 +13,9 @@ import logging
 import os
 import signal
 import sys
-import threading
 
 from core.errors import ForesightError
+from runtime.signals import StopFlag, stop_on_signals
 
 
 def _die_with_parent() -> None:
@@ -30,9 +30,7 @@ def _die_with_parent() -> None:
 
 
 def main(argv=None) -> int:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):  # installed first: a stop during setup is honoured
-        signal.signal(sig, lambda *_: stop.set())
+    stop = stop_on_signals(StopFlag())  # installed first: a stop during setup is honoured
     _die_with_parent()
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--spec", required=True, help="RunSpec as JSON")

@@ -11,7 +11,6 @@ import dataclasses
 import gc
 import logging
 import os
-import threading
 import time
 import traceback
 from typing import Any
@@ -21,6 +20,7 @@ import zmq
 from core.errors import ForesightError
 from runtime import protocol as P
 from runtime.node import EndOfStream, Node
+from runtime.signals import StopFlag
 from runtime.stats import NodeStats
 from runtime.transport import CurveKeys, Inbox, Publisher, Subscriber, default_policy
 
@@ -62,7 +62,7 @@ class NodeRunner:
     def __init__(self, node: Node, spec: RunSpec, *, ctx: zmq.Context | None = None):
         self.node, self.spec = node, spec
         self.stats = NodeStats()
-        self.stop_event = threading.Event()
+        self.stop_event = StopFlag()
         self._ctx = ctx
         self._logged: set[str] = set()
         self._hb_seq = 0
