@@ -156,5 +156,10 @@ def test_killed_supervisor_leaves_no_orphans():
         if proc.poll() is None:
             proc.kill()
         if "info" in locals():
+            for pid in info["pids"].values():  # a failed run must not leave nodes behind
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             import shutil
             shutil.rmtree(info["run_dir"], ignore_errors=True)
