@@ -66,7 +66,6 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         BodyModel(model_path=str(tmp_path / "nope.pkl"))
     bad = tmp_path / "SMPL_NEUTRAL.pkl"
     bad.write_bytes(b"not a pickle")
-    pytest.importorskip("smplx")
     with pytest.raises(ConfigError, match="not a loadable SMPL model"):
         BodyModel(model_path=str(bad))
 
@@ -95,7 +94,6 @@ def _synthetic_smpl_file(path, shape_joint=SmplJoint.LEFT_HIP):
 
 
 def test_smplx_path_matches_builtin_fk(tmp_path):
-    pytest.importorskip("smplx")
     _synthetic_smpl_file(tmp_path / "SMPL_NEUTRAL.pkl")
     real = BodyModel(model_path=str(tmp_path), dtype=torch.float64)
     assert real.has_mesh

@@ -30,8 +30,8 @@ def test_smpl24_round_trip_within_10mm():
         res = solve_ik(joints, "smpl", refine_iters=iters)
         back = body.joints(res.theta, trans=res.trans)
         err = (back - joints).norm(dim=-1).mean()
-        assert err < 0.010, f"refine_iters={iters}: {err * 1000:.2f} mm"
-        assert err < 1e-6  # measured ~1e-12 m: the analytic solve is exact on SMPL-24 input
+        # measured ~1e-12 m: the analytic solve is exact on SMPL-24 input
+        assert err < 1e-6, f"refine_iters={iters}: {err * 1000:.4f} mm"
     np_res = solve_ik(joints.numpy(), "smpl", refine_iters=0)  # numpy in works too
     torch.testing.assert_close(np_res.theta, solve_ik(joints, "smpl", refine_iters=0).theta)
 
@@ -143,8 +143,6 @@ def _no_flips(theta: torch.Tensor, small: float = 0.5) -> torch.Tensor:
 
 @pytest.mark.slow
 def test_blazepose_real_mediapipe_world_landmarks(shared_video):
-    pytest.importorskip("cv2")
-    pytest.importorskip("mediapipe.python.solutions.pose")
     frames = mediapipe_world_landmarks(60)            # (T, 33, 3): every 2nd of the first 120 frames
     assert len(frames) >= 30, "MediaPipe found too few people in the shared video"
     res = solve_ik(frames, "blazepose")

@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 
-from core.paths import shared_path
 from models import skeletons as K
 from models.kinematics import check_parents, forward_kinematics
 
@@ -16,11 +15,8 @@ def _rest(offsets, parents):
     return forward_kinematics(np.broadcast_to(np.eye(3), (J, 3, 3)), np.asarray(offsets), parents)[0]
 
 
-def test_smpl_constants_match_shared_json():
-    p = shared_path("data", "smpl_skeleton.json")
-    if not p.exists():
-        pytest.skip(f"{p} absent")
-    d = json.loads(p.read_text())
+def test_smpl_constants_match_shared_json(smpl_skeleton_json):
+    d = json.loads(smpl_skeleton_json.read_text())
     assert [j.name.lower() for j in K.SmplJoint] == d["joint_names"]
     assert list(K.SMPL_PARENTS) == d["parents"]
     np.testing.assert_allclose(K.smpl_offsets("neutral"), d["neutral_offsets"], atol=1e-8)
@@ -75,7 +71,7 @@ def test_cmu_no_dof_joints_match_data(cmu_root):
 
 
 def test_blazepose_edges_match_mediapipe():
-    mp_pose = pytest.importorskip("mediapipe.python.solutions.pose")
+    from mediapipe.python.solutions import pose as mp_pose  # a hard dependency: import, never skip
     ours = {frozenset((int(a), int(b))) for a, b in K.BLAZEPOSE_EDGES}
     theirs = {frozenset(e) for e in mp_pose.POSE_CONNECTIONS}
     assert ours == theirs

@@ -1,8 +1,8 @@
 """Fixtures of the model-node tests: weights folders in the shipped format, pose streams.
 
-Until the trained weights land in weights/, the node tests build small randomly initialised models
-from the CPU configs and write them in exactly the format the trainers export (model.safetensors +
-config.yaml [+ meta.json]), so the nodes' real loading path runs. The predictor's memory bank rows
+To stay fast, most node tests build small randomly initialised models from the CPU configs and
+write them in the format the trainers export (model.safetensors + config.yaml [+ meta.json]), so
+the nodes' real loading path runs; the shipped weights/ are exercised by one test per node. The predictor's memory bank rows
 are filled with random items so the bank choice is observable (an empty bank always falls back).
 """
 from __future__ import annotations
@@ -22,11 +22,12 @@ ACTIONS = ["basketball", "jumping", "running", "soccer", "walking"]
 
 def write_predictor(out, *, seed: int = 0, fill_bank: bool = True):
     import torch
-    from safetensors.torch import save_file
 
-    from core.config import load_config, to_dict
+    from core.config import load_config
     from core.paths import CONFIG_DIR
     from models.predictor import MotionPredictor, PredictorConfig
+    from training.paper1.checkpoint import export_shipped
+    from training.paper1.config import TrainConfig
     cfg = load_config(PredictorConfig, CONFIG_DIR / "models" / "predictor_cpu.yaml",
                       ["pose_dim=72", f"num_actions={len(ACTIONS)}", "pose_latent=32", "key_dim=16",
                        "value_dim=16", "recog_hidden=16", "max_bank_items=4"])
@@ -38,10 +39,8 @@ def write_predictor(out, *, seed: int = 0, fill_bank: bool = True):
         for row in range(len(ACTIONS) + 1):
             model.bank.fill(row, 0.2 * torch.randn(3, cfg.dt, 72, generator=g),
                             0.2 * torch.randn(3, cfg.dt, 72, generator=g))
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
-    (out / "config.yaml").write_text(yaml.safe_dump({"model": to_dict(cfg)}))
-    return out
+    # the trainers' own exporter, so the fixture follows any change of the shipped format
+    return export_shipped(model, TrainConfig(model=cfg), out)
 
 
 def write_forecaster(out, *, primitives: bool = False, seed: int = 0):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import socket
 import time
+import typing
 
 from core.paths import CONFIG_DIR
 from nodes._common import BLAZEPOSE_LAYOUT, NUM_BLAZEPOSE, BackendParams
@@ -22,9 +23,10 @@ def _free_port() -> int:
 
 def test_backend_params_mirror_backend_config():
     from runtime.backends import BackendConfig
-    mine = [(f.name, f.type, f.default) for f in dataclasses.fields(BackendParams)]
-    theirs = [(f.name, f.type, f.default) for f in dataclasses.fields(BackendConfig)]
-    assert [m[0] for m in mine] == [t[0] for t in theirs] and [m[2] for m in mine] == [t[2] for t in theirs]
+    mine = [(f.name, f.default) for f in dataclasses.fields(BackendParams)]
+    theirs = [(f.name, f.default) for f in dataclasses.fields(BackendConfig)]
+    assert mine == theirs
+    assert typing.get_type_hints(BackendParams) == typing.get_type_hints(BackendConfig)  # same options
     assert BackendParams(kind="cpu").config() == BackendConfig(kind="cpu")
 
 

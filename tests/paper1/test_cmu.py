@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from core.errors import CheckpointError
 from core.paths import REPO_ROOT

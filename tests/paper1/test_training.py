@@ -1,9 +1,6 @@
 """Trainer on the tiny synthetic config: losses, checkpoints, resumption, CLI errors, DDP."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -105,12 +102,9 @@ def test_loss_functions():
     assert L.action_kl(logits, logits).abs() < 1e-6 and L.action_kl(logits, -logits) > 0
 
 
-def test_ddp_two_process_gloo(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "training.train_predictor", "--config", str(TINY), "--set", f"run_dir={tmp_path / 'ddp'}",
-           "--set", "stages.recognizer_steps=4", "--set", "stages.phi_steps=2", "--set", "stages.ae_steps=3",
-           "--set", "stages.e2e_steps=4"]
-    res = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=240)
+def test_ddp_two_process_gloo(tmp_path, torchrun):
+    res = torchrun(["-m", "training.train_predictor", "--config", str(TINY), "--set", f"run_dir={tmp_path / 'ddp'}",
+                    "--set", "stages.recognizer_steps=4", "--set", "stages.phi_steps=2",
+                    "--set", "stages.ae_steps=3", "--set", "stages.e2e_steps=4"])
     assert res.returncode == 0, res.stderr[-2000:]
     assert read_checkpoint(tmp_path / "ddp" / "checkpoint.pt")["stage"] == 4

@@ -119,26 +119,11 @@ def test_cli_one_line_error_on_bad_override(tmp_path):
     assert r.stderr.strip().count("\n") == 0 and "optim.lr" in r.stderr
 
 
-def _free_port() -> str:
-    import socket
-    with socket.socket() as sock:                      # other suites may run DDP at the same time
-        sock.bind(("127.0.0.1", 0))
-        return str(sock.getsockname()[1])
-
-
-def test_ddp_two_process_gloo_smoke(tmp_path):
+def test_ddp_two_process_gloo_smoke(tmp_path, torchrun):
     """torchrun, 2 CPU processes on gloo, a few steps: runs unchanged and rank 0 writes outputs."""
-    import os
     run = tmp_path / "ddp"
-    for attempt in range(2):   # one retry, only for a port taken between probing and binding
-        r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                            "--master_addr", "127.0.0.1", "--master_port", _free_port(), "-m",
-                            "training.train_forecaster", "--config", str(TINY), "--no-progress",
-                            "--set", f"run_dir={run}", "--set", "max_steps=6"],
-                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=240,
-                           env={**os.environ, "OMP_NUM_THREADS": "1"})
-        if r.returncode == 0 or "address already in use" not in r.stderr.lower():
-            break
+    r = torchrun(["-m", "training.train_forecaster", "--config", str(TINY), "--no-progress",
+                  "--set", f"run_dir={run}", "--set", "max_steps=6"])
     assert r.returncode == 0, r.stderr[-3000:]
     assert load_checkpoint(run / "checkpoint.pt")["step"] == 6
     assert (run / "final" / "model.safetensors").is_file()

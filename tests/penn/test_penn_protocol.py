@@ -69,7 +69,7 @@ def test_frames_with_fewer_than_six_visible_joints_are_skipped():
     assert pck(SYM, SYM, mask) == 1.0
 
 
-def test_score_is_mean_of_per_clip_means_and_skips_nan_frames():
+def test_clip_means_average_each_clip_and_skip_nan_frames():
     vals = np.array([[1.0], [0.0], [np.nan], [0.5]])      # windows of clips 0, 0, 0, 1
     per_clip = pp.clip_means(vals, np.array([0, 0, 0, 1]), 3)
     np.testing.assert_allclose(per_clip[:2, 0], [0.5, 0.5])
