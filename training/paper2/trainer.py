@@ -61,10 +61,22 @@ class Trainer:
         self.real_db = torch.from_numpy(data.critic_db).float()
 
     # ---- state ---------------------------------------------------------------------------
-    def _states(self) -> dict:
+    def _rng_states(self) -> tuple[list[str], list[torch.Tensor]]:
+        """Every rank's batch/torch RNG state, gathered (a collective: all ranks call it). Each
+        rank draws its own minibatches, so a resume must restore each rank's own stream; one
+        rank-0 state loaded everywhere would make all ranks draw the same batches."""
+        mine = (json.dumps(self.rng.bit_generator.state), torch.get_rng_state())
+        if self.world == 1:
+            return [mine[0]], [mine[1]]
+        import torch.distributed as dist
+        allr: list = [None] * self.world
+        dist.all_gather_object(allr, mine)
+        return [a[0] for a in allr], [a[1] for a in allr]
+
+    def _states(self, rngs: tuple[list[str], list[torch.Tensor]]) -> dict:
         return {"generator": self.gen.state_dict(), "critic": self.critic.state_dict(),
                 "opt_g": self.opt_g.state_dict(), "opt_c": self.opt_c.state_dict(),
-                "rng": json.dumps(self.rng.bit_generator.state), "torch_rng": torch.get_rng_state()}
+                "rng": rngs[0], "torch_rng": rngs[1]}
 
     def maybe_resume(self) -> None:
         path = self.run_dir / "checkpoint.pt"
@@ -77,8 +89,12 @@ class Trainer:
         load_state(self.critic, blob["critic"], path, "critic")
         self.opt_g.load_state_dict(blob["opt_g"])
         self.opt_c.load_state_dict(blob["opt_c"])
-        self.rng.bit_generator.state = json.loads(blob["rng"])
-        torch.set_rng_state(blob["torch_rng"])
+        rng, trng = blob["rng"], blob["torch_rng"]
+        if isinstance(rng, str):                      # checkpoints from before per-rank states
+            rng, trng = [rng], [trng]
+        if self.rank < len(rng):                      # a rank new to this run keeps its fresh seed
+            self.rng.bit_generator.state = json.loads(rng[self.rank])
+            torch.set_rng_state(trng[self.rank])
         self.step = int(blob["step"])
 
     # ---- one iteration --------------------------------------------------------------------
@@ -137,8 +153,10 @@ class Trainer:
         out.parent.mkdir(parents=True, exist_ok=True)
         np.save(out, y.reshape(-1, *y.shape[2:]).cpu().numpy().astype(np.float32))
 
-    def save(self) -> None:
-        save_checkpoint(self.run_dir / "checkpoint.pt", cfg=self.cfg, step=self.step, states=self._states())
+    def save(self, rngs: tuple[list[str], list[torch.Tensor]] | None = None) -> None:
+        """Rank 0 writes; under DDP pass the states every rank gathered with _rng_states()."""
+        rngs = rngs or self._rng_states()
+        save_checkpoint(self.run_dir / "checkpoint.pt", cfg=self.cfg, step=self.step, states=self._states(rngs))
 
     def export_weights(self) -> Path:
         """final: generator weights (safetensors) + resolved config + meta, what weights/ ships."""
@@ -162,24 +180,25 @@ class Trainer:
         if self.rank == 0:
             save_resolved(cfg, self.run_dir / "config.yaml")
         snap = cfg.snapshot_every or max(1, cfg.max_steps // 5)
-        t0, logs, hist = time.time(), {}, []
+        t0, logs = time.time(), {}
         bar = tqdm(total=cfg.max_steps, initial=self.step, disable=not self.progress, desc=cfg.name)
         while self.step < cfg.max_steps:
             logs = self.train_step()
             self.step += 1
             bar.update(1)
+            ckpt_due = self.step % cfg.ckpt_every == 0 or self.step == cfg.max_steps
+            rngs = self._rng_states() if ckpt_due else None   # every rank takes part
             if self.rank == 0:
                 if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
                     bar.set_postfix({k.split("/")[1]: f"{v:.3g}" for k, v in logs.items()})
-                    hist.append({"step": self.step, **logs})
                     with open(self.run_dir / "log.jsonl", "a") as f:
-                        f.write(json.dumps(hist[-1]) + "\n")
+                        f.write(json.dumps({"step": self.step, **logs}) + "\n")
                 if self.step % snap == 0:
                     self.snapshot_poses()
-                if self.step % cfg.ckpt_every == 0 or self.step == cfg.max_steps:
-                    self.save()
+                if ckpt_due:
+                    self.save(rngs)
         bar.close()
-        out = {"steps": self.step, "seconds": time.time() - t0, "last": logs, "history": hist}
+        out = {"steps": self.step, "seconds": time.time() - t0, "last": logs}
         if self.rank == 0:
             out["final_dir"] = str(self.export_weights())
         return out
