@@ -38,7 +38,6 @@ class Prepared:
     fn: Callable[..., Any]
     device: torch.device
     kind: str
-    note: str = ""
 
 
 def tensorrt_available() -> bool:
@@ -87,16 +86,26 @@ def prepare(module: torch.nn.Module, example_inputs: tuple, cfg: BackendConfig |
         return _prepare_tensorrt(module, inputs, cfg, device)
     if cfg.verify_export:
         export_program(module, inputs)
-    if kind == "cuda" and cfg.precision == "fp16":
-        module = module.half()
-    if cfg.kind == "auto" and kind != "tensorrt":
+    if cfg.kind == "auto":
         log.info("backend: %s eager (TensorRT unavailable here)", kind)
+    # fp16 on eager CUDA through autocast, not module.half(): the nodes feed float32 tensors, and
+    # a half module would reject them (dtype mismatch) on every message; outputs go back to fp32
+    half = kind == "cuda" and cfg.precision == "fp16"
 
     def run(*args):
-        with torch.inference_mode():
-            return module(*args)
+        with torch.inference_mode(), torch.autocast("cuda", dtype=torch.float16, enabled=half):
+            out = module(*args)
+        return _to_fp32(out) if half else out
 
-    return Prepared(run, device, kind, "eager")
+    return Prepared(run, device, kind)
+
+
+def _to_fp32(out):
+    if torch.is_tensor(out):
+        return out.float() if out.dtype == torch.float16 else out
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to_fp32(o) for o in out)
+    return out
 
 
 def _prepare_tensorrt(module, inputs, cfg: BackendConfig, device) -> Prepared:
@@ -110,4 +119,5 @@ def _prepare_tensorrt(module, inputs, cfg: BackendConfig, device) -> Prepared:
         with torch.inference_mode():
             return trt(*args)
 
-    return Prepared(run, device, "tensorrt", f"torch_tensorrt {torch_tensorrt.__version__}")
+    log.info("backend: torch_tensorrt %s", torch_tensorrt.__version__)
+    return Prepared(run, device, "tensorrt")

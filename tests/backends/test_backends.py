@@ -59,3 +59,27 @@ def test_cuda_backend_matches_cpu():
     got, want, kind = _auto_vs_eager()
     assert kind in ("cuda", "tensorrt")
     torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-3)
+
+
+def test_fp16_setting_is_harmless_on_cpu():
+    """precision=fp16 only applies on eager CUDA; elsewhere the fp32 path runs unchanged."""
+    torch.manual_seed(0)
+    m, x = _Tiny(), torch.randn(2, 5, 4)
+    want = m.eval()(x)
+    prep = prepare(m, (x,), BackendConfig(kind="cpu", precision="fp16"))
+    out = prep.fn(x)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out, want)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fp16_takes_float32_inputs_and_returns_float32():
+    # the nodes build float32 tensors: a half() module rejected them on every message
+    torch.manual_seed(0)
+    m, x = _Tiny(), torch.randn(2, 5, 4)
+    want = m.eval()(x)
+    prep = prepare(m, (x,), BackendConfig(kind="cuda", precision="fp16"))
+    out = prep.fn(x.to(prep.device))
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out.cpu(), want, atol=1e-2, rtol=1e-2)
