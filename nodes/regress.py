@@ -114,7 +114,7 @@ class Regress(Node):
 
     def _theta(self, msg: Pose2D) -> np.ndarray:
         from models.geometry import axis_angle_continuity
-        res = self._solve_ik(np.asarray(msg.world, np.float64), "blazepose",
+        res = self._solve_ik(np.asarray(msg.world, np.float64), "blazepose", shape=self.params.shape,
                              refine_iters=self.params.refine_iters, continuity=False)
         theta = res.theta.numpy()                                          # (24, 3)
         prev = self._prev.get(msg.source_id)

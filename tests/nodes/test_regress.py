@@ -59,6 +59,20 @@ def test_blazepose_from_smpl_fk_round_trip(node):
     assert np.array_equal(back.theta, out.theta) and back.has_person
 
 
+def test_male_avg_shape_drives_ik_and_fk_alike():
+    # IK used to fit on the neutral skeleton while FK ran the male-average one
+    from models.ik import solve_ik
+    node = Regress("regress", {"refine_iters": 0, "shape": "male_avg"})
+    node.setup()
+    msg = _from_smpl(plausible_theta(1, seed=5)[0])
+    out = node.process(msg)
+    want = solve_ik(np.asarray(msg.world, np.float64), "blazepose", shape="male_avg", refine_iters=0,
+                    continuity=False).theta.numpy()
+    np.testing.assert_allclose(out.theta, want, atol=1e-6)
+    male = BodyModel(gender="male", dtype=torch.float64).joints(torch.as_tensor(want)[None])[0].numpy()
+    np.testing.assert_allclose(out.joints3d, male, atol=1e-5)
+
+
 def test_no_person_in_no_person_out(node):
     msg = Pose2D(source_id="s", frame_id=2, capture_ts=6.0, keypoints=np.zeros((0, 3), np.float32),
                  scores=np.zeros(0, np.float32), has_person=False)
