@@ -53,18 +53,27 @@ class BackendParams:
 
 
 class Rejects:
-    """Per-reason counters of dropped input, each reason logged once (one line)."""
+    """Dropped input counted per reason in the node's heartbeat counters (`rejected.<reason>`),
+    each reason logged once (one line)."""
 
-    def __init__(self, node_name: str):
-        self.node_name = node_name
-        self.counts: collections.Counter[str] = collections.Counter()
+    PREFIX = "rejected."
+
+    def __init__(self, node):
+        self.node_name, self._counters = node.name, node.counters
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """{reason: count}, read from the node's counters."""
+        n = len(self.PREFIX)
+        return collections.Counter({k[n:]: v for k, v in self._counters.items() if k.startswith(self.PREFIX)})
 
     def __call__(self, reason: str, msg, detail: str) -> None:
-        self.counts[reason] += 1
-        if self.counts[reason] == 1:
+        key = self.PREFIX + reason
+        self._counters[key] += 1
+        if self._counters[key] == 1:
             where = f"{getattr(msg, 'source_id', '?')}#{getattr(msg, 'frame_id', '?')}"
-            log.warning("%s: dropped %s %s: %s (counted as rejected.%s; logged once per reason)",
-                        self.node_name, type(msg).__name__, where, detail, reason)
+            log.warning("%s: dropped %s %s: %s (counted as %s in heartbeats; logged once per reason)",
+                        self.node_name, type(msg).__name__, where, detail, key)
         return None
 
 

@@ -114,7 +114,7 @@ class Action(Node):
         self.prepared = prepare(recognizer_module(model), (example,), self.params.backend.config())
         self._torch = torch
         self.windows: dict[str, SampleWindow] = {}
-        self.rejects = Rejects(self.name)
+        self.rejects = Rejects(self)
 
     def process(self, msg):
         if not isinstance(msg, BodyParams):

@@ -128,7 +128,7 @@ class Forecaster(Node):
         self.prepared = prepare(fc.model, example, self.params.backend.config())
         self._torch = torch
         self.tracks: dict[str, Track] = {}
-        self.rejects = Rejects(self.name)
+        self.rejects = Rejects(self)
 
     # ---- per message -------------------------------------------------------------------------
     def process(self, msg):

@@ -11,7 +11,7 @@ model as `action_probs`, so its arg-max class picks the memory bank (with the mo
 confidence / novelty fallback to the action-agnostic bank). Until an action message has arrived,
 or when the newest is older than `action_max_age_s` (by capture time), the predictor's own copy of
 the recognition network decides: the same network, so both paths agree on the same window.
-`counts` says how often each path was used. MotionForecast.action = the recognised class, with
+`counters` (sent in heartbeats) say how often each path was used. MotionForecast.action = the recognised class, with
 " (agnostic bank)" appended when the model fell back to the action-agnostic bank (recognition
 unsure, or the recent motion unlike that class's bank: the paper-1 novelty fallback).
 "No person" in -> an empty MotionForecast (T = 0) out. β / Π are not inputs of the shipped model
@@ -19,7 +19,6 @@ unsure, or the recent motion unlike that class's bank: the paper-1 novelty fallb
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 
 import numpy as np
@@ -93,8 +92,7 @@ class Predictor(Node):
         self._torch = torch
         self.windows: dict[str, SampleWindow] = {}
         self.actions: dict[str, ActionProbs] = {}
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.rejects = Rejects(self.name)
+        self.rejects = Rejects(self)
 
     def process(self, msg):
         if isinstance(msg, ActionProbs):
@@ -109,10 +107,6 @@ class Predictor(Node):
         if obs is None:
             return None
         return self._forecast(msg, obs)
-
-    def teardown(self) -> None:
-        if hasattr(self, "counts"):
-            log.info("%s: %s; rejected %s", self.name, dict(self.counts), dict(self.rejects.counts))
 
     def _take_action(self, msg: ActionProbs):
         if not msg.has_person:                                          # the action node's "no person"
@@ -130,7 +124,7 @@ class Predictor(Node):
         torch, dev = self._torch, self.prepared.device
         act = self.actions.get(msg.source_id) if self.params.use_action_node else None
         fresh = act is not None and abs(msg.capture_ts - act.capture_ts) <= self.params.action_max_age_s
-        self.counts["bank_from_action_node" if fresh else "bank_from_own_recognition"] += 1
+        self.counters["bank_from_action_node" if fresh else "bank_from_own_recognition"] += 1
         probs = act.probs if fresh else np.full(self.num_actions, 1.0 / self.num_actions)
         theta, used, sel = self.prepared.fn(
             torch.as_tensor(obs, dtype=torch.float32, device=dev)[None],

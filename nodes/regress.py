@@ -91,7 +91,7 @@ class Regress(Node):
         self._obs = np.flatnonzero(A.sum(1) > 0)                           # SMPL joints seen in 2D
         self._A = A[self._obs]                                             # (N, 33)
         self._prev: dict[str, tuple[float, np.ndarray]] = {}               # source -> (ts, θ)
-        self.rejects = Rejects(self.name)
+        self.rejects = Rejects(self)
 
     def process(self, msg):
         if not isinstance(msg, Pose2D):

@@ -14,6 +14,7 @@ message type it is (`OUTPUTS`), or an explicit `(topic, message)` pair may be re
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import Any, ClassVar
 
@@ -49,6 +50,8 @@ class Node:
             self.params = self.parse_params(params or {})
         self.period_s = 0.0          # sources: minimum seconds between produce() calls
         self.current_topic = ""      # input topic of the message being processed
+        # node-level counters (e.g. rejected.<reason>), sent in every heartbeat beside the runner's
+        self.counters: collections.Counter[str] = collections.Counter()
 
     @classmethod
     def parse_params(cls, data: dict, where: str = "params") -> Any:

@@ -226,7 +226,7 @@ class NodeRunner:
         hb = P.Heartbeat(source_id=self.spec.name, frame_id=self._hb_seq, capture_ts=time.time(),
                          pid=os.getpid(), state=self.state, fps=self.stats.fps,
                          latency_p50_ms=p50, latency_p99_ms=p99, drops=self.inbox.drops,
-                         counters=dict(self.stats.counters), error=self.error)
+                         counters={**self.stats.counters, **self.node.counters}, error=self.error)
         try:
             self._hb.send_multipart(P.encode(hb), flags=zmq.NOBLOCK)
         except zmq.Again:

@@ -83,7 +83,7 @@ def test_predictor_forecast_times_shapes_and_action_bank(predictor, bodies):
     assert last.theta.shape == (25, 24, 3) and last.joints.shape == (25, 24, 3)
     np.testing.assert_allclose(last.times - body.capture_ts, np.arange(1, 26) / 25.0, atol=1e-9)
     assert last.frame_id == body.frame_id and last.source_id == body.source_id
-    assert predictor.counts["bank_from_own_recognition"] == len(fc)
+    assert predictor.counters["bank_from_own_recognition"] == len(fc)
     # joints are the FK of the forecast θ
     from models.body import BodyModel
     np.testing.assert_allclose(last.joints, BodyModel().joints(torch.as_tensor(last.theta)).numpy(), atol=1e-5)
@@ -92,18 +92,18 @@ def test_predictor_forecast_times_shapes_and_action_bank(predictor, bodies):
     probs[2] = 0.9
     assert predictor.process(body.derive(ActionProbs, labels=ACTIONS, probs=probs)) is None
     nxt = predictor.process(_body(body.capture_ts + 1 / 30, body.theta, body.frame_id + 1))
-    assert nxt.action == ACTIONS[2] and predictor.counts["bank_from_action_node"] == 1
+    assert nxt.action == ACTIONS[2] and predictor.counters["bank_from_action_node"] == 1
     # frames keep coming 1/30 s apart (no window reset) while the action message ages: it is used
     # while fresh, then, older than action_max_age_s (0.5 s) by capture time, no longer
     t0 = body.capture_ts
     for k in range(2, 24):
         assert predictor.process(_body(t0 + k / 30, body.theta, body.frame_id + k)) is not None
-    own, via = predictor.counts["bank_from_own_recognition"], predictor.counts["bank_from_action_node"]
+    own, via = predictor.counters["bank_from_own_recognition"], predictor.counters["bank_from_action_node"]
     assert via > 1 and own > len(fc)
     later = predictor.process(_body(t0 + 0.8, body.theta, body.frame_id + 24))
     assert later is not None
-    assert predictor.counts["bank_from_own_recognition"] == own + 1
-    assert predictor.counts["bank_from_action_node"] == via
+    assert predictor.counters["bank_from_own_recognition"] == own + 1
+    assert predictor.counters["bank_from_action_node"] == via
     decode(encode(nxt))
 
 

@@ -144,3 +144,27 @@ def test_stalled_consumer_does_not_stall_producer(ctx, sockdir):
     assert stalled.poll(100)  # it did get the first few (bounded by HWM), nothing blocked
     pub.close()
     stalled.close()
+
+
+def test_node_counters_travel_in_heartbeats(rt, ctx, sockdir):
+    """A node's own counters (e.g. rejected.<reason>) reach the supervisor beside the runner's."""
+    class Counting(Invert):
+        def process(self, msg):
+            self.counters["rejected.test"] += 1
+            return super().process(msg)
+
+    hb = ctx.socket(zmq.PULL)
+    hb.setsockopt(zmq.LINGER, 0)
+    hb_ep = f"ipc://{sockdir}/hb.sock"
+    hb.bind(hb_ep)
+    pub, ep = _upstream(ctx, sockdir)
+    with rt.ThreadedNode(Counting("inv"), sockdir, upstream=ep, heartbeat_endpoint=hb_ep) as tn:
+        _connect_wait(rt, pub, _sub(ctx, tn.bind))
+
+        def reported() -> bool:
+            while hb.poll(50):
+                c = P.decode(hb.recv_multipart()).counters
+                if c.get("rejected.test", 0) > 0 and c.get("received", 0) > 0:
+                    return True
+            return False
+        assert rt.wait_for(reported, 3)
