@@ -55,7 +55,9 @@ def observed_window(windows: dict[str, SampleWindow], msg: BodyParams, rejects: 
     is still filling or when the message is rejected (counted)."""
     if not check_body(msg, rejects):
         return None
-    win = windows.setdefault(msg.source_id, SampleWindow(span_s=(n_obs + 1) / fps, max_gap_s=max_gap_s))
+    win = windows.get(msg.source_id)
+    if win is None:  # not setdefault(): that would build a throw-away window on every frame
+        win = windows[msg.source_id] = SampleWindow(span_s=(n_obs + 1) / fps, max_gap_s=max_gap_s)
     if not win.push(msg.capture_ts, theta_vector(msg)):
         rejects("out_of_order", msg, "capture_ts not after the previous frame's")
         return None

@@ -96,12 +96,15 @@ class Recorder(Node):
 
     def process(self, msg: Message):
         self._n += 1
+        log_due = time.monotonic() - self._last_log > self.params.log_every_s
+        if not (self._fh or log_due):   # nothing to write: skip building the record
+            return None
         rec = {"topic": self.current_topic, "type": msg.TYPE, "source_id": msg.source_id,
                "frame_id": msg.frame_id, "latency_ms": round(msg.latency_s * 1e3, 3),
                "summary": summarize(msg)}
         if self._fh:
             self._fh.write(json.dumps(rec) + "\n")
-        if time.monotonic() - self._last_log > self.params.log_every_s:
+        if log_due:
             self._last_log = time.monotonic()
             log.info("%s: %d messages, last %s", self.name, self._n, rec)
         return None

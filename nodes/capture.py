@@ -67,14 +67,13 @@ class Capture(Node):
             self.cap.set(cv2.CAP_PROP_FRAME_HEIGHT, p.height)
             self.period_s = 1.0 / p.fps if p.fps else 0.0
             return
-        path = Path(p.video)
-        if not path.is_file():
-            raise DataError(f"video file {path} not found")
+        path = Path(p.video)  # existence checked in CaptureParams
         self.cap = cv2.VideoCapture(str(path))
         ok, frame = self.cap.read() if self.cap.isOpened() else (False, None)
         if not ok or frame is None:
             raise DataError(f"video file {path} could not be decoded (corrupt or unsupported codec)")
-        self.cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self._pos_frames = cv2.CAP_PROP_POS_FRAMES   # cv2 is imported here, used again on loop
+        self.cap.set(self._pos_frames, 0)
         native = self.cap.get(cv2.CAP_PROP_FPS) or 30.0
         self.period_s = 1.0 / (p.fps or native)
 
@@ -92,7 +91,7 @@ class Capture(Node):
                     raise DataError(f"camera {p.camera} stopped delivering frames")
                 if not p.loop:
                     raise EndOfStream
-                self.cap.set(1, 0)  # cv2.CAP_PROP_POS_FRAMES
+                self.cap.set(self._pos_frames, 0)
                 ok, img = self.cap.read()
                 if not ok:
                     raise EndOfStream

@@ -230,12 +230,11 @@ def _project(p3: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.
 def _proxy_settings(d) -> tuple[float, dict]:
     """25 fps grid + segmentation settings of the proxy the weights were trained on (train_config.yaml
     beside the weights; the proxy's defaults when absent)."""
-    import yaml
-    proxy = {}
+    from core.config import from_dict, read_yaml
+    from training.paper2.config import ProxyConfig
     p = d / "train_config.yaml"
-    if p.is_file():
-        proxy = ((yaml.safe_load(p.read_text()) or {}).get("data") or {}).get("proxy") or {}
-    fps = 50.0 / float(proxy.get("downsample", 2))           # CMU-Mocap is 50 fps
-    seg = {"smooth": int(proxy.get("smooth_frames", 5)), "min_len": int(proxy.get("min_step_frames", 8)),
-           "max_len": int(proxy.get("max_step_frames", 40))}
+    raw = ((read_yaml(p).get("data") or {}).get("proxy") or {}) if p.is_file() else {}
+    proxy = from_dict(ProxyConfig, raw, f"{p}: data.proxy")
+    fps = 50.0 / proxy.downsample                             # CMU-Mocap is 50 fps
+    seg = {"smooth": proxy.smooth_frames, "min_len": proxy.min_step_frames, "max_len": proxy.max_step_frames}
     return fps, seg
