@@ -12,6 +12,7 @@ import logging
 import sys
 import time
 
+from core.cli import add_config_args
 from core.config import apply_overrides, read_yaml
 from core.errors import ConfigError, cli_errors
 from core.paths import CONFIG_DIR
@@ -43,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--demo", action="store_true", help="embedded synthetic input (no files, no camera)")
     src.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
     src.add_argument("--video", metavar="PATH", help="video file")
-    ap.add_argument("--config", default=str(CONFIG_DIR / "pipeline.yaml"))
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                    help="dotted override, e.g. nodes.capture.params.fps=15 (repeatable)")
+    add_config_args(ap, config_help="pipeline graph YAML (default: configs/pipeline.yaml)",
+                    set_example="nodes.capture.params.fps=15", required=False)
+    ap.set_defaults(config=str(CONFIG_DIR / "pipeline.yaml"))
     ap.add_argument("--duration", type=float, metavar="SECONDS",
                     help=f"stream this long once every node is up (default: {DEMO_SECONDS:g} s with "
                          f"--demo, else until Ctrl-C or the end of the input)")
@@ -64,8 +65,8 @@ def main(argv=None) -> int:
     from runtime.signals import StopFlag, stop_on_signals
     from runtime.supervisor import Supervisor
 
-    raw = apply_overrides(read_yaml(args.config), args.set)
-    overrides = _input_overrides(args, raw) + list(args.set)
+    raw = apply_overrides(read_yaml(args.config), args.overrides)
+    overrides = _input_overrides(args, raw) + list(args.overrides)
     cfg = load_pipeline(args.config, overrides)          # fails here, before any process starts
     duration = args.duration if args.duration is not None else (DEMO_SECONDS if args.demo else None)
     if duration is not None and duration <= 0:

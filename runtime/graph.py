@@ -81,14 +81,14 @@ def load_pipeline(path: str | Path | None, overrides: list[str] | None = None) -
     return cfg
 
 
-def _ref(ref: str) -> tuple[str, str]:
+def split_ref(ref: str) -> tuple[str, str]:
     """'<node>.<topic>' -> (node, topic), split at the last '.'."""
     node, _, topic = ref.rpartition(".")
     return node, topic
 
 
 def _split_ref(ref: str, where: str, cfg: PipelineConfig) -> tuple[str, str]:
-    node, topic = _ref(ref)
+    node, topic = split_ref(ref)
     if not node or not topic:
         raise ConfigError(f"{where}: expected '<node>.<topic>', got {ref!r}")
     if node not in cfg.nodes:
@@ -102,7 +102,7 @@ def output_topics(cfg: PipelineConfig, name: str) -> list[str]:
     cls = get_node_class(nc.type, f"nodes.{name}.type")
     if not cls.OUTPUTS_FROM_INPUTS:
         return list(cls.OUTPUTS)
-    return [topic for up, topic in map(_ref, nc.inputs) if up in cfg.nodes]
+    return [topic for up, topic in map(split_ref, nc.inputs) if up in cfg.nodes]
 
 
 def output_class(cfg: PipelineConfig, name: str, topic: str, depth: int = 0) -> type[Message]:
@@ -110,7 +110,7 @@ def output_class(cfg: PipelineConfig, name: str, topic: str, depth: int = 0) -> 
     cls = get_node_class(cfg.nodes[name].type)
     if not cls.OUTPUTS_FROM_INPUTS:
         return cls.OUTPUTS.get(topic, Message)
-    for up, t in map(_ref, cfg.nodes[name].inputs):
+    for up, t in map(split_ref, cfg.nodes[name].inputs):
         if t == topic and up in cfg.nodes and depth < len(cfg.nodes):
             return output_class(cfg, up, t, depth + 1)
     return Message
@@ -187,13 +187,13 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
     specs = {}
     for name, nc in cfg.nodes.items():
         by_up: dict[str, list[str]] = {}
-        for up, topic in map(_ref, nc.inputs):
+        for up, topic in map(split_ref, nc.inputs):
             by_up.setdefault(up, []).append(topic)
         curve = (CurveKeys(secret_key_file=nc.curve.secret_key_file,
                            authorized_clients_dir=nc.curve.authorized_clients_dir)
                  if nc.curve else None)
         policies = {topic: topic_policy(output_class(cfg, up, topic))
-                    for up, topic in map(_ref, nc.inputs)}
+                    for up, topic in map(split_ref, nc.inputs)}
         policies.update(nc.policies)   # explicit config wins
         frames_out = any(topic_policy(output_class(cfg, name, t)) == "latest"
                          for t in output_topics(cfg, name))

@@ -8,7 +8,7 @@ from typing import Callable
 import zmq
 
 from runtime import protocol as P
-from runtime.registry import get_node_class
+from runtime.graph import split_ref
 from runtime.supervisor import Supervisor
 from runtime.transport import Subscriber
 
@@ -21,10 +21,10 @@ class LiveMonitor:
         self.ctx = zmq.Context()
         self.subs: list[tuple[str, Subscriber]] = []
         for ref in refs:
-            node, _, topic = ref.rpartition(".")
+            node, topic = split_ref(ref)
             self.subs.append((ref, Subscriber(self.ctx, sup.endpoint_of(node), [topic], rcvhwm=64)))
         self.counts: collections.Counter[str] = collections.Counter()
-        self.kinds: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        self.no_person: collections.Counter[str] = collections.Counter()
         self.last: dict[str, str] = {}
         self.t0 = time.monotonic()
 
@@ -38,7 +38,7 @@ class LiveMonitor:
                     continue
                 self.counts[ref] += 1
                 text = self.describe(msg)
-                self.kinds[ref]["no person" if text == "no person" else "ok"] += 1
+                self.no_person[ref] += text == "no person"
                 self.last[ref] = f"{msg.source_id}#{msg.frame_id} {text} " \
                                  f"({msg.latency_s * 1e3:.1f} ms after capture)"
 
@@ -53,12 +53,12 @@ class LiveMonitor:
             if hb.latency_p50_ms:
                 lat = f"latency from capture p50 {hb.latency_p50_ms:6.1f} ms  p99 {hb.latency_p99_ms:6.1f} ms"
             else:
-                lat = f"{'(source)' if get_node_class(p.spec.type).IS_SOURCE else 'latency -':<45}"
+                lat = f"{'(source)' if p.is_source else 'latency -':<45}"
             out.append(f"  {name:<11} {hb.state:<8} {hb.fps:5.1f} msg/s  {lat}  drops {hb.drops}"
                        f"  restarts {p.restarts}")
         for ref, _ in self.subs:
-            k = self.kinds[ref]
-            extra = f" (no person: {k['no person']})" if k["no person"] else ""
+            n = self.no_person[ref]
+            extra = f" (no person: {n})" if n else ""
             out.append(f"  > {ref}: {self.counts[ref]} received{extra}; last: {self.last.get(ref, '-')}")
         return out
 

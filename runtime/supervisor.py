@@ -30,6 +30,7 @@ from core.errors import ForesightError
 from core.paths import REPO_ROOT
 from runtime import protocol as P
 from runtime.graph import PipelineConfig, run_specs
+from runtime.registry import get_node_class
 from runtime.runner import EXIT_FATAL, RunSpec
 
 log = logging.getLogger("foresight.supervisor")
@@ -51,6 +52,7 @@ class NodeProc:
     last: P.Heartbeat | None = None
     error: str = ""
     history: list[str] = field(default_factory=list)
+    is_source: bool = False          # the node class produces (no inputs): finished = end of stream
 
 
 class Supervisor:
@@ -74,7 +76,8 @@ class Supervisor:
         self.hb.bind(self.hb_endpoint)
         specs = run_specs(self.cfg, self.run_dir, self.hb_endpoint)
         for name, spec in specs.items():
-            self.procs[name] = NodeProc(name, spec, self.cfg.nodes[name].restart)
+            self.procs[name] = NodeProc(name, spec, self.cfg.nodes[name].restart,
+                                        is_source=get_node_class(spec.type).IS_SOURCE)
         for p in self.procs.values():
             self._spawn(p)
         return self
@@ -203,8 +206,7 @@ class Supervisor:
         return [(p.name, p.error) for p in self.procs.values() if p.status == "failed"]
 
     def sources_done(self) -> bool:
-        from runtime.registry import get_node_class
-        srcs = [p for p in self.procs.values() if get_node_class(p.spec.type).IS_SOURCE]
+        srcs = [p for p in self.procs.values() if p.is_source]
         return bool(srcs) and all(p.status == "finished" for p in srcs)
 
     def pids(self) -> dict[str, int]:

@@ -102,12 +102,10 @@ class Publisher:
         except zmq.ZMQError as exc:
             self.close()
             raise ConfigError(f"cannot bind {endpoint}: {exc}") from None
-        self.sent = 0
 
     def publish(self, topic: str, msg: P.Message) -> None:
         frames = [topic.encode(), *P.encode(msg)]
         self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
-        self.sent += 1
 
     def close(self) -> None:
         self.sock.close(linger=0)
