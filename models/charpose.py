@@ -255,6 +255,8 @@ def load_forecaster(directory, *, device: str | torch.device = "cpu") -> LoadedF
     import yaml
     from safetensors.torch import load_file
 
+    from models.state import load_state_checked
+
     from core.config import from_dict
     from core.errors import CheckpointError
 
@@ -268,9 +270,9 @@ def load_forecaster(directory, *, device: str | torch.device = "cpu") -> LoadedF
         raise CheckpointError(f"{d / 'config.yaml'}: not a forecaster config ({exc})") from None
     model = CharPoseForecaster(cfg)
     try:
-        model.load_state_dict(load_file(str(d / "model.safetensors")))
-    except Exception as exc:  # safetensors header errors or shape/key mismatches
-        msg = str(exc).strip().splitlines()
-        raise CheckpointError(f"{d / 'model.safetensors'}: weights do not fit the forecaster config "
-                              f"({(msg[1] if len(msg) > 1 else msg[0]).strip()[:160]})") from None
+        state = load_file(str(d / "model.safetensors"))
+    except Exception as exc:  # safetensors raises several types for corrupt files
+        raise CheckpointError(f"{d / 'model.safetensors'}: unreadable safetensors file "
+                              f"({type(exc).__name__})") from None
+    load_state_checked(model, state, str(d / "model.safetensors"), "forecaster")
     return LoadedForecaster(model.to(device), json.loads((d / "meta.json").read_text()))

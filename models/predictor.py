@@ -40,6 +40,7 @@ from core.config import from_dict
 from core.errors import CheckpointError, ConfigError, ForesightError
 from models.action_nets import ActionRecognizer
 from models.memory_bank import BankRead, MemoryBank
+from models.state import load_state_checked
 
 
 @dataclass
@@ -319,19 +320,5 @@ def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Moti
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises several types for corrupt files
         raise CheckpointError(f"{weights}: unreadable safetensors file ({type(exc).__name__})") from None
-    load_state_checked(model, state, str(weights))
+    load_state_checked(model, state, str(weights), "predictor")
     return model.to(device).eval()
-
-
-def load_state_checked(model: nn.Module, state: dict, where: str) -> None:
-    """load_state_dict that turns key/shape mismatches into a one-line ``CheckpointError``."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    bad = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
-    if missing or unexpected or bad:
-        what = (f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}" if unexpected
-                else f"shape of {bad[0]} {tuple(state[bad[0]].shape)} != {tuple(own[bad[0]].shape)}")
-        raise CheckpointError(f"{where}: checkpoint does not match this predictor config ({what}, "
-                              f"{len(missing)} missing / {len(unexpected)} unexpected / {len(bad)} mis-shaped)")
-    model.load_state_dict(state)

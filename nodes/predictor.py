@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import BackendParams, Rejects, log, torch_threads
+from nodes._common import BackendParams, Rejects, torch_threads
 from nodes._window import SampleWindow
 from nodes.action import action_labels, load_model, observed_window
 from runtime.node import Node

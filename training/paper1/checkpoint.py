@@ -7,42 +7,27 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
-from safetensors.torch import save_file
 
-from core.config import from_dict, save_resolved, to_dict
+from core.config import from_dict, save_resolved
 from core.errors import CheckpointError, ConfigError, cli_errors
-from models.predictor import MotionPredictor, PredictorConfig, load_predictor, load_state_checked
+from models.predictor import MotionPredictor, PredictorConfig, load_predictor
+from models.state import load_state_checked
+from training import checkpoint as ckpt_io
 
 KIND = "foresight.paper1.predictor"
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Atomic write (tmp + rename): a crash mid-save never leaves a truncated checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"kind": KIND, **payload}, tmp)
-    os.replace(tmp, path)
+    ckpt_io.save_checkpoint(path, KIND, payload)
 
 
 def read_checkpoint(path: str | Path) -> dict:
     """Load and check a trainer checkpoint; one-line CheckpointError otherwise."""
-    p = Path(path)
-    if not p.is_file():
-        raise CheckpointError(f"{p}: checkpoint not found")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for foreign / corrupt files
-        raise CheckpointError(f"{p}: not a readable torch checkpoint ({type(exc).__name__})") from None
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != KIND:
-        kind = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise CheckpointError(f"{p}: not a paper-1 predictor checkpoint (kind={kind!r})")
-    return ckpt
+    return ckpt_io.read_checkpoint(path, KIND, "paper-1 predictor")
 
 
 def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> MotionPredictor:
@@ -50,28 +35,24 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") 
     p = Path(path)
     if p.is_dir():
         return load_predictor(p, device)
-    ckpt = read_checkpoint(p)
+    return _model_from(read_checkpoint(p), p).to(device).eval()
+
+
+def _model_from(ckpt: dict, p: Path) -> MotionPredictor:
     try:
         cfg = from_dict(PredictorConfig, ckpt["config"]["model"])
     except (ConfigError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{p}: checkpoint config is not a predictor config ({exc})") from None
     model = MotionPredictor(cfg)
-    load_state_checked(model, ckpt["model"], str(p))
-    return model.to(device).eval()
+    load_state_checked(model, ckpt["model"], str(p), "predictor")
+    return model
 
 
 def export_shipped(model: MotionPredictor, train_cfg: Any, out_dir: str | Path) -> Path:
     """Write ``model.safetensors`` + ``config.yaml`` (the resolved train config) to ``out_dir``."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(out / "model.safetensors"))
+    out = ckpt_io.export_safetensors(model, out_dir)
     save_resolved(train_cfg, out / "config.yaml")
     return out
-
-
-def config_dict(cfg: Any) -> dict:
-    return yaml.safe_load(yaml.safe_dump(to_dict(cfg)))
 
 
 def export_from_checkpoint(ckpt_path: str | Path, out_dir: str | Path) -> Path:
@@ -79,7 +60,7 @@ def export_from_checkpoint(ckpt_path: str | Path, out_dir: str | Path) -> Path:
     from training.paper1.config import TrainConfig
 
     ckpt = read_checkpoint(ckpt_path)
-    model = model_from_checkpoint(ckpt_path)
+    model = _model_from(ckpt, Path(ckpt_path)).eval()
     try:
         cfg = from_dict(TrainConfig, ckpt["config"])
     except ConfigError as exc:

@@ -23,14 +23,15 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from core.config import config_hash, save_resolved
+from core.config import config_hash, save_resolved, to_dict
 from core.errors import CheckpointError, DataError
 from models.action_nets import SkeletonGCN
-from models.predictor import MotionPredictor, load_state_checked
+from models.predictor import MotionPredictor
+from models.state import load_state_checked
 from training.distributed import rank_world, seed_all, setup_distributed
 from training.paper1 import losses as L
 from training.paper1.bank import build_bank, set_novelty_thresholds
-from training.paper1.checkpoint import config_dict, read_checkpoint, save_checkpoint
+from training.paper1.checkpoint import read_checkpoint, save_checkpoint
 from training.paper1.config import TrainConfig
 from training.paper1.data import PoseData, load_pose_data
 
@@ -153,12 +154,12 @@ class Trainer:
 
     def _resume(self) -> None:
         ckpt = read_checkpoint(self.ckpt_path)
-        mine = config_hash(config_dict(self.cfg))
+        mine = config_hash(self.cfg)
         theirs = config_hash(ckpt["config"])
         if mine != theirs:
             raise CheckpointError(f"{self.ckpt_path} belongs to a run with another config (hash {theirs} != {mine}); "
                                   f"pass --fresh or --set run_dir=...")
-        load_state_checked(self.model, ckpt["model"], str(self.ckpt_path))
+        load_state_checked(self.model, ckpt["model"], str(self.ckpt_path), "predictor")
         if self.phi is not None and ckpt.get("phi"):
             self.phi.load_state_dict(ckpt["phi"])
         self.state = {"stage": ckpt["stage"], "step": ckpt["step"], "history": ckpt.get("history", [])}
@@ -304,7 +305,7 @@ class Trainer:
         if self.rank != 0:
             return
         save_checkpoint(self.ckpt_path, {
-            "config": config_dict(self.cfg), "stage": self.state["stage"], "step": self.state["step"],
+            "config": to_dict(self.cfg), "stage": self.state["stage"], "step": self.state["step"],
             "model": self.model.state_dict(), "phi": self.phi.state_dict() if self.phi else None,
             "optim": opt.state_dict() if opt is not None else None, "history": self.state["history"],
         })

@@ -117,7 +117,7 @@ def table(rows: list[Scores]) -> str:
 
 def write_report(path: Path, sections: list[tuple[str, str]], *, command: str, cfg: Any) -> Path:
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    text = [f"# Paper 2 results: joint action + characteristic 3D pose forecasting (CMU-Mocap proxy)\n",
+    text = ["# Paper 2 results: joint action + characteristic 3D pose forecasting (CMU-Mocap proxy)\n",
             f"Written by `{command}` on {stamp}; evaluation config hash `{config_hash(cfg)}`.",
             "The proxy, the metrics and every deviation from the paper are described in docs/paper2.md.\n"]
     for title, body in sections:

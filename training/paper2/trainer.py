@@ -16,15 +16,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from tqdm import tqdm
 
 from core.config import config_hash, save_resolved, to_dict
 from core.errors import CheckpointError
 from models.charpose import CharPoseForecaster
 from models.critic import PoseCritic
+from models.state import load_state_checked
+from training.checkpoint import export_safetensors
 from training.distributed import rank_world
-from training.paper2.checkpoint import load_checkpoint, load_state, save_checkpoint
+from training.paper2.checkpoint import load_checkpoint, save_checkpoint
 from training.paper2.config import TrainConfig
 from training.paper2.dataset import CharPoseData, one_hot
 from training.paper2.losses import action_loss, critic_loss, generator_adv_loss, reprojection_loss
@@ -85,8 +86,8 @@ class Trainer:
         blob = load_checkpoint(path)
         if blob["config"].get("model") != to_dict(self.cfg.model):
             raise CheckpointError(f"{path}: saved for a different model config; use another run_dir or resume=false")
-        load_state(self.gen, blob["generator"], path, "generator")
-        load_state(self.critic, blob["critic"], path, "critic")
+        load_state_checked(self.gen, blob["generator"], str(path), "forecaster")
+        load_state_checked(self.critic, blob["critic"], str(path), "critic")
         self.opt_g.load_state_dict(blob["opt_g"])
         self.opt_c.load_state_dict(blob["opt_c"])
         rng, trng = blob["rng"], blob["torch_rng"]
@@ -160,9 +161,7 @@ class Trainer:
 
     def export_weights(self) -> Path:
         """final: generator weights (safetensors) + resolved config + meta, what weights/ ships."""
-        out = self.run_dir / "final"
-        out.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous().cpu() for k, v in self.gen.state_dict().items()}, out / "model.safetensors")
+        out = export_safetensors(self.gen, self.run_dir / "final")
         save_resolved(self.cfg.model, out / "config.yaml")
         save_resolved(self.cfg, out / "train_config.yaml")
         meta = {"action_names": self.data.action_names, "steps": self.step,
