@@ -21,7 +21,7 @@ import torch.distributed as dist
 from core.cli import add_config_args
 from core.config import load_config
 from core.errors import cli_errors
-from training.distributed import close_distributed, seed_all, setup_distributed
+from training.distributed import close_distributed, rank_world, seed_all, setup_distributed
 from training.paper2.config import TrainConfig
 
 
@@ -40,11 +40,11 @@ def run(cfg: TrainConfig, *, progress: bool = True) -> dict:
         torch.set_num_threads(cfg.num_threads)
     started = setup_distributed(cfg.device)
     try:
-        rank = dist.get_rank() if dist.is_initialized() else 0
+        rank, world = rank_world()
         seed_all(cfg.seed)
         if rank == 0:                       # rank 0 builds the cached proxy first; others then read it
             data = load_data(cfg)
-        if dist.is_initialized():
+        if world > 1:
             dist.barrier()
         if rank != 0:
             data = load_data(cfg)

@@ -101,3 +101,19 @@ def test_annotated_dataset_trains_a_few_steps(tmp_path):
                                           f"data.annotation_root={tmp_path}", "model.num_actions=4"])
     with pytest.raises(Exception, match="num_actions"):
         load_data(bad)
+
+
+def test_pose_db_loads_and_bad_files_are_one_line_errors(tmp_path):
+    from training.data.charposes_formats import load_pose_db
+    np.savez(tmp_path / "pose_db.npz", poses=np.zeros((5, 9, 3)))
+    assert load_pose_db(tmp_path).shape == (5, 9, 3)
+    raw = (tmp_path / "pose_db.npz").read_bytes()
+    (tmp_path / "pose_db.npz").write_bytes(raw[: len(raw) // 2])   # truncated: was a raw traceback
+    with pytest.raises(DataError, match="truncated"):
+        load_pose_db(tmp_path)
+    np.savez(tmp_path / "pose_db.npz", poses=np.full((2, 9, 3), np.nan))
+    with pytest.raises(DataError, match="NaN"):
+        load_pose_db(tmp_path)
+    np.savez(tmp_path / "pose_db.npz", poses=np.zeros((2, 8, 3)))
+    with pytest.raises(DataError, match="poses"):
+        load_pose_db(tmp_path)

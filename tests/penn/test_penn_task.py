@@ -79,11 +79,12 @@ def test_bad_inputs_are_one_line_errors(fixture_root, tmp_path, capsys):
 
 def test_constant_matches_published_reference_on_real_clips(penn_root):
     """Full HMMR test split (~29k windows, a few seconds): within a point at every horizon."""
-    from training.eval.penn_methods import constant_pose, predict_windows
+    from training.eval.baselines import zero_velocity
+    from training.eval.penn_methods import predict_windows
 
     windows = pp.build_windows(pp.load_sequences(penn_root, "test"))
     assert len(windows.sequences) == 961 and len(windows) == 28935
-    pred = predict_windows(lambda b: constant_pose(b.observed, b.future_n), windows, 4096, "constant")
+    pred = predict_windows(lambda b: zero_velocity(b.observed, b.future_n), windows, 4096, "constant")
     res = pp.score(pred, windows)
     assert res["clips"] == 641          # 653 clips have windows; 12 never show 6 joints
     np.testing.assert_allclose(res["average"], REFERENCE_CONSTANT, atol=1.0)

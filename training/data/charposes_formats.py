@@ -37,7 +37,8 @@ import numpy as np
 
 from core.errors import DataError
 from models.skeletons import UpperBodyJoint
-from training.data._io import read_json, require_dir, require_file
+from training.data._io import (check_finite, check_shape, load_npz, need_key, read_json, require_dir,
+                               require_file)
 from training.data.actions import ActionSegment, load_ikea_asm_segments, load_mpii_cooking2
 from training.data.openpose import load_openpose_sequence
 
@@ -146,14 +147,12 @@ def load_split(root: str | Path) -> dict[str, list[str]]:
 
 
 def load_pose_db(root: str | Path) -> np.ndarray:
-    p = require_file(Path(root) / "pose_db.npz", "critic 3D pose database")
-    try:
-        poses = np.load(p)["poses"].astype(np.float32)
-    except (KeyError, OSError, ValueError):
-        raise DataError(f"{p}: expected an npz with 'poses' (P, {NUM_UB9}, 3) metres") from None
-    if poses.ndim != 3 or poses.shape[1:] != (NUM_UB9, 3):
-        raise DataError(f"{p}: 'poses' must be (P, {NUM_UB9}, 3), got {poses.shape}")
-    return poses
+    """(P, 9, 3) metres from ``pose_db.npz``; DataError for a missing/truncated file, a wrong
+    layout or NaN/inf (the shared ``_io`` checks)."""
+    what = "critic 3D pose database"
+    p = Path(root) / "pose_db.npz"
+    poses = check_shape(need_key(load_npz(p, what), "poses", p, what), (None, NUM_UB9, 3), p, "poses")
+    return check_finite(poses, p, "poses").astype(np.float32)
 
 
 def load_video_steps(root: str | Path, dataset: str) -> dict[str, list[CharPoseStep]]:

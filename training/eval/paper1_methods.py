@@ -25,6 +25,7 @@ from core.errors import CheckpointError, ConfigError
 from core.paths import WEIGHTS_DIR
 from training.data.cmu import CMUBatch
 from training.eval.registry import MethodContext, register_method
+from training.eval.report import CMUProtocol
 from training.paper1.checkpoint import model_from_checkpoint
 from training.paper1.cmu_data import CMU_TRAIN_ACTIONS, PREDICTED, load_cmu_pose, pose_to_joints, rows_to_pose
 
@@ -90,7 +91,8 @@ def build_cmu_nearest_neighbor(ctx: MethodContext):
     opts = dict(ctx.options)
     dtw, k = bool(opts.get("dtw", False)), int(opts.get("candidates", 16))
     residual = bool(opts.get("residual", True))
-    n_in, n_out = 10, 25
+    cmu = ctx.config.cmu if ctx.config else CMUProtocol()
+    n_in, n_out = cmu.input_n, cmu.output_n
     per_class = load_cmu_pose("train", list(opts.get("actions", CMU_TRAIN_ACTIONS)), ctx.config.data_root if ctx.config else None)
     wins = []
     for items in per_class.values():

@@ -135,8 +135,10 @@ def _run_suite(ctx: MethodContext, cfg: EvalConfig) -> EvalResult:
                 note = "(3D: oracle last observed pose)" if m == "zero_velocity" else ""
                 rows.append(scored(B.BASELINES[m](d), d, m, note))
         groups[gname] = rows
-    first = {r.name: r for rows in groups.values() for r in reversed(rows)}   # first group wins
-    first.update({r.name: r for r in next(iter(groups.values()))})
+    first: dict = {}                                    # a name's row from the first group holding it
+    for rows in groups.values():
+        for r in rows:
+            first.setdefault(r.name, r)
     claims = _claims(opts.get("claims", []), first)
     from training.paper2.metrics import pose_features
     real_ok = float((clf.clf.predict(pose_features(real, clf.bones)) == 1).mean())

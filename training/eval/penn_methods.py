@@ -28,6 +28,7 @@ import numpy as np
 
 from core.errors import ConfigError, DataError
 from training.eval import penn_protocol as pp
+from training.eval.baselines import zero_velocity
 from training.eval.registry import MethodContext, Predict, register_method, register_task
 from training.eval.report import EvalConfig, EvalResult
 
@@ -124,14 +125,9 @@ def run_penn(predict: Predict, cfg: EvalConfig) -> PennEvalResult:
 
 
 # ----------------------------------------------------------------------------- baselines
-def constant_pose(observed: np.ndarray, future_n: int) -> np.ndarray:
-    """Repeat the last observed (imputed) pose: (N, T_o, J, 2) -> (N, future_n, J, 2)."""
-    return np.repeat(observed[:, -1:], future_n, axis=1)
-
-
 @register_method("penn", "constant")
 def _penn_constant(ctx: MethodContext) -> Predict:
-    return lambda batch: constant_pose(batch.observed, batch.future_n)
+    return lambda batch: zero_velocity(batch.observed, batch.future_n)   # the last (imputed) pose
 
 
 class NearestNeighbor:

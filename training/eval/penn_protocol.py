@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import warnings
 from typing import Iterable, Sequence
 
@@ -75,8 +76,8 @@ class WindowSet:
     def __len__(self) -> int:
         return int(self.obs.shape[0])
 
-    @property
-    def actions(self) -> np.ndarray:   # (N,) str
+    @functools.cached_property
+    def actions(self) -> np.ndarray:   # (N,) str; built once (read per batch by the methods)
         return np.array([self.sequences[i].action for i in self.seq_index])
 
 

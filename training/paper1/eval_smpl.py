@@ -4,8 +4,8 @@
 
 Same windows as the CMU protocol (10 observed → 25 future at 25 fps, stride 1) but in the live
 representation: error = mean distance over the 24 SMPL joints (built-in skeleton, root-relative, with
-the root orientation applied), mm. Writes ``smpl_<method>.json`` for predictor, zero_velocity and
-constant_velocity (in θ space) in the JSON layout of ``training.evaluate`` (task ``cmu_smpl``).
+the root orientation applied), mm. Writes ``smpl_<method>.json`` for predictor and zero_velocity
+(in θ space) in the JSON layout of ``training.evaluate`` (task ``cmu_smpl``).
 """
 from __future__ import annotations
 
@@ -20,11 +20,12 @@ from core.config import config_hash
 from core.errors import cli_errors
 from core.paths import WEIGHTS_DIR
 from training.eval.metrics import mpjpe
+from training.eval.report import CMU_TEST_ACTIONS, EvalConfig
 from training.paper1.checkpoint import model_from_checkpoint
 from training.paper1.smpl_data import cmu_smpl_data, smpl_joints
 
-HORIZONS_MS = [80, 160, 320, 400, 560, 1000]
-ACTIONS = ["basketball", "jumping", "running", "soccer", "walking", "washwindow"]
+HORIZONS_MS = EvalConfig().horizons_ms      # the CMU protocol's, as training.evaluate
+ACTIONS = CMU_TEST_ACTIONS                  # five trained actions + the unseen washwindow
 
 
 @torch.no_grad()

@@ -4,7 +4,7 @@
 
 Every number in the file comes from a JSON written by ``training.evaluate`` in this checkout; the
 file records the command, date and each result's config hash. Training provenance (config hash,
-wall time, steps) is read from the run directories' ``checkpoint.pt`` when present.
+end-to-end log points, finished or not) is read from the run directories' ``checkpoint.pt`` when present.
 """
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from pathlib import Path
 from core.config import load_config
 from core.errors import ConfigError, cli_errors
 from training.paper1.ablations import AblationSuite
+from training.paper1.cmu_data import CMU_TRAIN_ACTIONS
 
 PGBIG = [10.7, 19.9, 37.1, 44.8, 57.3, 79.1]  # published avg over the five actions (Ma et al. 2022)
-FIVE = ["basketball", "jumping", "running", "soccer", "walking"]
+FIVE = list(CMU_TRAIN_ACTIONS)
 
 
 def _avg5(doc: dict) -> list[float] | None:
@@ -37,11 +38,10 @@ def _train_info(suite: AblationSuite, name: str) -> str:
     ck = Path(suite.run_root) / name / "checkpoint.pt"
     if not ck.is_file():
         return ""
-    import torch
-
     from core.config import config_hash
+    from training.paper1.checkpoint import read_checkpoint
 
-    c = torch.load(ck, map_location="cpu", weights_only=True)
+    c = read_checkpoint(ck)   # kind-checked: a foreign file is a one-line error, not a traceback
     steps = sum(1 for h in c.get("history", []) if h["stage"] == "e2e")
     done = "finished" if c.get("stage", 0) >= 4 else f"stopped in stage {c.get('stage')} step {c.get('step')}"
     return f"train cfg `{config_hash(c['config'])}`, {done}, e2e log points {steps}"
