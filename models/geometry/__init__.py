@@ -29,8 +29,6 @@ from .rotations import (
     matrix_to_axis_angle,
     matrix_to_quaternion,
     matrix_to_rotation_6d,
-    quaternion_hemisphere_continuity,
-    quaternion_multiply,
     quaternion_to_axis_angle,
     quaternion_to_matrix,
     rotation_6d_to_matrix,
@@ -42,6 +40,6 @@ __all__ = [
     "weak_perspective_to_translation",
     "axis_angle_continuity", "axis_angle_to_matrix", "axis_angle_to_quaternion",
     "matrix_to_axis_angle", "matrix_to_quaternion", "matrix_to_rotation_6d",
-    "quaternion_hemisphere_continuity", "quaternion_multiply", "quaternion_to_axis_angle",
+    "quaternion_to_axis_angle",
     "quaternion_to_matrix", "rotation_6d_to_matrix", "standardize_quaternion",
 ]

@@ -28,7 +28,7 @@ def _safe_norm(v: torch.Tensor) -> torch.Tensor:
     return _safe_sqrt((v * v).sum(-1, keepdim=True))
 
 
-def _skew(v: torch.Tensor) -> torch.Tensor:
+def skew(v: torch.Tensor) -> torch.Tensor:
     """(..., 3) -> (..., 3, 3) cross-product matrix [v]x, so [v]x @ u == v x u."""
     x, y, z = v.unbind(-1)
     o = torch.zeros_like(x)
@@ -44,7 +44,7 @@ def axis_angle_to_matrix(aa: torch.Tensor) -> torch.Tensor:
     t = torch.sqrt(t2s)
     a = torch.where(small, 1 - t2 / 6 + t2 * t2 / 120, torch.sin(t) / t)
     b = torch.where(small, 0.5 - t2 / 24 + t2 * t2 / 720, (1 - torch.cos(t)) / t2s)
-    k = _skew(aa)
+    k = skew(aa)
     eye = torch.eye(3, dtype=aa.dtype, device=aa.device).expand(k.shape)
     return eye + a * k + b * (k @ k)
 
@@ -141,32 +141,6 @@ def matrix_to_rotation_6d(m: torch.Tensor) -> torch.Tensor:
 def standardize_quaternion(q: torch.Tensor) -> torch.Tensor:
     """(..., 4) -> same rotation with w >= 0 (q and -q are the same rotation)."""
     return torch.where(q[..., :1] < 0, -q, q)
-
-
-@dual
-def quaternion_multiply(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Hamilton product a * b of (..., 4) quaternions: rotation b first, then a."""
-    aw, ax, ay, az = a.unbind(-1)
-    bw, bx, by, bz = b.unbind(-1)
-    return torch.stack([aw * bw - ax * bx - ay * by - az * bz,
-                        aw * bx + ax * bw + ay * bz - az * by,
-                        aw * by - ax * bz + ay * bw + az * bx,
-                        aw * bz + ax * by - ay * bx + az * bw], -1)
-
-
-@dual
-def quaternion_hemisphere_continuity(q: torch.Tensor, dim: int = 0) -> torch.Tensor:
-    """Flip signs along ``dim`` (time) so consecutive quaternions have non-negative dot product.
-
-    Removes the q / -q ambiguity so a smooth motion has a smooth quaternion track (cumulative
-    parity of sign flips, vectorised: no Python loop over frames).
-    """
-    q = q.movedim(dim, 0)  # (T, ..., 4)
-    dots = (q[1:] * q[:-1]).sum(-1)  # (T-1, ...)
-    flips = (dots < 0).to(torch.int64)
-    parity = torch.cat([torch.zeros_like(flips[:1]), torch.cumsum(flips, 0)], 0) % 2
-    sign = (1 - 2 * parity).to(q.dtype)[..., None]
-    return (q * sign).movedim(0, dim)
 
 
 @dual

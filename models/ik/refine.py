@@ -14,15 +14,10 @@ from __future__ import annotations
 import torch
 
 from models.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from models.geometry.rotations import skew
 from models.ik.plan import IKPlan
 from models.kinematics import forward_kinematics
 from models.skeletons import SMPL_PARENTS
-
-
-def _skew(v: torch.Tensor) -> torch.Tensor:
-    x, y, z = v.unbind(-1)
-    o = torch.zeros_like(x)
-    return torch.stack([o, -z, y, z, o, -x, -y, x, o], -1).reshape(v.shape[:-1] + (3, 3))
 
 
 def _model(theta, s, P0, offsets):
@@ -46,7 +41,7 @@ def _residuals(plan: IKPlan, fit, obs_pts, seg_obs, with_jacobian: bool, grot=No
     solved = list(plan.solved)
     # dfit_k/d delta_a = [fit_a - fit_k]_x G_a for k in subtree(a): (T, 24, A, 3, 3)
     diff = fit[:, None, solved] - fit[:, :, None]  # (T, 24, A, 3)
-    M = _skew(diff) @ grot[:, None, solved] * plan.descendant[:, solved].to(fit.dtype)[None, :, :, None, None]
+    M = skew(diff) @ grot[:, None, solved] * plan.descendant[:, solved].to(fit.dtype)[None, :, :, None, None]
     Jp = torch.einsum("nk,tkaij->tniaj", W, M).flatten(3)  # (T, N, 3, 3A)
     Js = (pts - P0[:, None])[..., None]  # d pts / d log s: (T, N, 3, 1)
     Jt = torch.eye(3, dtype=fit.dtype).expand(pts.shape[:2] + (3, 3))  # d pts / d P0

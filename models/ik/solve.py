@@ -29,6 +29,7 @@ Measured accuracy: docs/body.md.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -180,8 +181,7 @@ def solve_ik(points, joint_set: str = "smpl", *, shape: str = "neutral", refine_
         raise DataError(f"{joint_set} IK: input has NaN/inf joint positions (fill or drop those frames)")
     pts = pts @ torch.as_tensor(spec.frame, dtype=dtype).T * spec.unit  # into SMPL frame, metres
     plan = build_plan(joint_set)
-    offsets = torch.as_tensor(smpl_offsets(shape), dtype=dtype)
-    rest = forward_kinematics(torch.eye(3, dtype=dtype).expand(24, 3, 3), offsets, SMPL_PARENTS)[0]
+    offsets, rest = _skeleton(shape, dtype)
     Y = plan.to_smpl_matrix.to(dtype) @ pts  # (T, 24, 3); rows of unobserved joints are 0
     anchors = plan.anchor_src_matrix.to(dtype) @ pts  # (T, A, 3)
     local, s, P0 = _analytic(plan, Y, anchors, rest)
@@ -196,9 +196,19 @@ def solve_ik(points, joint_set: str = "smpl", *, shape: str = "neutral", refine_
     trans = fitted[:, 0] - offsets[0]
     out = IKResult(theta=theta, trans=trans, scale=s, fitted=fitted, observed=observed, solved=plan.solved,
                    joint_set=joint_set)
-    if single:
-        out = IKResult(**{k: (v[0] if isinstance(v, torch.Tensor) else v) for k, v in dataclasses.asdict(out).items()})
+    if single:  # fields, not dataclasses.asdict (which deep-copies every tensor per frame)
+        out = IKResult(**{f.name: (v[0] if isinstance(v := getattr(out, f.name), torch.Tensor) else v)
+                          for f in dataclasses.fields(out)})
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _skeleton(shape: str, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(offsets (24, 3), rest-pose joints (24, 3)) of a built-in shape: per (shape, dtype), not per
+    call (the live regress node solves every frame). Shared tensors: callers must not modify them."""
+    offsets = torch.as_tensor(smpl_offsets(shape), dtype=dtype)
+    rest = forward_kinematics(torch.eye(3, dtype=dtype).expand(24, 3, 3), offsets, SMPL_PARENTS)[0]
+    return offsets, rest
 
 
 def mean_joint_error(res: IKResult, joints: Sequence[int] | None = None) -> torch.Tensor:
