@@ -302,10 +302,22 @@ def main(argv=None) -> int:
     cmd = f".venv/bin/python -m benchmarks.transport {argv_s}".strip()
     codec = {k: codec_cost_us(k) for k in ("frame", "forecast")}
     text = render(rows, cmd, (load0, os.getloadavg()[0]), time.monotonic() - t0, codec)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text + _hand_written(out))
     print(text)
     return 0
+
+
+HAND_WRITTEN = "\n## Where the runtime's extra per-hop time goes"
+
+
+def _hand_written(out: Path) -> str:
+    """The hand-written analysis kept from the previous file (from its HAND_WRITTEN heading on):
+    a re-run rewrites the generated tables above it, never the analysis."""
+    old = out.read_text() if out.is_file() else ""
+    i = old.find(HAND_WRITTEN)
+    return old[i:] if i >= 0 else ""
 
 
 if __name__ == "__main__":

@@ -110,10 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", default="configs/train/paper1_cmu_ablations.yaml")
     ap.add_argument("--results", default="")
     ap.add_argument("--out", default="docs/results/paper1.md")
-    ap.add_argument("--notes", default="", help="markdown file appended verbatim (hand-written analysis)")
+    ap.add_argument("--notes", default="docs/results/paper1_analysis.md",
+                    help="markdown file appended verbatim (the hand-written analysis; '' for none)")
     args = ap.parse_args(argv)
     suite = load_config(AblationSuite, args.suite)
-    text = build_report(suite, Path(args.results or suite.out_dir), "python -m training.paper1.report " + " ".join(argv if argv is not None else sys.argv[1:]))
+    text = build_report(suite, Path(args.results or suite.out_dir), ("python -m training.paper1.report " + " ".join(argv if argv is not None else sys.argv[1:])).strip())
     if args.notes:
         text += "\n" + Path(args.notes).read_text()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
