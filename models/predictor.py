@@ -112,6 +112,7 @@ class MotionPredictor(nn.Module):
         if cfg.pose_dim < 1 or cfg.num_actions < 1:
             raise ValueError("PredictorConfig.pose_dim and num_actions must be set (>= 1)")
         self.cfg = cfg
+        self._bank_kv: dict | None = None   # projected bank keys/values while frozen (serving)
         d, lat = cfg.pose_dim, cfg.pose_latent
         self.register_buffer("pose_mean", torch.zeros(d))  # (D,) data statistics: input
         self.register_buffer("pose_std", torch.ones(d))  # normalisation and the Gaussian prior
@@ -157,11 +158,39 @@ class MotionPredictor(nn.Module):
         """
         out = []
         for read, name in zip(reads, ("short", "long")):
-            keys, values = read.memory(self.normalize(getattr(self.bank, name)))  # (A+1, M, C)
+            kv = self._bank_kv.get(id(read)) if self._bank_kv is not None else None
+            keys, values = kv or read.memory(self.normalize(getattr(self.bank, name)))  # (A+1, M, C)
             mask = getattr(self.bank, name + "_mask")  # (A+1, M)
             out.append((torch.einsum("ba,amc->bmc", sel, keys), torch.einsum("ba,amc->bmc", sel, values),
                         sel @ mask))
         return out
+
+    @torch.no_grad()
+    def freeze_bank(self) -> "MotionPredictor":
+        """Serving: project every bank row's keys/values once (eval mode). They depend only on the
+        weights and the bank, yet were recomputed in every forward. train(True) and
+        load_state_dict() drop the cache, .to()/.half() move it like a buffer; after changing the
+        bank by hand, call this again."""
+        self.eval()
+        self._bank_kv = None
+        self._bank_kv = {id(r): r.memory(self.normalize(getattr(self.bank, n)))
+                         for reads in (self.pred_reads, self.dec_reads) for r, n in zip(reads, ("short", "long"))}
+        return self
+
+    def train(self, mode: bool = True):
+        if mode:                      # eval() keeps the cache: prepare()/export call it
+            self._bank_kv = None
+        return super().train(mode)
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)   # .to(device) / .half(): move the cache too
+        if self._bank_kv is not None:
+            self._bank_kv = {k: (fn(a), fn(b)) for k, (a, b) in self._bank_kv.items()}
+        return out
+
+    def load_state_dict(self, *args, **kwargs):
+        self._bank_kv = None
+        return super().load_state_dict(*args, **kwargs)
 
     @staticmethod
     def _window(hist: list[torch.Tensor], n: int) -> torch.Tensor:
@@ -321,4 +350,4 @@ def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> Moti
     except Exception as exc:  # safetensors raises several types for corrupt files
         raise CheckpointError(f"{weights}: unreadable safetensors file ({type(exc).__name__})") from None
     load_state_checked(model, state, str(weights), "predictor")
-    return model.to(device).eval()
+    return model.to(device).freeze_bank()   # shipped weights are served, not trained

@@ -42,3 +42,21 @@ def test_shipped_penn_predictor():
     assert out["theta"].shape == (2, 30, 26) and np.isfinite(out["theta"]).all()
     one = model.forecast(obs[1])
     np.testing.assert_allclose(one["theta"], out["theta"][1], atol=1e-5)  # batched == unbatched
+
+
+def test_frozen_bank_projection_gives_the_same_forecast():
+    """load_predictor freezes the bank's key/value projection for serving: same numbers as the
+    live projection, batched and unbatched; training mode drops the cache, .to() keeps it."""
+    model = load_predictor(WEIGHTS_DIR / "predictor_smpl")
+    assert model._bank_kv                                   # frozen by the loader
+    x = model.pose_mean + 0.05 * torch.randn(3, 10, 72, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        frozen = model(x)["theta"]
+        one = model(x[1:2])["theta"]
+        model = model.to(torch.float32)                     # _apply moves the cache, keeps it
+        assert model._bank_kv
+        model.train()
+        assert model._bank_kv is None                       # training: projected live again
+        live = model.eval()(x)["theta"]
+    torch.testing.assert_close(frozen, live)
+    torch.testing.assert_close(one[0], frozen[1], atol=1e-5, rtol=1e-5)

@@ -1,0 +1,70 @@
+"""Live-model forward time: bank key/value projection frozen (serving) vs projected every call.
+
+    .venv/bin/python -m benchmarks.predictor          # writes docs/benchmarks/predictor.md
+
+Same process, same weights (weights/predictor_smpl), one sample (the live node's batch), one CPU
+thread; the two variants alternate in rounds so machine load hits both alike.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.errors import cli_errors
+from core.paths import REPO_ROOT, WEIGHTS_DIR
+
+
+def _time_forward(model, x: torch.Tensor, n: int) -> list[float]:
+    out = []
+    with torch.inference_mode():
+        for _ in range(n):
+            t0 = time.perf_counter()
+            model(x)
+            out.append(time.perf_counter() - t0)
+    return out
+
+
+@cli_errors
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.predictor", description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--count", type=int, default=200, help="forwards per variant per round")
+    ap.add_argument("--out", default=str(REPO_ROOT / "docs" / "benchmarks" / "predictor.md"))
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    from models.predictor import load_predictor
+    model = load_predictor(WEIGHTS_DIR / "predictor_smpl")            # frozen by the loader
+    kv = model._bank_kv
+    x = model.pose_mean + 0.05 * torch.randn(1, model.cfg.n_obs, model.cfg.pose_dim)
+    times = {"projected every call": [], "frozen (served)": []}
+    for _ in range(args.rounds):
+        for name in times:
+            model._bank_kv = kv if name.startswith("frozen") else None
+            _time_forward(model, x, 10)                                  # warm-up
+            times[name] += _time_forward(model, x, args.count)
+    cmd = ("python -m benchmarks.predictor " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
+    p50 = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
+    base = p50["projected every call"]
+    rows = [f"| {k} | {v:.2f} | {float(np.percentile(times[k], 99)) * 1e3:.2f} | {base / v:.2f}x |"
+            for k, v in p50.items()]
+    text = "\n".join([
+        "# Live predictor forward: frozen bank projection", "",
+        f"Command: `{cmd}`",
+        f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average before: "
+        f"{os.getloadavg()[0]:.2f}; weights/predictor_smpl, batch 1, 1 CPU thread, "
+        f"{args.rounds} alternating rounds x {args.count} forwards per variant.", "",
+        "| variant | p50 ms | p99 ms | speed-up vs projected |", "|---|---:|---:|---:|", *rows, ""])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
