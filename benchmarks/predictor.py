@@ -38,16 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(REPO_ROOT / "docs" / "benchmarks" / "predictor.md"))
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    from models.predictor import load_predictor
-    model = load_predictor(WEIGHTS_DIR / "predictor_smpl")            # frozen by the loader
-    kv = model._bank_kv
+    from models.bundle import load_bundle
+    model = load_bundle(WEIGHTS_DIR / "predictor_smpl", kind="motion_predictor").model
+    kv = model.project_bank()                                        # what the serving wrapper keeps
     x = model.pose_mean + 0.05 * torch.randn(1, model.cfg.n_obs, model.cfg.pose_dim)
     times = {"projected every call": [], "frozen (served)": []}
     for _ in range(args.rounds):
         for name in times:
-            model._bank_kv = kv if name.startswith("frozen") else None
-            _time_forward(model, x, 10)                                  # warm-up
-            times[name] += _time_forward(model, x, args.count)
+            run = (lambda v, k=kv: model(v, bank_kv=k)) if name.startswith("frozen") else model
+            _time_forward(run, x, 10)                                    # warm-up
+            times[name] += _time_forward(run, x, args.count)
     cmd = ("python -m benchmarks.predictor " + " ".join(sys.argv[1:] if argv is None else argv)).strip()
     p50 = {k: float(np.median(v)) * 1e3 for k, v in times.items()}
     base = p50["projected every call"]

@@ -7,6 +7,13 @@
 Every field is checked against its annotation when the config is built, so a bad value fails
 before anything starts with a message naming the dotted field (e.g. ``optim.lr: expected float,
 got 'fast'``). Unknown keys are errors too (a typo must not be silently ignored).
+
+Inheritance (detectron2's ``_BASE_``, at any mapping level): a mapping may name ``_base_: FILE`` (or a
+list of files, later ones winning); the base files are read (their own ``_base_`` resolved first),
+deep-merged, and the mapping's other keys overlay them. Paths are relative to the file that names
+them. At the top level that inherits a whole file; under a key it fills that key:
+
+    model: {_base_: ../models/predictor_cpu.yaml, pose_dim: 72}
 """
 from __future__ import annotations
 
@@ -197,9 +204,44 @@ def read_yaml(path: str | Path) -> dict:
     return data
 
 
+BASE_KEY = "_base_"
+
+
+def deep_merge(base: dict, top: dict) -> dict:
+    """`top` over `base`, recursing into mappings present in both (neither is modified)."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def read_config(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict:
+    """`read_yaml` with every ``_base_`` resolved (see the module docstring)."""
+    p = Path(path).resolve()
+    if p in _chain:
+        raise ConfigError(f"{p}: {BASE_KEY} cycle ({' -> '.join(str(c) for c in _chain + (p,))})")
+    return _resolve_bases(read_yaml(p), p, _chain + (p,))
+
+
+def _resolve_bases(data: dict, here: Path, chain: tuple[Path, ...]) -> dict:
+    out = {k: _resolve_bases(v, here, chain) if isinstance(v, dict) else v
+           for k, v in data.items() if k != BASE_KEY}
+    bases = data.get(BASE_KEY)
+    if bases is None:
+        return out
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) and b for b in bases):
+        raise ConfigError(f"{here}: {BASE_KEY} must be a file path or a list of them, got {bases!r}")
+    merged: dict = {}
+    for b in bases:
+        merged = deep_merge(merged, read_config(here.parent / b, chain))
+    return deep_merge(merged, out)
+
+
 def load_config(cls: type[T], path: str | Path | None = None, overrides: list[str] | None = None) -> T:
-    """Defaults of `cls` <- YAML file (if any) <- dotted overrides, validated."""
-    data = read_yaml(path) if path else {}
+    """Defaults of `cls` <- YAML file (if any, ``_base_`` resolved) <- dotted overrides, validated."""
+    data = read_config(path) if path else {}
     data = apply_overrides(data, overrides)
     try:
         return from_dict(cls, data)

@@ -28,7 +28,7 @@ from core.errors import ConfigError, ForesightError
 from core.paths import CONFIG_DIR
 from models.geometry import axis_angle_to_matrix
 from models.kinematics import forward_kinematics
-from models.skeletons import SMPL_PARENTS, SmplJoint, smpl_offsets
+from spec.joints import SMPL_PARENTS, SmplJoint, smpl_offsets
 
 log = logging.getLogger("foresight.body")
 NUM_JOINTS = len(SmplJoint)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from core.errors import ConfigError
+from models.bundle import BundleKind
 from models.geometry.projection import perspective_project
 
 
@@ -188,91 +189,107 @@ def primitive_feature(step_poses: np.ndarray) -> np.ndarray:
     return np.concatenate([step_poses.mean(0).ravel(), (step_poses[-1] - step_poses[0]).ravel()])
 
 
-# ---- shipped weights -------------------------------------------------------------------------
-class LoadedForecaster:
-    """A forecaster loaded from a weights folder (model.safetensors + config.yaml + meta.json).
-
-        fc = load_forecaster("weights/forecaster")
-        out = fc(poses2d, actions)      # poses2d (H, 9, 2) or (B, H, 9, 2) pixels; actions (H,) / (B, H) ids
-        out["action_ids"] (B, M), out["action_probs"] (B, M, N_a), out["poses3d"] (B, M, 9, 3) metres
-        neck-centred (world axes: Y up), out["poses2d"] (B, M, 9, 2) pixels in the given camera.
-
-    ``K`` defaults to the training camera's intrinsics; pass the live camera's K (3, 3) so the
-    pixel inputs are normalised by its focal length. The extrinsics (R, t) stay the training
-    camera's: the model was taught to place poses in front of that virtual camera.
-    """
-
-    def __init__(self, model: CharPoseForecaster, meta: dict) -> None:
-        self.model = model.eval()
-        self.cfg = model.cfg
-        self.action_names: list[str] = list(meta.get("action_names", []))
-        cam = meta["camera"]
-        self.K, self.R, self.t = (torch.tensor(cam[k], dtype=torch.float32) for k in ("K", "R", "t"))
-        self.primitives = meta.get("primitives")
-
-    def primitive_of(self, step_poses3d) -> int:
-        """Action id of one observed step for a model trained on the CMU proxy's motion primitives:
-        step_poses3d (T, 9, 3) metres, neck-centred, body root frame (Y up, facing +Z), the frames of
-        the step -> nearest k-means centre of [mean pose, last - first frame] (training/paper2/proxy.py)."""
-        if self.primitives is None:
-            raise ConfigError("this forecaster was not trained on motion primitives (no 'primitives' in meta.json)")
-        x = np.asarray(step_poses3d, dtype=np.float64)
-        if x.ndim != 3 or x.shape[1:] != (self.cfg.num_joints, 3) or len(x) < 1:
-            raise ConfigError(f"step_poses3d must be (T >= 1, {self.cfg.num_joints}, 3), got {x.shape}")
-        feat = primitive_feature(x - x[:, self.cfg.neck_index : self.cfg.neck_index + 1])
-        z = (feat - np.asarray(self.primitives["mean"])) / np.asarray(self.primitives["std"])
-        return int(np.argmin(((np.asarray(self.primitives["centers"]) - z) ** 2).sum(-1)))
-
-    @torch.no_grad()
-    def __call__(self, poses2d, actions, objects=None, K=None) -> dict[str, torch.Tensor]:
-        c = self.cfg
-        dev = next(self.model.parameters()).device
-        p = torch.as_tensor(poses2d, dtype=torch.float32, device=dev)
-        a = torch.as_tensor(actions, dtype=torch.long, device=dev)
-        single = p.dim() == 3
-        if single:
-            p, a = p[None], a[None]
-        if p.shape[1:] != (c.history, c.num_joints, 2) or a.shape != p.shape[:2]:
-            raise ConfigError(f"forecaster expects poses2d (B, {c.history}, {c.num_joints}, 2) and actions "
-                              f"(B, {c.history}); got {tuple(p.shape)} and {tuple(a.shape)}")
-        if int(a.min()) < 0 or int(a.max()) >= c.num_actions:
-            raise ConfigError(f"action ids must be in 0..{c.num_actions - 1}")
-        B = p.shape[0]
-        o = (torch.zeros(B, c.history, c.num_objects, device=dev) if objects is None
-             else torch.as_tensor(objects, dtype=torch.float32, device=dev).reshape(B, c.history, c.num_objects))
-        Kb = torch.as_tensor(self.K if K is None else K, dtype=torch.float32, device=dev).expand(B, 3, 3)
-        logits, y, proj = self.model(p, nn.functional.one_hot(a, c.num_actions).float(), o, Kb,
-                                     self.R.to(dev).expand(B, 3, 3), self.t.to(dev).expand(B, 3))
-        out = {"action_ids": logits.argmax(-1), "action_probs": logits.softmax(-1), "poses3d": y, "poses2d": proj}
-        return {k: v[0] for k, v in out.items()} if single else out
+# ---- bundles: serving section, step labels, a convenience forward ------------------------------
+@dataclasses.dataclass
+class SegmenterConfig:
+    """Motion-energy step segmentation (models.streaming.steps), at the serving fps."""
+    smooth: int = 5        # moving-average width of the energy curve, frames
+    min_len: int = 8       # boundaries closer than this are merged (the lower energy wins)
+    max_len: int = 40      # longer steps are cut in equal parts
 
 
-def load_forecaster(directory, *, device: str | torch.device = "cpu") -> LoadedForecaster:
-    """Rebuild the forecaster from its resolved config and load its safetensors weights."""
-    import json
-    from pathlib import Path
+@dataclasses.dataclass
+class CameraSpec:
+    """Pinhole camera the 2D inputs were made with: K (3, 3) pixels; x_cam = R p + t."""
+    K: list[list[float]]
+    R: list[list[float]]
+    t: list[float]
 
-    import yaml
-    from safetensors.torch import load_file
 
-    from models.state import load_state_checked
+@dataclasses.dataclass
+class Primitives:
+    """k-means motion primitives: step feature (primitive_feature) -> standardised -> nearest centre."""
+    mean: list[float]
+    std: list[float]
+    centers: list[list[float]]     # (N_a, 2 * J * 3)
 
-    from core.config import from_dict
-    from core.errors import CheckpointError
 
-    d = Path(directory)
-    for name in ("model.safetensors", "config.yaml", "meta.json"):
-        if not (d / name).is_file():
-            raise CheckpointError(f"{d}: missing {name} (expected a forecaster weights folder)")
-    try:
-        cfg = from_dict(ForecasterConfig, yaml.safe_load((d / "config.yaml").read_text()))
-    except ConfigError as exc:
-        raise CheckpointError(f"{d / 'config.yaml'}: not a forecaster config ({exc})") from None
-    model = CharPoseForecaster(cfg)
-    try:
-        state = load_file(str(d / "model.safetensors"))
-    except Exception as exc:  # safetensors raises several types for corrupt files
-        raise CheckpointError(f"{d / 'model.safetensors'}: unreadable safetensors file "
-                              f"({type(exc).__name__})") from None
-    load_state_checked(model, state, str(d / "model.safetensors"), "forecaster")
-    return LoadedForecaster(model.to(device), json.loads((d / "meta.json").read_text()))
+@dataclasses.dataclass
+class CharPoseServing:
+    """bundle.yaml `serving:` of a characteristic-pose forecaster: how a pose stream becomes its steps."""
+    labels: list[str]                           # action ids 0..N_a-1 (motion primitives on the CMU proxy)
+    camera: CameraSpec                          # the (virtual) camera of the training 2D inputs
+    fps: float = 25.0                           # pose-stream rate of the segmentation
+    segmenter: SegmenterConfig | None = None    # None: steps come from annotations, not a segmenter
+    primitives: Primitives | None = None        # None: action ids come from annotations
+    target: str = "characteristic"              # which frame of a step is its pose (training/…/proxy)
+    pose_layout: str = "openpose_upper9"        # spec.joints.UB9_LAYOUT, neck-centred
+
+
+def _check_serving(cfg: ForecasterConfig, s: CharPoseServing) -> str | None:
+    if len(s.labels) != cfg.num_actions:
+        return f"serving.labels has {len(s.labels)} names, model.num_actions is {cfg.num_actions}"
+    shapes = {"K": np.shape(s.camera.K), "R": np.shape(s.camera.R), "t": np.shape(s.camera.t)}
+    if shapes != {"K": (3, 3), "R": (3, 3), "t": (3,)}:
+        return f"serving.camera: K and R must be 3x3 and t 3 numbers, got shapes {shapes}"
+    if s.primitives is not None:
+        dim = 2 * cfg.num_joints * 3
+        got = np.shape(s.primitives.centers)
+        if got != (cfg.num_actions, dim) or np.shape(s.primitives.mean) != (dim,) \
+                or np.shape(s.primitives.std) != (dim,):
+            return (f"serving.primitives: expected {cfg.num_actions} centres of {dim} numbers and mean/std "
+                    f"of {dim}, got centres {got}")
+    return None
+
+
+BUNDLE_KIND = BundleKind(name="charpose_forecaster", title="action + characteristic 3D pose forecaster "
+                         "(Diller, Funkhouser, Dai)", config=ForecasterConfig, serving=CharPoseServing,
+                         build=CharPoseForecaster, check=_check_serving)
+
+
+def camera_tensors(camera: CameraSpec) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """K (3, 3), R (3, 3), t (3,) float32 tensors of a serving camera."""
+    return tuple(torch.tensor(getattr(camera, k), dtype=torch.float32) for k in ("K", "R", "t"))
+
+
+def primitive_of(step_poses3d, primitives: Primitives, neck_index: int = 1) -> int:
+    """Action id of one observed step for a model trained on the CMU proxy's motion primitives:
+    step_poses3d (T, J, 3) metres, body root frame (Y up, facing +Z), the frames of the step ->
+    nearest k-means centre of the standardised [mean pose, last - first frame] (the proxy's labels)."""
+    x = np.asarray(step_poses3d, dtype=np.float64)
+    if x.ndim != 3 or x.shape[-1] != 3 or len(x) < 1:
+        raise ConfigError(f"step_poses3d must be (T >= 1, J, 3), got {x.shape}")
+    feat = primitive_feature(x - x[:, neck_index : neck_index + 1])
+    z = (feat - np.asarray(primitives.mean)) / np.asarray(primitives.std)
+    return int(np.argmin(((np.asarray(primitives.centers) - z) ** 2).sum(-1)))
+
+
+@torch.no_grad()
+def forecast_steps(model: CharPoseForecaster, camera: CameraSpec, poses2d, actions, objects=None,
+                   K=None) -> dict[str, torch.Tensor]:
+    """Convenience forward for scripts and tests: poses2d (H, J, 2) or (B, H, J, 2) pixels, actions (H,)
+    or (B, H) ids [, objects (B, H, N_o)] -> {"action_ids" (B, M), "action_probs" (B, M, N_a),
+    "poses3d" (B, M, J, 3) metres neck-centred, "poses2d" (B, M, J, 2) pixels}. `K` defaults to the
+    serving camera's intrinsics; the extrinsics stay the training camera's (the model was taught to
+    place poses in front of that camera)."""
+    c = model.cfg
+    dev = next(model.parameters()).device
+    p = torch.as_tensor(poses2d, dtype=torch.float32, device=dev)
+    a = torch.as_tensor(actions, dtype=torch.long, device=dev)
+    single = p.dim() == 3
+    if single:
+        p, a = p[None], a[None]
+    if p.shape[1:] != (c.history, c.num_joints, 2) or a.shape != p.shape[:2]:
+        raise ConfigError(f"forecaster expects poses2d (B, {c.history}, {c.num_joints}, 2) and actions "
+                          f"(B, {c.history}); got {tuple(p.shape)} and {tuple(a.shape)}")
+    if int(a.min()) < 0 or int(a.max()) >= c.num_actions:
+        raise ConfigError(f"action ids must be in 0..{c.num_actions - 1}")
+    B = p.shape[0]
+    o = (torch.zeros(B, c.history, c.num_objects, device=dev) if objects is None
+         else torch.as_tensor(objects, dtype=torch.float32, device=dev).reshape(B, c.history, c.num_objects))
+    K0, R, t = (x.to(dev) for x in camera_tensors(camera))
+    Kb = (K0 if K is None else torch.as_tensor(K, dtype=torch.float32, device=dev)).expand(B, 3, 3)
+    logits, y, proj = model(p, nn.functional.one_hot(a, c.num_actions).float(), o, Kb,
+                            R.expand(B, 3, 3), t.expand(B, 3))
+    out = {"action_ids": logits.argmax(-1), "action_probs": logits.softmax(-1), "poses3d": y, "poses2d": proj}
+    return {k: v[0] for k, v in out.items()} if single else out

@@ -29,18 +29,16 @@ ragged banks — ``torch.export.export(model.eval(), (theta_obs,))`` works (test
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.config import from_dict
-from core.errors import CheckpointError, ConfigError, ForesightError
+from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
+from models.bundle import BundleKind
 from models.memory_bank import BankRead, MemoryBank
-from models.state import load_state_checked
 
 
 @dataclass
@@ -78,6 +76,16 @@ class PredictorConfig:
             raise ValueError("n_obs and n_future must be >= 1")
 
 
+@dataclass
+class PredictorServing:
+    """bundle.yaml `serving:` of a motion predictor: what a streaming session feeds it."""
+    # what one pose vector is: SMPL axis-angle θ (72), CMU exp-map angles, Penn 2D keypoints (26)
+    representation: Literal["smpl_theta", "cmu_expmap", "penn_2d", "synthetic"]
+    fps: float          # observed and forecast frames are 1/fps apart (= model.fps)
+    window: int         # observed frames per forecast, newest last (= model.n_obs)
+    horizon: int        # forecast frames, 1/fps .. horizon/fps after the newest (= model.n_future)
+    labels: list[str]   # recogniser classes = memory-bank rows 0..A-1; row A is the action-agnostic bank
+
 
 def _mlp(din: int, dout: int, blocks: int = 3) -> nn.Sequential:
     """``blocks`` stacked FC-ReLU-BN blocks (the paper's encoder)."""
@@ -112,7 +120,6 @@ class MotionPredictor(nn.Module):
         if cfg.pose_dim < 1 or cfg.num_actions < 1:
             raise ValueError("PredictorConfig.pose_dim and num_actions must be set (>= 1)")
         self.cfg = cfg
-        self._bank_kv: dict | None = None   # projected bank keys/values while frozen (serving)
         d, lat = cfg.pose_dim, cfg.pose_latent
         self.register_buffer("pose_mean", torch.zeros(d))  # (D,) data statistics: input
         self.register_buffer("pose_std", torch.ones(d))  # normalisation and the Gaussian prior
@@ -150,47 +157,32 @@ class MotionPredictor(nn.Module):
                                   1.0 / self.pose_std)
         return logits, probs, sel
 
-    def memories(self, sel: torch.Tensor, reads: nn.ModuleList) -> list[tuple[torch.Tensor, ...]]:
+    def memories(self, sel: torch.Tensor, reads: nn.ModuleList, where: str,
+                 bank_kv: dict | None = None) -> list[tuple[torch.Tensor, ...]]:
         """Keys/values/mask of the selected short (and long) bank for each read module.
 
         Keys and values are projected once per bank row (A+1 rows) and then picked by the one-hot
-        selection — B times cheaper than projecting each sample's copy of its bank.
+        selection — B times cheaper than projecting each sample's copy of its bank. `bank_kv` (from
+        `project_bank`, held by a serving wrapper) skips even that: the projection depends only on
+        the weights and the bank, not on the input.
         """
         out = []
         for read, name in zip(reads, ("short", "long")):
-            kv = self._bank_kv.get(id(read)) if self._bank_kv is not None else None
-            keys, values = kv or read.memory(self.normalize(getattr(self.bank, name)))  # (A+1, M, C)
+            key = f"{where}_{name}"
+            keys, values = (bank_kv[key] if bank_kv is not None
+                            else read.memory(self.normalize(getattr(self.bank, name))))   # (A+1, M, C)
             mask = getattr(self.bank, name + "_mask")  # (A+1, M)
             out.append((torch.einsum("ba,amc->bmc", sel, keys), torch.einsum("ba,amc->bmc", sel, values),
                         sel @ mask))
         return out
 
     @torch.no_grad()
-    def freeze_bank(self) -> "MotionPredictor":
-        """Serving: project every bank row's keys/values once (eval mode). They depend only on the
-        weights and the bank, yet were recomputed in every forward. train(True) and
-        load_state_dict() drop the cache, .to()/.half() move it like a buffer; after changing the
-        bank by hand, call this again."""
-        self.eval()
-        self._bank_kv = None
-        self._bank_kv = {id(r): r.memory(self.normalize(getattr(self.bank, n)))
-                         for reads in (self.pred_reads, self.dec_reads) for r, n in zip(reads, ("short", "long"))}
-        return self
-
-    def train(self, mode: bool = True):
-        if mode:                      # eval() keeps the cache: prepare()/export call it
-            self._bank_kv = None
-        return super().train(mode)
-
-    def _apply(self, fn, *args, **kwargs):
-        out = super()._apply(fn, *args, **kwargs)   # .to(device) / .half(): move the cache too
-        if self._bank_kv is not None:
-            self._bank_kv = {k: (fn(a), fn(b)) for k, (a, b) in self._bank_kv.items()}
-        return out
-
-    def load_state_dict(self, *args, **kwargs):
-        self._bank_kv = None
-        return super().load_state_dict(*args, **kwargs)
+    def project_bank(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """{"pred_short"|"pred_long"|"dec_short"|"dec_long": (keys, values) (A+1, M, C)}: every bank
+        row's projected keys and values, for a serving wrapper to keep (models.streaming)."""
+        return {f"{where}_{name}": read.memory(self.normalize(getattr(self.bank, name)))
+                for where, reads in (("pred", self.pred_reads), ("dec", self.dec_reads))
+                for read, name in zip(reads, ("short", "long"))}
 
     @staticmethod
     def _window(hist: list[torch.Tensor], n: int) -> torch.Tensor:
@@ -202,14 +194,15 @@ class MotionPredictor(nn.Module):
         return [r.read(query, k, v, m) for r, (k, v, m) in zip(reads, mems)]
 
     # ------------------------------------------------------------------ decoding
-    def decode_pose(self, z: torch.Tensor, sel: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    def decode_pose(self, z: torch.Tensor, sel: torch.Tensor, probs: torch.Tensor,
+                    bank_kv: dict | None = None) -> torch.Tensor:
         """Latents (B, T, L) -> normalised θ (B, T, D); decoding-bank read from the last Δt latents."""
         extra = []
         if len(self.dec_reads):
             dt = self.cfg.dt
             padded = torch.cat([z[:, :1].expand(-1, dt - 1, -1), z], 1)  # (B, T+Δt-1, L)
             win = padded.unfold(1, dt, 1).transpose(2, 3).flatten(2)  # (B, T, Δt*L)
-            extra = self._read_all(self.dec_reads, self.memories(sel, self.dec_reads), win)
+            extra = self._read_all(self.dec_reads, self.memories(sel, self.dec_reads, "dec", bank_kv), win)
         if self.cfg.action_input == "onehot":
             extra.append(probs[:, None].expand(-1, z.shape[1], -1))
         return _seq(self.pose.dec, torch.cat([z, *extra], -1))
@@ -225,10 +218,11 @@ class MotionPredictor(nn.Module):
         return _seq(self.pose.enc, self.normalize(theta))
 
     # ------------------------------------------------------------------ prediction
-    def _rollout_pose(self, z_obs: torch.Tensor, sel: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    def _rollout_pose(self, z_obs: torch.Tensor, sel: torch.Tensor, probs: torch.Tensor,
+                      bank_kv: dict | None = None) -> torch.Tensor:
         """Observed latents (B, T_o, L) -> predicted latents (B, T_f, L), autoregressively."""
         cfg = self.cfg
-        mems = self.memories(sel, self.pred_reads)
+        mems = self.memories(sel, self.pred_reads, "pred", bank_kv)
         h = z_obs.new_zeros(z_obs.shape[0], cfg.pose_latent)
         c = torch.zeros_like(h)
         hist = list(z_obs.unbind(1))
@@ -262,20 +256,21 @@ class MotionPredictor(nn.Module):
         return dec[:, 1:]
 
     def forward(self, theta_obs: torch.Tensor, beta_obs: torch.Tensor | None = None,
-                pi_obs: torch.Tensor | None = None, action_probs: torch.Tensor | None = None
-                ) -> dict[str, torch.Tensor]:
+                pi_obs: torch.Tensor | None = None, action_probs: torch.Tensor | None = None,
+                bank_kv: dict | None = None) -> dict[str, torch.Tensor]:
         """theta_obs (B, T_o, D) [beta_obs (B, T_o, Db), pi_obs (B, T_o, Dp), action_probs (B, A)].
 
         ``action_probs`` overrides the recogniser (ground-truth labels, degraded-recognition
-        ablation); otherwise the recogniser's softmax picks the bank.
+        ablation); otherwise the recogniser's softmax picks the bank. ``bank_kv``: the bank's
+        projected keys/values kept by a serving wrapper (``project_bank``).
         Returns theta (B, T_f, D), latent (B, T_f, L), logits (B, A), selection (B, A+1)
         [, beta (B, T_f, Db), pi (B, T_f, Dp)].
         """
         logits, probs, sel = self.action_selection(theta_obs, action_probs)
         x = self.normalize(theta_obs)
         z_obs = _seq(self.pose.enc, x)  # (B, T_o, L)
-        z_pred = self._rollout_pose(z_obs, sel, probs)  # (B, T_f, L)
-        dec = self.decode_pose(torch.cat([z_obs, z_pred], 1), sel, probs)  # (B, T_o+T_f, D)
+        z_pred = self._rollout_pose(z_obs, sel, probs, bank_kv)  # (B, T_f, L)
+        dec = self.decode_pose(torch.cat([z_obs, z_pred], 1), sel, probs, bank_kv)  # (B, T_o+T_f, D)
         t_o = theta_obs.shape[1]
         if self.cfg.anchor_residual:
             out = x[:, -1:] + dec[:, t_o:] - dec[:, t_o - 1:t_o]
@@ -326,28 +321,26 @@ class MotionPredictor(nn.Module):
         return {k: (v[0] if single else v).cpu().numpy() for k, v in res.items()}
 
 
-def load_predictor(path: str | Path, device: str | torch.device = "cpu") -> MotionPredictor:
-    """Load a shipped predictor directory (``model.safetensors`` + ``config.yaml``) in eval mode.
+def _check_serving(cfg: PredictorConfig, serving: PredictorServing) -> str | None:
+    pairs = (("fps", serving.fps, "fps", cfg.fps), ("window", serving.window, "n_obs", cfg.n_obs),
+             ("horizon", serving.horizon, "n_future", cfg.n_future))
+    for name, have, field_name, want in pairs:
+        if have != want:
+            return f"serving.{name} {have} != model.{field_name} {want}"
+    if len(serving.labels) != cfg.num_actions:
+        return f"serving.labels has {len(serving.labels)} names, model.num_actions is {cfg.num_actions}"
+    if cfg.action_names and list(serving.labels) != list(cfg.action_names):
+        return "serving.labels differ from model.action_names"
+    return None
 
-    Raises ``CheckpointError`` (one line) when files are missing, corrupt or of another model.
-    """
-    import yaml
-    from safetensors.torch import load_file
 
-    path = Path(path)
-    weights, cfg_path = path / "model.safetensors", path / "config.yaml"
-    for p in (weights, cfg_path):
-        if not p.is_file():
-            raise CheckpointError(f"{p} not found: expected a predictor directory with model.safetensors + config.yaml")
-    try:
-        raw = yaml.safe_load(cfg_path.read_text()) or {}
-        cfg = from_dict(PredictorConfig, raw.get("model", raw))
-    except (yaml.YAMLError, ConfigError, AttributeError) as exc:
-        raise CheckpointError(f"{cfg_path}: not a predictor config ({exc})") from None
-    model = MotionPredictor(cfg)
-    try:
-        state = load_file(str(weights))
-    except Exception as exc:  # safetensors raises several types for corrupt files
-        raise CheckpointError(f"{weights}: unreadable safetensors file ({type(exc).__name__})") from None
-    load_state_checked(model, state, str(weights), "predictor")
-    return model.to(device).freeze_bank()   # shipped weights are served, not trained
+def serving_for(cfg: PredictorConfig, representation: str) -> PredictorServing:
+    """The serving section of a trained predictor (its labels default to action_<i>)."""
+    labels = list(cfg.action_names) or [f"action_{i}" for i in range(cfg.num_actions)]
+    return PredictorServing(representation=representation, fps=cfg.fps, window=cfg.n_obs,
+                            horizon=cfg.n_future, labels=labels)
+
+
+BUNDLE_KIND = BundleKind(name="motion_predictor", title="action-guided memory-bank motion predictor "
+                         "(Sun et al., NeurIPS 2021)", config=PredictorConfig, serving=PredictorServing,
+                         build=MotionPredictor, check=_check_serving)

@@ -14,11 +14,12 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import BackendParams, PREDICTOR_TRAIN_CMD, Rejects, finite, torch_threads, weights_dir
+from nodes._common import Rejects, bundle_dir, finite, torch_threads
 from nodes._window import SampleWindow
 from runtime.node import Node
 from runtime.protocol import ActionProbs, BodyParams
 from runtime.registry import register_node
+from spec.params import BackendConfig
 
 
 @dataclasses.dataclass
@@ -26,7 +27,7 @@ class ActionParams:
     weights: str = "weights/predictor_smpl"   # predictor folder: its recogniser + action names
     max_gap_s: float = 0.5                    # longer gaps between frames restart the window
     num_threads: int = 1
-    backend: BackendParams = dataclasses.field(default_factory=BackendParams)
+    backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)
 
     def __post_init__(self):
         if self.max_gap_s <= 0:
@@ -65,15 +66,14 @@ def observed_window(windows: dict[str, SampleWindow], msg: BodyParams, rejects: 
 
 
 def load_model(path: str, device=None):
-    """The shipped SMPL-θ predictor (pose_dim 72), CheckpointError (one line) otherwise."""
+    """The shipped SMPL-θ predictor bundle's model, CheckpointError (one line) otherwise."""
     from core.errors import CheckpointError
-    from models.predictor import load_predictor
-    d = weights_dir(path, ("model.safetensors", "config.yaml"), PREDICTOR_TRAIN_CMD)
-    model = load_predictor(d, device="cpu")
-    if model.cfg.pose_dim != 72:
-        raise CheckpointError(f"{d}: predictor pose_dim is {model.cfg.pose_dim}, the live pipeline "
-                              f"needs the SMPL-θ model (72); train it with: {PREDICTOR_TRAIN_CMD}")
-    return model
+    from models.bundle import load_bundle
+    b = load_bundle(bundle_dir(path), kind="motion_predictor")
+    if b.serving.representation != "smpl_theta":
+        raise CheckpointError(f"{b.path / 'bundle.yaml'}: serving.representation is {b.serving.representation}; "
+                              f"the live pipeline needs a smpl_theta predictor (e.g. weights/predictor_smpl)")
+    return b.model
 
 
 def action_labels(model) -> list[str]:
@@ -113,7 +113,7 @@ class Action(Node):
         self.n_obs, self.fps = model.cfg.n_obs, model.cfg.fps
         self.labels = action_labels(model)
         example = torch.zeros(1, self.n_obs, 72)
-        self.prepared = prepare(recognizer_module(model), (example,), self.params.backend.config())
+        self.prepared = prepare(recognizer_module(model), (example,), self.params.backend)
         self._torch = torch
         self.windows: dict[str, SampleWindow] = {}
         self.rejects = Rejects(self)

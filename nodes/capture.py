@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import DataError
-from nodes._common import BLAZEPOSE_LAYOUT
 from runtime.node import EndOfStream, Node
 from runtime.protocol import VideoFrame
 from runtime.registry import register_node
+from spec.joints import BLAZEPOSE_LAYOUT
 
 
 @dataclasses.dataclass

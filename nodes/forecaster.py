@@ -36,15 +36,15 @@ from typing import Literal
 
 import numpy as np
 
-from nodes._common import (BackendParams, FLIP_YZ, FORECASTER_TRAIN_CMD, NUM_BLAZEPOSE, Rejects,
-                           check_blazepose_world, finite, torch_threads, weights_dir)
+from nodes._common import Rejects, bundle_dir, check_blazepose_world, finite, torch_threads
 from nodes._steps import OnlineSegmenter
 from nodes._window import GridResampler
 from runtime.node import Node
 from runtime.protocol import CharPoseForecast, Pose2D
 from runtime.registry import register_node
-
-TO_Y_UP = FLIP_YZ     # MediaPipe world (Y down, Z away) -> Y up, 180 deg about X
+from spec.frames import MEDIAPIPE_WORLD_TO_BODY, to_frame
+from spec.joints import BlazePoseJoint
+from spec.params import BackendConfig
 
 
 @dataclasses.dataclass
@@ -54,7 +54,7 @@ class ForecasterParams:
     focal_factor: float = 1.0        # image observation: focal length = focal_factor * max(W, H) px
     max_gap_s: float = 0.5           # longer gaps between a source's frames restart its history
     num_threads: int = 1
-    backend: BackendParams = dataclasses.field(default_factory=BackendParams)
+    backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)
 
     def __post_init__(self):
         if self.focal_factor <= 0 or self.max_gap_s <= 0:
@@ -63,8 +63,8 @@ class ForecasterParams:
 
 def root_frame(world: np.ndarray) -> np.ndarray:
     """(33, 3) MediaPipe world landmarks -> (33, 3) Y-up, hip-centred, facing +Z, hips along X."""
-    from models.skeletons import BlazePoseJoint as B
-    p = world * TO_Y_UP
+    from spec.joints import BlazePoseJoint as B
+    p = to_frame(world, MEDIAPIPE_WORLD_TO_BODY)
     hips = p[B.LEFT_HIP] - p[B.RIGHT_HIP]
     yaw = np.arctan2(hips[2], hips[0])               # rotation about +Y taking the hip axis to +X
     # = models.geometry.axis_angle_to_matrix((0, yaw, 0)), written out: this runs per frame and the
@@ -102,30 +102,32 @@ class Forecaster(Node):
         import torch
 
         from core.errors import CheckpointError
-        from models.charpose import load_forecaster
-        from models.skeletons import BLAZEPOSE_TO_UB9, UB9_ROOT, UpperBodyJoint, mapping_matrix
+        from models.bundle import load_bundle
+        from models.charpose import SegmenterConfig, camera_tensors
         from runtime.backends import prepare
+        from spec.joint_maps import BLAZEPOSE_TO_UB9, mapping_matrix
+        from spec.joints import UB9_ROOT, UpperBodyJoint
         torch_threads(self.params.num_threads)
-        d = weights_dir(self.params.weights, ("model.safetensors", "config.yaml", "meta.json"),
-                        FORECASTER_TRAIN_CMD)
-        fc = load_forecaster(d)
-        c = fc.cfg
+        b = load_bundle(bundle_dir(self.params.weights), kind="charpose_forecaster")
+        c, s = b.config, b.serving
         if c.num_joints != 9 or c.num_objects != 0:
-            raise CheckpointError(f"{d}: forecaster has {c.num_joints} joints / {c.num_objects} object "
-                                  f"labels; the live node needs the 9-joint model without objects")
-        self.labels = list(fc.action_names) or [f"primitive_{i:02d}" for i in range(c.num_actions)]
-        self.K, self.R, self.t = (x.numpy().astype(np.float64) for x in (fc.K, fc.R, fc.t))
+            raise CheckpointError(f"{b.path / 'bundle.yaml'}: forecaster has {c.num_joints} joints / "
+                                  f"{c.num_objects} object labels; the live node needs the 9-joint model without objects")
+        self.labels = list(s.labels)
+        K, R, t = camera_tensors(s.camera)
+        self.K, self.R, self.t = (x.numpy().astype(np.float64) for x in (K, R, t))
         self.H, self.M, self.A = c.history, c.horizon, c.num_actions
-        self.fps, self.seg = _proxy_settings(d)
-        self.fc = fc
-        self.labeller_source = ("meta.json primitives (k-means)" if fc.primitives is not None
-                                else "model feedback (fallback: no primitives in meta.json)")
-        self.ub9 = mapping_matrix(BLAZEPOSE_TO_UB9, NUM_BLAZEPOSE, len(UpperBodyJoint))   # (9, 33)
+        seg = s.segmenter or SegmenterConfig()
+        self.fps, self.seg = s.fps, {"smooth": seg.smooth, "min_len": seg.min_len, "max_len": seg.max_len}
+        self.serving = s
+        self.labeller_source = ("bundle primitives (k-means)" if s.primitives is not None
+                                else "model feedback (fallback: no primitives in the bundle)")
+        self.ub9 = mapping_matrix(BLAZEPOSE_TO_UB9, len(BlazePoseJoint), len(UpperBodyJoint))   # (9, 33)
         self.neck = int(UB9_ROOT)                                  # poses are neck-centred
         H, A = self.H, self.A
         example = (torch.zeros(1, H, 9, 2), torch.full((1, H, A), 1.0 / A), torch.zeros(1, H, 0),
-                   fc.K[None], fc.R[None], fc.t[None])
-        self.prepared = prepare(fc.model, example, self.params.backend.config())
+                   K[None], R[None], t[None])
+        self.prepared = prepare(b.model, example, self.params.backend)
         self._torch = torch
         self.tracks: dict[str, Track] = {}
         self.rejects = Rejects(self)
@@ -194,8 +196,9 @@ class Forecaster(Node):
     def _label(self, tr: Track, ub: np.ndarray) -> np.ndarray:
         """(A,) action input of a closed step (frames ub (L, 9, 3)): one-hot primitive, or the
         fallback (module docstring)."""
-        if self.fc.primitives is not None:
-            return np.eye(self.A)[self.fc.primitive_of(ub)]
+        if self.serving.primitives is not None:
+            from models.charpose import primitive_of
+            return np.eye(self.A)[primitive_of(ub, self.serving.primitives, self.neck)]
         i = tr.new_steps
         if tr.next_probs is not None and i < len(tr.next_probs):
             return tr.next_probs[i]
@@ -225,16 +228,3 @@ def _project(p3: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.
     """(9, 3) -> (9, 2) pixels, x_cam = R p + t (as training.paper2.dataset.project_np)."""
     from models.geometry import perspective_project
     return perspective_project(p3, K, R, t)
-
-
-def _proxy_settings(d) -> tuple[float, dict]:
-    """25 fps grid + segmentation settings of the proxy the weights were trained on (train_config.yaml
-    beside the weights; the proxy's defaults when absent)."""
-    from core.config import from_dict, read_yaml
-    from training.paper2.config import ProxyConfig
-    p = d / "train_config.yaml"
-    raw = ((read_yaml(p).get("data") or {}).get("proxy") or {}) if p.is_file() else {}
-    proxy = from_dict(ProxyConfig, raw, f"{p}: data.proxy")
-    fps = 50.0 / proxy.downsample                             # CMU-Mocap is 50 fps
-    seg = {"smooth": proxy.smooth_frames, "min_len": proxy.min_step_frames, "max_len": proxy.max_step_frames}
-    return fps, seg

@@ -12,10 +12,10 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import BLAZEPOSE_LAYOUT as LAYOUT, NUM_BLAZEPOSE as NUM_JOINTS
 from runtime.node import Node
 from runtime.protocol import Pose2D, VideoFrame
 from runtime.registry import register_node
+from spec.joints import BLAZEPOSE_LAYOUT as LAYOUT, BlazePoseJoint
 
 
 @dataclasses.dataclass
@@ -83,11 +83,11 @@ class Pose2DNode(Node):
                           image_size=(w, h), has_person=True)
 
     def _from_ground_truth(self, msg: VideoFrame) -> Pose2D:
-        if msg.gt_keypoints is None or msg.gt_keypoints.shape[0] != NUM_JOINTS:
+        if msg.gt_keypoints is None or msg.gt_keypoints.shape[0] != len(BlazePoseJoint):
             return no_person(msg)
         kp = np.array(msg.gt_keypoints, np.float32)      # (33, 3) [x_px, y_px, visibility]
         z = msg.gt_world[:, 2:3] * msg.image.shape[1] / 2 if msg.gt_world is not None \
-            else np.zeros((NUM_JOINTS, 1), np.float32)
+            else np.zeros((len(BlazePoseJoint), 1), np.float32)
         return msg.derive(Pose2D, keypoints=np.concatenate([kp[:, :2], z], 1).astype(np.float32),
                           scores=kp[:, 2].copy(), world=msg.gt_world, layout=LAYOUT,
                           image_size=_size(msg), has_person=True)

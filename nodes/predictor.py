@@ -23,12 +23,13 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import BackendParams, Rejects, torch_threads
+from nodes._common import Rejects, torch_threads
 from nodes._window import SampleWindow
 from nodes.action import action_labels, load_model, observed_window
 from runtime.node import Node
 from runtime.protocol import ActionProbs, BodyParams, MotionForecast
 from runtime.registry import register_node
+from spec.params import BackendConfig
 
 
 @dataclasses.dataclass
@@ -38,7 +39,7 @@ class PredictorParams:
     action_max_age_s: float = 0.5    # older ActionProbs (capture time vs the body's) are ignored
     max_gap_s: float = 0.5           # longer gaps between frames restart the window
     num_threads: int = 1
-    backend: BackendParams = dataclasses.field(default_factory=BackendParams)
+    backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)
 
     def __post_init__(self):
         if self.max_gap_s <= 0 or self.action_max_age_s < 0:
@@ -87,7 +88,7 @@ class Predictor(Node):
         self.labels = action_labels(model)
         example = (torch.zeros(1, c.n_obs, 72), torch.full((1, c.num_actions), 1.0 / c.num_actions),
                    torch.zeros(1, 1))
-        self.prepared = prepare(forecast_module(model), example, self.params.backend.config())
+        self.prepared = prepare(forecast_module(model), example, self.params.backend)
         self.body = BodyModel()
         self._torch = torch
         self.windows: dict[str, SampleWindow] = {}

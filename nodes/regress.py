@@ -24,12 +24,12 @@ from typing import Literal
 
 import numpy as np
 
-from nodes._common import FLIP_YZ, NUM_BLAZEPOSE, Rejects, check_blazepose_world, finite, torch_threads
+from nodes._common import Rejects, check_blazepose_world, finite, torch_threads
 from runtime.node import Node
 from runtime.protocol import BodyParams, Pose2D
 from runtime.registry import register_node
-
-CAM_AXES = FLIP_YZ   # IK world (Y up) -> camera axes (Y down, Z forward)
+from spec.frames import BODY_TO_CAMERA, to_frame
+from spec.joints import BlazePoseJoint
 
 
 @dataclasses.dataclass
@@ -82,12 +82,12 @@ class Regress(Node):
 
         from models.body import BodyModel
         from models.ik import solve_ik
-        from models.skeletons import BLAZEPOSE_TO_SMPL, mapping_matrix
+        from spec.joint_maps import BLAZEPOSE_TO_SMPL, mapping_matrix
         torch_threads(self.params.num_threads)
         self._torch, self._solve_ik = torch, solve_ik
         self._body = BodyModel(gender="male" if self.params.shape == "male_avg" else "neutral",
                                dtype=torch.float64)
-        A = mapping_matrix(BLAZEPOSE_TO_SMPL, NUM_BLAZEPOSE, 24)           # (24, 33)
+        A = mapping_matrix(BLAZEPOSE_TO_SMPL, len(BlazePoseJoint), 24)           # (24, 33)
         self._obs = np.flatnonzero(A.sum(1) > 0)                           # SMPL joints seen in 2D
         self._A = A[self._obs]                                             # (N, 33)
         self._prev: dict[str, tuple[float, np.ndarray]] = {}               # source -> (ts, θ)
@@ -129,4 +129,4 @@ class Regress(Node):
         uv = (msg.keypoints[:, :2].astype(np.float64) - (w / 2.0, h / 2.0)) / half   # (33, 2)
         target = self._A @ uv                                              # (N, 2)
         vis = self._A @ np.clip(msg.scores.astype(np.float64), 0.0, 1.0)   # (N,)
-        return fit_weak_perspective(joints[self._obs] * CAM_AXES, target, vis)
+        return fit_weak_perspective(to_frame(joints[self._obs], BODY_TO_CAMERA), target, vis)

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from models.skeletons import BLAZEPOSE_EDGES as BONES, BlazePoseJoint as B
+from spec.joints import BLAZEPOSE_EDGES as BONES, BlazePoseJoint as B
 
 NUM_JOINTS = len(B)
 

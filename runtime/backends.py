@@ -13,23 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 import torch
 
 from core.errors import ConfigError, ForesightError
+from spec.params import BackendConfig, BackendKind
 
 log = logging.getLogger("foresight.backends")
-
-BackendKind = Literal["auto", "cpu", "cuda", "tensorrt"]
-
-
-@dataclasses.dataclass
-class BackendConfig:
-    kind: BackendKind = "auto"
-    precision: Literal["fp32", "fp16"] = "fp32"   # fp16 only applies on CUDA
-    verify_export: bool = True                    # run torch.export even on CPU to catch drift
-
 
 @dataclasses.dataclass
 class Prepared:

@@ -25,7 +25,7 @@ import msgpack
 import numpy as np
 import zmq
 
-from runtime.messages import (  # noqa: F401  (re-exported: `from runtime import protocol as P`)
+from spec.messages import (  # noqa: F401  (re-exported: `from runtime import protocol as P`)
     DTYPES, MAX_NDIM, REGISTRY, _check_shape, ActionProbs, BadDtype, BodyParams, CharPoseForecast, DecodeError,
     Heartbeat, InvalidField, MalformedHeader, Message, MessageTooLarge, MotionForecast, Pose2D,
     ShapeMismatch, TruncatedMessage, UnknownMessageType, UnsupportedVersion, VideoFrame, message)

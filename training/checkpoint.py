@@ -1,4 +1,4 @@
-"""Trainer checkpoints (both papers): atomic save, kind-checked load, safetensors export."""
+"""Trainer checkpoints (both papers): atomic save, kind-checked load (shipping: models.bundle)."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 
 def save_checkpoint(path: Path, kind: str, payload: dict[str, Any]) -> None:
@@ -32,13 +31,3 @@ def read_checkpoint(path: str | Path, kind: str, what: str) -> dict[str, Any]:
         got = blob.get("kind", "no 'kind' field") if isinstance(blob, dict) else type(blob).__name__
         raise CheckpointError(f"{p}: not a {what} checkpoint (kind: {got})")
     return blob
-
-
-def export_safetensors(model: nn.Module, out_dir: str | Path) -> Path:
-    """``<out_dir>/model.safetensors`` of the model's state (CPU, contiguous); returns out_dir."""
-    from safetensors.torch import save_file
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
-              str(out / "model.safetensors"))
-    return out

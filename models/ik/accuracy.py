@@ -18,7 +18,9 @@ import torch
 
 from core.errors import cli_errors
 from core.paths import require_shared
-from models import skeletons as K
+from spec import joints as K
+from spec.frames import BODY_TO_MEDIAPIPE_WORLD, to_frame
+from spec import joint_maps as KM
 from models.body import BodyModel
 from models.geometry import axis_angle_to_matrix
 from models.ik.solve import bone_direction_error, mean_joint_error, solve_ik
@@ -44,7 +46,7 @@ def plausible_theta(n: int, seed: int) -> torch.Tensor:
     return th
 
 
-def spread(points: torch.Tensor, mapping: K.JointMap, size: int) -> torch.Tensor:
+def spread(points: torch.Tensor, mapping: KM.JointMap, size: int) -> torch.Tensor:
     """Inverse of a source->SMPL mapping: source joints placed around their SMPL joint (mean exact)."""
     out = torch.zeros(points.shape[0], size, 3, dtype=points.dtype)
     for tgt, srcs in mapping.items():
@@ -86,16 +88,16 @@ def _cases(frames: int, action: str):
     body = BodyModel(dtype=DT)
     joints = body.joints(plausible_theta(frames, 0), trans=torch.randn(frames, 3, dtype=DT, generator=torch.Generator().manual_seed(1)))
     yield "SMPL-24 round trip", joints, "smpl"
-    flip = torch.tensor([1.0, -1.0, -1.0], dtype=DT)
-    yield "BlazePose-33 synthetic (x0.9)", spread(joints, K.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9 * flip, "blazepose"
-    yield "UB9 synthetic", K.map_joints(joints, K.SMPL_TO_UB9, K.UpperBodyJoint), "ub9"
-    yield "CMU-38 synthetic", spread(joints, K.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0, "cmu"
+    bp = spread(joints, KM.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9
+    yield "BlazePose-33 synthetic (x0.9)", to_frame(bp, BODY_TO_MEDIAPIPE_WORLD), "blazepose"
+    yield "UB9 synthetic", KM.map_joints(joints, KM.SMPL_TO_UB9, K.UpperBodyJoint), "ub9"
+    yield "CMU-38 synthetic", spread(joints, KM.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0, "cmu"
     yield f"CMU-38 real ({action}_1)", cmu_joints(action, frames), "cmu"
     yield "BlazePose-33 real (MediaPipe, video)", mediapipe_world_landmarks(frames), "blazepose"
 
 
 def _ub9_error(res, ub) -> float:
-    fit = K.map_joints(res.fitted, K.SMPL_TO_UB9, K.UpperBodyJoint)
+    fit = KM.map_joints(res.fitted, KM.SMPL_TO_UB9, K.UpperBodyJoint)
     return float((fit - ub).norm(dim=-1).mean()) * 1000
 
 
@@ -129,8 +131,7 @@ def main(argv=None) -> int:
             print(f"{name:38s} {iters:6d} {err:9.3f} {deg:9.3f} {ms:9.2f}")
     if args.latency_frames > 0:
         joints = BodyModel(dtype=DT).joints(plausible_theta(args.latency_frames, 0))
-        flip = torch.tensor([1.0, -1.0, -1.0], dtype=DT)
-        live = spread(joints, K.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9 * flip
+        live = to_frame(spread(joints, KM.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9, BODY_TO_MEDIAPIPE_WORLD)
         for iters in (0, 2, 3, args.refine):
             print(f"single-frame BlazePose-33, refine {iters:2d}: {single_frame_ms(live, 'blazepose', iters):.2f} ms")
     return 0

@@ -8,8 +8,10 @@ import functools
 import numpy as np
 import torch
 
-from models import skeletons as K
-from models.skeletons import SMPL_PARENTS, SmplJoint as S
+from spec import joints as K
+from spec.frames import MEDIAPIPE_WORLD_TO_BODY
+from spec import joint_maps as KM
+from spec.joints import SMPL_PARENTS, SmplJoint as S
 
 # Hinge axis of a joint's flexion, in its parent's rest frame (SMPL rest = T-pose, +X left, Y up,
 # Z forward). Only the axis LINE matters (the solver takes the sign nearest to no twist).
@@ -26,7 +28,7 @@ DEEP_TARGET_WEIGHT = 0.25  # targets reached through unobserved joints count les
 @dataclasses.dataclass(frozen=True)
 class JointSetSpec:
     size: int
-    to_smpl: K.JointMap
+    to_smpl: KM.JointMap
     pelvis_anchors: tuple  # ((smpl joints...), (source joints...)) pairs rigid with the pelvis
     frame: tuple  # 3x3 proper rotation from the source frame into the SMPL frame (Y up)
     unit: float   # source units -> metres
@@ -38,12 +40,12 @@ class JointSetSpec:
 
 _ID = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))
 JOINT_SETS: dict[str, JointSetSpec] = {
-    "smpl": JointSetSpec(len(S), K.SMPL_TO_SMPL, (), _ID, 1.0),
-    # MediaPipe world landmarks: Y down, Z away from the camera -> rotate 180 deg about X.
-    "blazepose": JointSetSpec(len(K.BlazePoseJoint), K.BLAZEPOSE_TO_SMPL, K.BLAZEPOSE_PELVIS_ANCHORS,
-                              ((1.0, 0.0, 0.0), (0.0, -1.0, 0.0), (0.0, 0.0, -1.0)), 1.0),
-    "cmu": JointSetSpec(len(K.CmuJoint), K.CMU_TO_SMPL, (), _ID, 1e-3, position_weight=1.0),
-    "ub9": JointSetSpec(len(K.UpperBodyJoint), K.UB9_TO_SMPL, K.UB9_PELVIS_ANCHORS, _ID, 1.0),
+    "smpl": JointSetSpec(len(S), KM.SMPL_TO_SMPL, (), _ID, 1.0),
+    # MediaPipe world landmarks (Y down, Z away from the camera): spec.frames names the rotation
+    "blazepose": JointSetSpec(len(K.BlazePoseJoint), KM.BLAZEPOSE_TO_SMPL, KM.BLAZEPOSE_PELVIS_ANCHORS,
+                              tuple(map(tuple, MEDIAPIPE_WORLD_TO_BODY.tolist())), 1.0),
+    "cmu": JointSetSpec(len(K.CmuJoint), KM.CMU_TO_SMPL, (), _ID, 1e-3, position_weight=1.0),
+    "ub9": JointSetSpec(len(K.UpperBodyJoint), KM.UB9_TO_SMPL, KM.UB9_PELVIS_ANCHORS, _ID, 1.0),
 }
 
 
@@ -88,7 +90,7 @@ def _weights(found) -> torch.Tensor:
 def build_plan(joint_set: str) -> IKPlan:
     spec = JOINT_SETS[joint_set]
     observed = tuple(S(j) in spec.to_smpl for j in range(24))
-    to_smpl = torch.as_tensor(K.mapping_matrix(spec.to_smpl, spec.size, 24))
+    to_smpl = torch.as_tensor(KM.mapping_matrix(spec.to_smpl, spec.size, 24))
     a_smpl = np.zeros((len(spec.pelvis_anchors), 24))
     a_src = np.zeros((len(spec.pelvis_anchors), spec.size))
     for i, (smpl_js, src_js) in enumerate(spec.pelvis_anchors):

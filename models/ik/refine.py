@@ -17,7 +17,7 @@ from models.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from models.geometry.rotations import skew
 from models.ik.plan import IKPlan
 from models.kinematics import forward_kinematics
-from models.skeletons import SMPL_PARENTS
+from spec.joints import SMPL_PARENTS
 
 
 def _model(theta, s, P0, offsets):

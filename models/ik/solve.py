@@ -41,7 +41,7 @@ from models.geometry import (axis_angle_continuity, axis_angle_to_matrix, matrix
 from models.ik.plan import JOINT_SETS, IKPlan, build_plan
 from models.ik.refine import refine
 from models.kinematics import forward_kinematics
-from models.skeletons import SMPL_PARENTS, smpl_offsets
+from spec.joints import SMPL_PARENTS, smpl_offsets
 
 _EPS = 1e-9
 

@@ -12,7 +12,7 @@ from core.errors import ConfigError, ForesightError
 from models import body as body_mod
 from models.body import BodyModel, load_body_config
 from models.kinematics import forward_kinematics
-from models.skeletons import SMPL_PARENTS, SmplJoint, smpl_offsets
+from spec.joints import SMPL_PARENTS, SmplJoint, smpl_offsets
 
 
 def test_builtin_rest_pose_and_height():

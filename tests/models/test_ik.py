@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from core.errors import DataError, ForesightError
-from models import skeletons as K
+from spec import joints as K
+from spec.frames import BODY_TO_MEDIAPIPE_WORLD, to_frame
+from spec import joint_maps as KM
 from models.body import BodyModel
 from models.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from models.ik import bone_direction_error, build_plan, mean_joint_error, solve_ik
@@ -68,8 +70,8 @@ def test_no_axis_angle_flips_on_smooth_sequence():
 
 def test_blazepose_synthetic_from_smpl():
     joints = _body().joints(plausible_theta(40, 3))
-    bp = spread(joints, K.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9  # smaller person
-    bp = bp * torch.tensor([1.0, -1.0, -1.0], dtype=DT)  # MediaPipe world frame: Y down, Z away
+    bp = spread(joints, KM.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9  # smaller person
+    bp = to_frame(bp, BODY_TO_MEDIAPIPE_WORLD)  # MediaPipe world frame: Y down, Z away
     res0 = solve_ik(bp, "blazepose", refine_iters=0)
     res = solve_ik(bp, "blazepose", refine_iters=10)
     assert mean_joint_error(res0).mean() < 0.040  # analytic alone (measured ~27 mm)
@@ -82,9 +84,9 @@ def test_blazepose_synthetic_from_smpl():
 
 def test_ub9_synthetic_from_smpl():
     joints = _body().joints(plausible_theta(40, 4))
-    ub = K.map_joints(joints, K.SMPL_TO_UB9, K.UpperBodyJoint)
+    ub = KM.map_joints(joints, KM.SMPL_TO_UB9, K.UpperBodyJoint)
     res = solve_ik(ub, "ub9", refine_iters=10)
-    fit_ub = K.map_joints(res.fitted, K.SMPL_TO_UB9, K.UpperBodyJoint)
+    fit_ub = KM.map_joints(res.fitted, KM.SMPL_TO_UB9, K.UpperBodyJoint)
     assert (fit_ub - ub).norm(dim=-1).mean() < 0.005  # measured ~0.1 mm
     legs = [S.LEFT_HIP, S.RIGHT_HIP, S.LEFT_KNEE, S.RIGHT_KNEE, S.LEFT_ANKLE, S.RIGHT_ANKLE]
     assert res.theta[:, legs].abs().max() == 0  # no information about the legs: they stay at rest
@@ -94,7 +96,7 @@ def test_ub9_synthetic_from_smpl():
 
 def test_cmu_synthetic_from_smpl():
     joints = _body().joints(plausible_theta(40, 5))
-    cmu = spread(joints, K.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0  # benchmark units: mm
+    cmu = spread(joints, KM.CMU_TO_SMPL, len(K.CmuJoint)) * 1000.0  # benchmark units: mm
     res = solve_ik(cmu, "cmu", refine_iters=10)
     assert mean_joint_error(res).mean() < 0.005
     assert bone_direction_error(res).mean() < 1.0

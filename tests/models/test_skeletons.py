@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from models import skeletons as K
+from spec import joints as K
+from spec import joint_maps as KM
 from models.kinematics import check_parents, forward_kinematics
 
 
@@ -79,29 +80,29 @@ def test_blazepose_edges_match_mediapipe():
 
 
 @pytest.mark.parametrize("mapping,src,dst", [
-    (K.SMPL_TO_UB9, K.SmplJoint, K.UpperBodyJoint), (K.BLAZEPOSE_TO_UB9, K.BlazePoseJoint, K.UpperBodyJoint),
-    (K.CMU_TO_UB9, K.CmuJoint, K.UpperBodyJoint), (K.SMPL_TO_PENN, K.SmplJoint, K.PennJoint),
-    (K.BLAZEPOSE_TO_PENN, K.BlazePoseJoint, K.PennJoint)])
+    (KM.SMPL_TO_UB9, K.SmplJoint, K.UpperBodyJoint), (KM.BLAZEPOSE_TO_UB9, K.BlazePoseJoint, K.UpperBodyJoint),
+    (KM.CMU_TO_UB9, K.CmuJoint, K.UpperBodyJoint), (KM.SMPL_TO_PENN, K.SmplJoint, K.PennJoint),
+    (KM.BLAZEPOSE_TO_PENN, K.BlazePoseJoint, K.PennJoint)])
 def test_mappings_complete_and_typed(mapping, src, dst):
     assert set(mapping) == set(dst)
     assert all(isinstance(s, src) for v in mapping.values() for s in v)
     pts = np.random.default_rng(0).normal(size=(2, 5, len(src), 3))
-    out = K.map_joints(pts, mapping, dst)
+    out = KM.map_joints(pts, mapping, dst)
     assert out.shape == (2, 5, len(dst), 3)
     for t, ss in mapping.items():
         np.testing.assert_allclose(out[..., t, :], pts[..., list(ss), :].mean(-2))
 
 
 def test_partial_mappings_typed():
-    for mapping, src in [(K.BLAZEPOSE_TO_SMPL, K.BlazePoseJoint), (K.CMU_TO_SMPL, K.CmuJoint),
-                         (K.UB9_TO_SMPL, K.UpperBodyJoint)]:
+    for mapping, src in [(KM.BLAZEPOSE_TO_SMPL, K.BlazePoseJoint), (KM.CMU_TO_SMPL, K.CmuJoint),
+                         (KM.UB9_TO_SMPL, K.UpperBodyJoint)]:
         assert all(isinstance(t, K.SmplJoint) for t in mapping)
         assert all(isinstance(s, src) for v in mapping.values() for s in v)
 
 
 def test_smpl_to_ub9_on_rest_pose_names_right_side():
     smpl = _rest(K.smpl_offsets("neutral"), K.SMPL_PARENTS)
-    ub = K.map_joints(smpl, K.SMPL_TO_UB9, K.UpperBodyJoint)
+    ub = KM.map_joints(smpl, KM.SMPL_TO_UB9, K.UpperBodyJoint)
     U = K.UpperBodyJoint
     assert ub[U.RIGHT_WRIST, 0] < ub[U.NECK, 0] < ub[U.LEFT_WRIST, 0]
     assert ub[U.HEAD, 1] > ub[U.NECK, 1] > ub[U.MID_HIP, 1]

@@ -1,17 +1,13 @@
 """Fixtures of the model-node tests: weights folders in the shipped format, pose streams.
 
 To stay fast, most node tests build small randomly initialised models from the CPU configs and
-write them in the format the trainers export (model.safetensors + config.yaml [+ meta.json]), so
-the nodes' real loading path runs; the shipped weights/ are exercised by one test per node. The predictor's memory bank rows
+write them as bundles (models.bundle, the one shipped format), so the nodes' real loading path runs; the shipped weights/ are exercised by one test per node. The predictor's memory bank rows
 are filled with random items so the bank choice is observable (an empty bank always falls back).
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import yaml
 
 from nodes.pose2d import Pose2DNode
 from nodes.synthetic import SyntheticFigure
@@ -25,9 +21,8 @@ def write_predictor(out, *, seed: int = 0, fill_bank: bool = True):
 
     from core.config import load_config
     from core.paths import CONFIG_DIR
-    from models.predictor import MotionPredictor, PredictorConfig
-    from training.paper1.checkpoint import export_shipped
-    from training.paper1.config import TrainConfig
+    from models.bundle import export_bundle
+    from models.predictor import MotionPredictor, PredictorConfig, serving_for
     cfg = load_config(PredictorConfig, CONFIG_DIR / "models" / "predictor_cpu.yaml",
                       ["pose_dim=72", f"num_actions={len(ACTIONS)}", "pose_latent=32", "key_dim=16",
                        "value_dim=16", "recog_hidden=16", "max_bank_items=4"])
@@ -39,34 +34,33 @@ def write_predictor(out, *, seed: int = 0, fill_bank: bool = True):
         for row in range(len(ACTIONS) + 1):
             model.bank.fill(row, 0.2 * torch.randn(3, cfg.dt, 72, generator=g),
                             0.2 * torch.randn(3, cfg.dt, 72, generator=g))
-    # the trainers' own exporter, so the fixture follows any change of the shipped format
-    return export_shipped(model, TrainConfig(model=cfg), out)
+    return export_bundle(out, kind="motion_predictor", model=model, serving=serving_for(cfg, "smpl_theta"),
+                         notes="test fixture: random weights")
 
 
 def write_forecaster(out, *, primitives: bool = False, seed: int = 0):
     import torch
-    from safetensors.torch import save_file
 
-    from core.config import to_dict
-    from models.charpose import CharPoseForecaster, ForecasterConfig
+    from models.bundle import export_bundle
+    from models.charpose import (CameraSpec, CharPoseForecaster, CharPoseServing, ForecasterConfig, Primitives,
+                                 SegmenterConfig)
     from training.paper2.camera import virtual_camera
     from training.paper2.config import CameraConfig
     cfg = ForecasterConfig(num_actions=16, num_objects=0, history=3, horizon=5, pose_width=32,
                            action_width=8, latent_width=32, decoder_width=16, dropout=0.0)
     torch.manual_seed(seed)
     model = CharPoseForecaster(cfg).eval()
-    out.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(out / "model.safetensors"))
-    (out / "config.yaml").write_text(yaml.safe_dump(to_dict(cfg)))
     K, R, t = virtual_camera(CameraConfig())
-    meta = {"action_names": [f"primitive_{k:02d}" for k in range(16)],
-            "camera": {"K": K.tolist(), "R": R.tolist(), "t": t.tolist()}}
+    prim = None
     if primitives:   # the proxy's k-means motion-primitive model, as training/paper2 ships it
         rng = np.random.default_rng(seed)
-        meta["primitives"] = {"mean": np.zeros(54).tolist(), "std": np.full(54, 0.1).tolist(),
-                            "centers": rng.normal(size=(16, 54)).tolist()}
-    (out / "meta.json").write_text(json.dumps(meta))
-    return out
+        prim = Primitives(mean=np.zeros(54).tolist(), std=np.full(54, 0.1).tolist(),
+                          centers=rng.normal(size=(16, 54)).tolist())
+    serving = CharPoseServing(labels=[f"primitive_{k:02d}" for k in range(16)],
+                              camera=CameraSpec(K=K.tolist(), R=R.tolist(), t=t.tolist()), fps=25.0,
+                              segmenter=SegmenterConfig(), primitives=prim)
+    return export_bundle(out, kind="charpose_forecaster", model=model, serving=serving,
+                         notes="test fixture: random weights")
 
 
 @pytest.fixture(scope="session")

@@ -55,8 +55,8 @@ def test_action_probs_after_window_fills(action, bodies):
 
 def test_action_window_is_resampled_by_capture_time(action, predictor_weights):
     """Same motion at 30 and at 12 fps -> the same 25 fps window -> the same probabilities."""
-    from models.predictor import load_predictor
-    model = load_predictor(predictor_weights)
+    from models.bundle import load_bundle
+    model = load_bundle(predictor_weights).model
     f = lambda t: np.tile(np.array([0.3 * t, -0.2 * t, 0.1]), (24, 1))  # noqa: E731  linear θ(t)
     node = Action("a2", {"weights": str(predictor_weights), "backend": {"verify_export": False}})
     node.setup()
@@ -141,7 +141,7 @@ def test_missing_or_foreign_weights_are_one_line_errors(tmp_path, forecaster_wei
     with pytest.raises(CheckpointError) as e:
         Predictor("p", {"weights": str(tmp_path / "nope")}).setup()
     msg = str(e.value)
-    assert "nope/model.safetensors" in msg and "training.train_predictor" in msg and "\n" not in msg
+    assert "nope: no such bundle folder" in msg and "--export" in msg and "\n" not in msg
     with pytest.raises(CheckpointError) as e:       # a forecaster's folder is not a predictor
         Action("a", {"weights": str(forecaster_weights)}).setup()
     assert "\n" not in str(e.value)

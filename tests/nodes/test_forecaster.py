@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.skeletons import BlazePoseJoint as B
+from spec.joints import BlazePoseJoint as B
 from nodes.forecaster import Forecaster, root_frame
 from nodes.synthetic import figure_world
 from runtime.protocol import CharPoseForecast, Pose2D, decode, encode
@@ -38,7 +38,7 @@ def test_root_frame_removes_yaw_and_faces_plus_z():
 def test_forecasts_on_demo_stream(forecaster_weights, stream):
     node = _node(forecaster_weights)
     assert node.fps == 25.0 and node.seg == {"smooth": 5, "min_len": 8, "max_len": 40}
-    assert node.fc.primitives is None and "fallback" in node.labeller_source
+    assert node.serving.primitives is None and "fallback" in node.labeller_source
     outs = [(m, node.process(m)) for m in stream]
     fc = [(m, o) for m, o in outs if o is not None]
     assert len(fc) >= 3                              # steps of a 1 Hz gait: ~2 per second
@@ -83,10 +83,11 @@ def test_primitives_from_meta_label_steps_like_the_proxy(tmp_path, stream):
     acts = np.stack([s["action"] for s in node.tracks["cam0"].steps])
     assert acts.shape[1] == 16 and np.all(acts.sum(1) == 1) and np.all(acts.max(1) == 1)
     # the label is the proxy's: nearest k-means centre of [mean pose, last - first] of the step
-    from models.charpose import load_forecaster
-    fc = load_forecaster(tmp_path / "fc")
+    from models.bundle import load_bundle
+    from models.charpose import primitive_of
+    prim = load_bundle(tmp_path / "fc").serving.primitives
     for s in node.tracks["cam0"].steps:
-        assert int(np.argmax(s["action"])) == fc.primitive_of(s["frames3d"])
+        assert int(np.argmax(s["action"])) == primitive_of(s["frames3d"], prim)
 
 
 def test_shipped_forecaster_weights_run_live():
@@ -132,4 +133,4 @@ def test_missing_weights_name_the_training_command(tmp_path):
     from core.errors import CheckpointError
     with pytest.raises(CheckpointError) as e:
         Forecaster("f", {"weights": str(tmp_path)}).setup()
-    assert "model.safetensors not found" in str(e.value) and "train_forecaster" in str(e.value)
+    assert "model.safetensors not found" in str(e.value) and "--export" in str(e.value)

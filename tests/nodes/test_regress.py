@@ -10,8 +10,10 @@ import torch
 from models.body import BodyModel
 from models.geometry import weak_perspective_project
 from models.ik.accuracy import plausible_theta, spread
-from models.skeletons import BLAZEPOSE_TO_SMPL, BlazePoseJoint, SmplJoint
-from nodes.regress import CAM_AXES, Regress
+from spec.joints import BlazePoseJoint, SmplJoint
+from spec.joint_maps import BLAZEPOSE_TO_SMPL
+from nodes.regress import Regress
+from spec.frames import BODY_TO_CAMERA, BODY_TO_MEDIAPIPE_WORLD, to_frame
 from runtime.protocol import BodyParams, Pose2D, VideoFrame, decode, encode
 from node_fixtures import synthetic_poses
 
@@ -30,8 +32,8 @@ def _from_smpl(theta: torch.Tensor, cam=(0.9, 0.1, -0.05)) -> Pose2D:
     axes) and image keypoints = weak perspective of the same points in camera axes."""
     joints = BodyModel(dtype=torch.float64).joints(theta[None])                      # (1, 24, 3)
     bp = spread(joints, BLAZEPOSE_TO_SMPL, len(BlazePoseJoint))[0].numpy()           # (33, 3) SMPL frame
-    world = (bp - bp[[BlazePoseJoint.LEFT_HIP, BlazePoseJoint.RIGHT_HIP]].mean(0)) * 0.9 * CAM_AXES
-    uv = weak_perspective_project(bp * CAM_AXES, np.asarray(cam))                    # (33, 2)
+    world = to_frame((bp - bp[[BlazePoseJoint.LEFT_HIP, BlazePoseJoint.RIGHT_HIP]].mean(0)) * 0.9, BODY_TO_MEDIAPIPE_WORLD)
+    uv = weak_perspective_project(to_frame(bp, BODY_TO_CAMERA), np.asarray(cam))                    # (33, 2)
     px = uv * max(W, H) / 2 + (W / 2, H / 2)
     return Pose2D(source_id="s", frame_id=1, capture_ts=5.0, keypoints=px.astype(np.float32),
                   scores=np.ones(33, np.float32), world=world.astype(np.float32), image_size=(W, H))
@@ -50,7 +52,7 @@ def test_blazepose_from_smpl_fk_round_trip(node):
     rel = lambda j: j[idx] - j[[SmplJoint.LEFT_HIP, SmplJoint.RIGHT_HIP]].mean(0)  # noqa: E731
     np.testing.assert_allclose(rel(out.joints3d), rel(truth), atol=5e-3)
     # Π projects the regressed joints onto the image keypoints (normalised coordinates)
-    proj = weak_perspective_project(out.joints3d.astype(np.float64) * CAM_AXES, out.cam.astype(np.float64))
+    proj = weak_perspective_project(to_frame(out.joints3d.astype(np.float64), BODY_TO_CAMERA), out.cam.astype(np.float64))
     kp = (np.asarray(_from_smpl(theta).keypoints, np.float64) - (W / 2, H / 2)) / (max(W, H) / 2)
     for s_j, b_j in ((SmplJoint.LEFT_KNEE, BlazePoseJoint.LEFT_KNEE), (SmplJoint.RIGHT_WRIST, BlazePoseJoint.RIGHT_WRIST)):
         np.testing.assert_allclose(proj[s_j], kp[b_j], atol=5e-3)
@@ -135,7 +137,7 @@ def test_real_mediapipe_frames(shared_video):
     assert len(found) >= 4
     for p, b in found:
         assert b.has_person and np.isfinite(b.theta).all()
-        proj = weak_perspective_project(b.joints3d.astype(np.float64) * CAM_AXES, b.cam.astype(np.float64))
+        proj = weak_perspective_project(to_frame(b.joints3d.astype(np.float64), BODY_TO_CAMERA), b.cam.astype(np.float64))
         px = proj * max(p.image_size) / 2 + np.array(p.image_size) / 2
         # the fitted camera puts the regressed hips/shoulders near MediaPipe's (within ~40 px)
         for s_j, b_j in ((SmplJoint.LEFT_HIP, BlazePoseJoint.LEFT_HIP), (SmplJoint.RIGHT_SHOULDER, BlazePoseJoint.RIGHT_SHOULDER)):

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core.paths import WEIGHTS_DIR
-from models.predictor import load_predictor
+from models.bundle import load_bundle
 
 ACK = "The data used in this project was obtained from mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."
 
@@ -18,7 +18,7 @@ def test_shipped_predictor(name, dim):
     assert (d / "model.safetensors").is_file(), f"{d}/model.safetensors missing (tracked shipped weights)"
     assert (d / "model.safetensors").stat().st_size <= 20 * 1024 * 1024
     assert ACK in (d / "MODEL_CARD.md").read_text()
-    model = load_predictor(d)
+    model = load_bundle(d).model
     assert model.cfg.pose_dim == dim and model.cfg.n_obs == 10 and model.cfg.n_future == 25
     obs = np.zeros((10, dim), np.float32) + model.pose_mean.numpy()
     out = model.forecast(obs)
@@ -34,7 +34,7 @@ def test_shipped_penn_predictor():
     """weights/predictor_penn: 13 Penn keypoints x (x, y), 15 observed -> 30 future, 15 actions."""
     d = WEIGHTS_DIR / "predictor_penn"
     assert (d / "model.safetensors").stat().st_size <= 20 * 1024 * 1024
-    model = load_predictor(d)
+    model = load_bundle(d).model
     assert (model.cfg.pose_dim, model.cfg.n_obs, model.cfg.n_future) == (26, 15, 30)
     assert len(model.cfg.action_names) == 15
     obs = np.zeros((2, 15, 26), np.float32) + model.pose_mean.numpy()
@@ -44,19 +44,16 @@ def test_shipped_penn_predictor():
     np.testing.assert_allclose(one["theta"], out["theta"][1], atol=1e-5)  # batched == unbatched
 
 
-def test_frozen_bank_projection_gives_the_same_forecast():
-    """load_predictor freezes the bank's key/value projection for serving: same numbers as the
-    live projection, batched and unbatched; training mode drops the cache, .to() keeps it."""
-    model = load_predictor(WEIGHTS_DIR / "predictor_smpl")
-    assert model._bank_kv                                   # frozen by the loader
+def test_projected_bank_gives_the_same_forecast():
+    """A serving wrapper keeps the bank's projected keys/values (project_bank): same numbers as
+    projecting them in every forward, batched and unbatched."""
+    model = load_bundle(WEIGHTS_DIR / "predictor_smpl").model
+    kv = model.project_bank()
+    assert set(kv) == {"pred_short", "pred_long", "dec_short", "dec_long"}
     x = model.pose_mean + 0.05 * torch.randn(3, 10, 72, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        frozen = model(x)["theta"]
-        one = model(x[1:2])["theta"]
-        model = model.to(torch.float32)                     # _apply moves the cache, keeps it
-        assert model._bank_kv
-        model.train()
-        assert model._bank_kv is None                       # training: projected live again
-        live = model.eval()(x)["theta"]
-    torch.testing.assert_close(frozen, live)
-    torch.testing.assert_close(one[0], frozen[1], atol=1e-5, rtol=1e-5)
+        served = model(x, bank_kv=kv)["theta"]
+        one = model(x[1:2], bank_kv=kv)["theta"]
+        live = model(x)["theta"]
+    torch.testing.assert_close(served, live)
+    torch.testing.assert_close(one[0], served[1], atol=1e-5, rtol=1e-5)

@@ -7,7 +7,7 @@ import torch
 
 from core.errors import CheckpointError
 from core.paths import REPO_ROOT
-from models.predictor import load_predictor
+from models.bundle import load_bundle
 from training.paper1 import losses as L
 from training.paper1.checkpoint import export_shipped, model_from_checkpoint, read_checkpoint
 from training.paper1.config import load_train_config
@@ -47,7 +47,7 @@ def test_checkpoint_roundtrip_and_resume(tmp_path):
         torch.testing.assert_close(m(x)["theta"], ref)
     shipped = export_shipped(tr.model, tr.cfg, tmp_path / "ship")
     with torch.no_grad():
-        torch.testing.assert_close(load_predictor(shipped)(x)["theta"], ref)
+        torch.testing.assert_close(load_bundle(shipped).model(x)["theta"], ref)
     # resuming a finished run is a no-op that keeps the weights
     tr2 = Trainer(cfg, log=lambda *_: None)
     tr2.run()
@@ -78,11 +78,10 @@ def test_wrong_checkpoints_give_one_line_errors(tmp_path, capsys):
     tr = Trainer(cfg, log=lambda *_: None)
     tr.run()
     small = export_shipped(tr.model, tr.cfg, tmp_path / "ship")
-    big = tiny(tmp_path, "model.pose_latent=48")
-    tr_big = Trainer(big, fresh=True, log=lambda *_: None)
-    export_shipped(tr_big.model, tr.cfg, small)  # weights of another size under the small config
-    with pytest.raises(CheckpointError, match="does not match this predictor config") as ei:
-        load_predictor(small)
+    doc = small / "bundle.yaml"          # the small weights under a config of another size
+    doc.write_text(doc.read_text().replace(f"pose_latent: {tr.cfg.model.pose_latent}\n", "pose_latent: 48\n", 1))
+    with pytest.raises(CheckpointError, match="does not match this motion_predictor config") as ei:
+        load_bundle(small).model
     assert "\n" not in str(ei.value)
     capsys.readouterr()
     # a run dir with another config refuses to resume, through the CLI as one line + exit 2

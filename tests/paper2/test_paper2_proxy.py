@@ -57,18 +57,16 @@ def test_proxy_on_real_cmu_holds_out_whole_sequences(cmu_root, tmp_path):
 
 @pytest.mark.slow
 def test_shipped_primitives_reproduce_proxy_labels(cmu_root, tmp_path):
-    """The k-means model stored with the data (and shipped in meta.json) labels train steps as in training."""
-    from models.charpose import LoadedForecaster, build_forecaster
+    """The k-means model stored with the data (and shipped in the bundle's serving section) labels train steps as in training."""
+    from models.charpose import Primitives, primitive_of
     cfg = load_config(TrainConfig, CPU, [f"data.proxy.root={cmu_root}", f"data.cache_dir={tmp_path}"])
     data = proxy.load_data(cfg)
     prim = data.primitives
-    meta = {"camera": {"K": np.eye(3).tolist(), "R": np.eye(3).tolist(), "t": [0, 0, 4]},
-            "primitives": {"mean": prim[0].tolist(), "std": prim[1].tolist(), "centers": prim[2:].tolist()}}
-    fc = LoadedForecaster(build_forecaster(cfg.model), meta)
+    shipped = Primitives(mean=prim[0].tolist(), std=prim[1].tolist(), centers=prim[2:].tolist())
     train_files, _ = proxy.split_files(cfg.data.proxy)
     full, ub = proxy.load_file(train_files[0], cfg.data.proxy.downsample)
     steps = proxy.segment_steps(full, cfg.data.proxy)
-    ids = [fc.primitive_of(ub[s:e]) for s, e in steps]
+    ids = [primitive_of(ub[s:e], shipped) for s, e in steps]
     first = data.train.seq_index == 0                       # windows of the first train file
     expect = data.train.actions_in[first][:, 0]             # step a of window a
     assert ids[:len(expect)] == expect.tolist()

@@ -10,7 +10,8 @@ import torch
 from core.config import load_config
 from core.errors import CheckpointError
 from core.paths import REPO_ROOT
-from models.charpose import load_forecaster
+from models.bundle import load_bundle
+from models.charpose import forecast_steps
 from training.paper2.checkpoint import load_checkpoint
 from training.paper2.config import TrainConfig
 from training.paper2.losses import action_loss, reprojection_loss
@@ -98,18 +99,20 @@ def test_checkpoint_resume_and_wrong_model(tmp_path):
 def test_exported_weights_load_and_forecast(tmp_path):
     cfg = _tiny(tmp_path, "max_steps=5")
     out = Trainer(cfg, synthetic_data(cfg), progress=False).fit()
-    fc = load_forecaster(out["final_dir"])
-    res = fc(torch.full((cfg.model.history, 9, 2), 500.0), [0] * cfg.model.history)
+    b = load_bundle(out["final_dir"], kind="charpose_forecaster")
+    res = forecast_steps(b.model, b.serving.camera, torch.full((cfg.model.history, 9, 2), 500.0),
+                         [0] * cfg.model.history)
     assert res["poses3d"].shape == (cfg.model.horizon, 9, 3) and res["action_ids"].shape == (cfg.model.horizon,)
     with pytest.raises(Exception, match="expects poses2d"):
-        fc(torch.zeros(5, 9, 2), [0] * 5)
+        forecast_steps(b.model, b.serving.camera, torch.zeros(5, 9, 2), [0] * 5)
     wrong = tmp_path / "wrong"
     wrong.mkdir()
-    for f in ("model.safetensors", "meta.json"):
-        (wrong / f).write_bytes((tmp_path / "run" / "final" / f).read_bytes())
-    (wrong / "config.yaml").write_text("pose_width: 64\nhistory: 2\nhorizon: 3\nnum_actions: 6\nnum_objects: 3\n")
+    final = tmp_path / "run" / "final"
+    for f in ("model.safetensors", "MODEL_CARD.md"):
+        (wrong / f).write_bytes((final / f).read_bytes())
+    (wrong / "bundle.yaml").write_text((final / "bundle.yaml").read_text().replace("pose_width: ", "pose_width: 1"))
     with pytest.raises(CheckpointError, match="do not fit"):
-        load_forecaster(wrong)
+        load_bundle(wrong)
 
 
 def test_cli_one_line_error_on_bad_override(tmp_path):
@@ -139,8 +142,9 @@ def test_shipped_forecaster_weights_load_and_run():
     assert (d / "model.safetensors").is_file(), "weights/forecaster/model.safetensors is tracked in git: restore it"
     assert (d / "model.safetensors").stat().st_size <= 10 * 2 ** 20
     assert "mocap.cs.cmu.edu" in (d / "MODEL_CARD.md").read_text()
-    fc = load_forecaster(d)
-    H, M = fc.cfg.history, fc.cfg.horizon
-    out = fc(torch.full((2, H, 9, 2), 500.0) + torch.randn(2, H, 9, 2) * 40, torch.zeros(2, H, dtype=torch.long))
+    b = load_bundle(d, kind="charpose_forecaster")
+    H, M = b.config.history, b.config.horizon
+    out = forecast_steps(b.model, b.serving.camera, torch.full((2, H, 9, 2), 500.0) + torch.randn(2, H, 9, 2) * 40,
+                         torch.zeros(2, H, dtype=torch.long))
     assert out["poses3d"].shape == (2, M, 9, 3) and torch.isfinite(out["poses3d"]).all()
-    assert len(fc.action_names) == fc.cfg.num_actions and fc.primitives is not None
+    assert len(b.serving.labels) == b.config.num_actions and b.serving.primitives is not None

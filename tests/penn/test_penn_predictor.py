@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from models.skeletons import PennJoint
+from spec.joints import PennJoint
 from penn_fixtures import moving_clip, write_clip
 from training.evaluate import main as evaluate_main
 from training.paper1_penn.data import PENN_ACTIONS, interpolate_invisible, mirror_permutation, penn_pose_data

@@ -9,7 +9,7 @@ import pytest
 import run_pipeline
 from core.errors import ConfigError, DataError
 from core.paths import CONFIG_DIR
-from models.skeletons import BlazePoseJoint as B
+from spec.joints import BlazePoseJoint as B
 from nodes.capture import Capture
 from nodes.pose2d import Pose2DNode
 from nodes.synthetic import SyntheticFigure

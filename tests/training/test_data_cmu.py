@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core.errors import DataError
-from models.skeletons import CMU_PARENTS
+from spec.joints import CMU_PARENTS
 from training.data.cmu import (
     CMU_DUP_SOURCE,
     CMU_DUP_TARGET,

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError
-from models.skeletons import UpperBodyJoint
+from spec.joints import UpperBodyJoint
 from training.data._io import (check_finite, check_shape, load_npz, need_key, read_json, require_dir,
                                require_file)
 from training.data.actions import ActionSegment, load_ikea_asm_segments, load_mpii_cooking2

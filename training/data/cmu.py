@@ -31,7 +31,7 @@ from core.errors import DataError
 from core.paths import require_shared
 from models.geometry import axis_angle_to_matrix
 from models.kinematics import forward_kinematics
-from models.skeletons import CMU_OFFSETS_MM, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
+from spec.joints import CMU_OFFSETS_MM, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
 from training.data._io import read_csv_floats, require_dir
 from training.data.h36m import ExpmapSequence, split_expmap_frames
 

@@ -36,7 +36,7 @@ log = logging.getLogger("foresight.data.cmu_smpl")
 CODE_VERSION = "2"  # bump when the conversion changes in a way the source hash cannot see
 CACHE_ENV = "FORESIGHT_CACHE"
 _DEPENDS_ON = ("training.data.cmu", "training.data.cmu_smpl", "models.ik.plan", "models.ik.solve", "models.ik.refine",
-               "models.skeletons", "models.kinematics", "models.geometry.rotations")
+               "spec.joints", "spec.joint_maps", "models.kinematics", "models.geometry.rotations")
 
 
 def default_cache_dir() -> Path:

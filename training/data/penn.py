@@ -22,7 +22,7 @@ import numpy as np
 
 from core.errors import DataError
 from core.paths import require_shared
-from models.skeletons import PennJoint
+from spec.joints import PennJoint
 from training.data._io import check_finite, require_dir, require_file
 
 PENN_NUM_JOINTS = len(PennJoint)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import DataError
-from models.skeletons import SmplJoint
+from spec.joints import SmplJoint
 from training.data._io import check_finite, check_shape, load_npz, need_key
 
 SMPL_NUM_JOINTS = len(SmplJoint)         # 24

@@ -1,8 +1,9 @@
 """Checkpoints of the predictor trainer (resumable, carrying the resolved config) and shipping.
 
 ``checkpoint.pt`` (under ``runs/``): {"kind", "config" (resolved dict), "stage", "step", "model",
-"phi", "optim", "history"}. ``export_shipped`` writes the weights-only artefact of ``weights/``:
-``model.safetensors`` (bank included — it is a buffer) + the resolved ``config.yaml``.
+"phi", "optim", "history"}. ``export_shipped`` writes what ``weights/`` ships: a model bundle
+(models.bundle: ``model.safetensors`` with the bank as a buffer, ``bundle.yaml`` with the model
+config, the serving section and the resolved training config, ``MODEL_CARD.md``).
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 
 import torch
 
-from core.config import from_dict, save_resolved
+from core.config import config_hash, from_dict, to_dict
 from core.errors import CheckpointError, ConfigError, cli_errors
-from models.predictor import MotionPredictor, PredictorConfig, load_predictor
+from models.bundle import card_notes, export_bundle, load_bundle
+from models.predictor import MotionPredictor, PredictorConfig, serving_for
 from models.state import load_state_checked
 from training import checkpoint as ckpt_io
 
@@ -34,7 +36,7 @@ def model_from_checkpoint(path: str | Path, device: str | torch.device = "cpu") 
     """A trainer checkpoint (.pt) or a shipped directory -> predictor in eval mode."""
     p = Path(path)
     if p.is_dir():
-        return load_predictor(p, device)
+        return load_bundle(p, kind="motion_predictor", device=device).model
     return _model_from(read_checkpoint(p), p).to(device).eval()
 
 
@@ -48,11 +50,23 @@ def _model_from(ckpt: dict, p: Path) -> MotionPredictor:
     return model
 
 
+# what one pose vector means, by data adapter (serving.representation of the bundle)
+REPRESENTATIONS = {"cmu_smpl": "smpl_theta", "cmu_expmap": "cmu_expmap", "synthetic": "synthetic",
+                   "training.paper1_penn.data:penn_pose_data": "penn_2d"}
+CMU_ACK = ("The data used in this project was obtained from mocap.cs.cmu.edu. "
+           "The database was created with funding from NSF EIA-0196217.")
+
+
 def export_shipped(model: MotionPredictor, train_cfg: Any, out_dir: str | Path) -> Path:
-    """Write ``model.safetensors`` + ``config.yaml`` (the resolved train config) to ``out_dir``."""
-    out = ckpt_io.export_safetensors(model, out_dir)
-    save_resolved(train_cfg, out / "config.yaml")
-    return out
+    """Write ``model`` as a bundle to ``out_dir``; an existing card's hand-written notes are kept."""
+    adapter = train_cfg.data.adapter
+    notes = card_notes(out_dir) or (
+        f"Trained by `python -m training.train_predictor` with config `{train_cfg.name}` on data adapter "
+        f"`{adapter}`." + (f"\n\n{CMU_ACK}" if adapter.startswith("cmu") else ""))
+    training = {"config_hash": config_hash(train_cfg), "config": to_dict(train_cfg)}
+    return export_bundle(out_dir, kind="motion_predictor", model=model.eval(),
+                         serving=serving_for(model.cfg, REPRESENTATIONS.get(adapter, "synthetic")),
+                         training=training, notes=notes)
 
 
 def export_from_checkpoint(ckpt_path: str | Path, out_dir: str | Path) -> Path:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from core.errors import DataError
-from models.skeletons import CMU_NO_DOF, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
+from spec.joints import CMU_NO_DOF, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
 from training.data.cmu import CMU_FRAME_DIM, cmu_expmap_to_joints, cmu_files, load_cmu_expmap
 from training.paper1.data import PoseData
 

@@ -17,7 +17,7 @@ import torch
 from core.errors import DataError
 from models.body import BodyModel
 from models.geometry import axis_angle_continuity, axis_angle_to_matrix, matrix_to_axis_angle
-from models.skeletons import SMPL_PARENTS, edges_from_parents
+from spec.joints import SMPL_PARENTS, edges_from_parents
 from training.data.cmu_smpl import cmu_smpl_dataset
 from training.paper1.cmu_data import CMU_TRAIN_ACTIONS
 from training.paper1.data import PoseData

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from core.errors import ConfigError
-from models.skeletons import PENN_EDGES, PennJoint
+from spec.joints import PENN_EDGES, PennJoint
 from training.data.penn import PENN_NUM_JOINTS
 from training.eval import penn_protocol as pp
 from training.paper1.data import PoseData

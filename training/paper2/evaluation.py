@@ -17,7 +17,7 @@ import yaml
 
 from core.config import config_hash, from_dict
 from core.errors import CheckpointError, DataError
-from models.charpose import load_forecaster
+from models.bundle import load_bundle
 from training.paper2.config import TrainConfig
 from training.paper2.dataset import CharPoseData
 from training.paper2.metrics import QualityClassifier, mpjpe, pa_mpjpe, topk_accuracy
@@ -50,11 +50,11 @@ def forecaster_predictor(run_dir: str | Path, device: str = "cpu") -> Callable:
     """A trained run (its final/ weights) as a predictor, scored on the dataset its config defines."""
     from training.paper2.proxy import load_data
     cfg = run_config(run_dir)
-    fc = load_forecaster(Path(run_dir) / "final", device=device)
+    gen = load_bundle(Path(run_dir) / "final", kind="charpose_forecaster", device=device).model
 
     def predict(b: dict) -> dict:
         with torch.no_grad():
-            logits, y, proj = forward_batch(fc.model, {k: v.to(device) for k, v in b.items()}, cfg.model.num_actions)
+            logits, y, proj = forward_batch(gen, {k: v.to(device) for k, v in b.items()}, cfg.model.num_actions)
         return {"logits": logits.cpu().numpy(), "poses3d": y.cpu().numpy(), "poses2d": proj.cpu().numpy()}
 
     predict.data = load_data(cfg)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.skeletons import CMU_TO_UB9, UB9_EDGES, UpperBodyJoint, map_joints
+from spec.joints import UB9_EDGES, UpperBodyJoint
+from spec.joint_maps import CMU_TO_UB9, map_joints
 
 NECK = int(UpperBodyJoint.NECK)
 UPPER_BODY_NAMES = tuple(j.name.lower() for j in UpperBodyJoint)

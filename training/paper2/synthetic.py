@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.skeletons import UpperBodyJoint as U
+from spec.joints import UpperBodyJoint as U
 from training.paper2.camera import virtual_camera
 from training.paper2.config import TrainConfig
 from training.paper2.dataset import CharPoseData, StepSequence, make_windows

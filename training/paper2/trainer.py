@@ -23,7 +23,6 @@ from core.errors import CheckpointError
 from models.charpose import CharPoseForecaster
 from models.critic import PoseCritic
 from models.state import load_state_checked
-from training.checkpoint import export_safetensors
 from training.distributed import rank_world
 from training.paper2.checkpoint import load_checkpoint, save_checkpoint
 from training.paper2.config import TrainConfig
@@ -160,18 +159,30 @@ class Trainer:
         save_checkpoint(self.run_dir / "checkpoint.pt", cfg=self.cfg, step=self.step, states=self._states(rngs))
 
     def export_weights(self) -> Path:
-        """final: generator weights (safetensors) + resolved config + meta, what weights/ ships."""
-        out = export_safetensors(self.gen, self.run_dir / "final")
-        save_resolved(self.cfg.model, out / "config.yaml")
-        save_resolved(self.cfg, out / "train_config.yaml")
-        meta = {"action_names": self.data.action_names, "steps": self.step,
-                "train_config_hash": config_hash(self.cfg),
-                "camera": {k: self.data.train.__dict__[k][0].tolist() for k in ("K", "R", "t")}}
-        if self.data.primitives is not None:   # lets a live node turn observed steps into action ids
-            meta["primitives"] = {"mean": self.data.primitives[0].tolist(), "std": self.data.primitives[1].tolist(),
-                                  "centers": self.data.primitives[2:].tolist()}
-        (out / "meta.json").write_text(json.dumps(meta, indent=1))
-        return out
+        """final/: the generator as a model bundle (models.bundle), what weights/ ships."""
+        from models.bundle import export_bundle
+        from models.charpose import CameraSpec, CharPoseServing, Primitives, SegmenterConfig
+        cfg, data = self.cfg, self.data
+        proxy = cfg.data.source == "cmu_proxy"
+        p = cfg.data.proxy
+        prim = data.primitives
+        serving = CharPoseServing(
+            labels=list(data.action_names),
+            camera=CameraSpec(**{k: data.train.__dict__[k][0].tolist() for k in ("K", "R", "t")}),
+            fps=50.0 / p.downsample if proxy else 25.0,
+            segmenter=SegmenterConfig(smooth=p.smooth_frames, min_len=p.min_step_frames,
+                                      max_len=p.max_step_frames) if proxy else None,
+            # lets a live session turn observed steps into action ids
+            primitives=Primitives(mean=prim[0].tolist(), std=prim[1].tolist(), centers=prim[2:].tolist())
+            if prim is not None else None,
+            target=p.target if proxy else "annotated")
+        notes = (f"Trained by `python -m training.train_forecaster` with config `{cfg.name}` on data source "
+                 f"`{cfg.data.source}`, {self.step} steps."
+                 + ("\n\nThe data used in this project was obtained from mocap.cs.cmu.edu. The database was "
+                    "created with funding from NSF EIA-0196217." if proxy else ""))
+        return export_bundle(self.run_dir / "final", kind="charpose_forecaster", model=self.gen, serving=serving,
+                             training={"config_hash": config_hash(cfg), "steps": self.step, "config": to_dict(cfg)},
+                             notes=notes)
 
     def fit(self) -> dict:
         cfg = self.cfg

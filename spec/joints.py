@@ -1,5 +1,6 @@
-"""Every joint set of Foresight, in ONE place: joint-name enums, kinematic trees / edge lists, rest
-offsets and the named mappings between joint sets (no bare index literals elsewhere).
+"""Every joint set of Foresight, in ONE place (torch-free): joint-name enums, layout names,
+kinematic trees / edge lists and rest offsets. The named mappings between joint sets live beside it
+in `spec.joint_maps`; no bare index literals elsewhere.
 
 Joint sets
   * SMPL-24        (SmplJoint)      SMPL body-model kinematic tree; metres, Y up (see models.geometry).
@@ -9,20 +10,16 @@ Joint sets
                                     subset), neck-centred.
   * Penn-13        (PennJoint)      Penn Action 2D keypoint layout.
 
-A mapping is ``{target_joint: (source_joint, ...)}``: the target position is the MEAN of the listed
-source positions (e.g. mid-hip = mean of both hips). ``map_joints`` applies one to batched points.
+Layout names (`*_LAYOUT`) are the strings wire messages carry in their `layout` / `joint_layout` fields.
 """
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
-import torch
 
 from core.errors import ForesightError
-
-JointMap = Mapping[IntEnum, tuple[IntEnum, ...]]
 
 # --------------------------------------------------------------------------------------------------
 # SMPL-24. Provenance: transcribed from ../shared/data/smpl_skeleton.json, whose 'about' says: "SMPL
@@ -346,25 +343,6 @@ UB9_EDGES: tuple[tuple[UpperBodyJoint, UpperBodyJoint], ...] = (
     (U.LEFT_ELBOW, U.LEFT_WRIST), (U.NECK, U.MID_HIP),
 )
 
-SMPL_TO_UB9: JointMap = {
-    U.HEAD: (S.HEAD,), U.NECK: (S.LEFT_SHOULDER, S.RIGHT_SHOULDER),
-    U.RIGHT_SHOULDER: (S.RIGHT_SHOULDER,), U.RIGHT_ELBOW: (S.RIGHT_ELBOW,), U.RIGHT_WRIST: (S.RIGHT_WRIST,),
-    U.LEFT_SHOULDER: (S.LEFT_SHOULDER,), U.LEFT_ELBOW: (S.LEFT_ELBOW,), U.LEFT_WRIST: (S.LEFT_WRIST,),
-    U.MID_HIP: (S.LEFT_HIP, S.RIGHT_HIP),
-}
-BLAZEPOSE_TO_UB9: JointMap = {
-    U.HEAD: (B.NOSE,), U.NECK: (B.LEFT_SHOULDER, B.RIGHT_SHOULDER),
-    U.RIGHT_SHOULDER: (B.RIGHT_SHOULDER,), U.RIGHT_ELBOW: (B.RIGHT_ELBOW,), U.RIGHT_WRIST: (B.RIGHT_WRIST,),
-    U.LEFT_SHOULDER: (B.LEFT_SHOULDER,), U.LEFT_ELBOW: (B.LEFT_ELBOW,), U.LEFT_WRIST: (B.LEFT_WRIST,),
-    U.MID_HIP: (B.LEFT_HIP, B.RIGHT_HIP),
-}
-CMU_TO_UB9: JointMap = {
-    U.HEAD: (C.HEAD, C.HEAD_TOP), U.NECK: (C.LEFT_SHOULDER, C.RIGHT_SHOULDER),
-    U.RIGHT_SHOULDER: (C.RIGHT_SHOULDER,), U.RIGHT_ELBOW: (C.RIGHT_ELBOW,), U.RIGHT_WRIST: (C.RIGHT_WRIST,),
-    U.LEFT_SHOULDER: (C.LEFT_SHOULDER,), U.LEFT_ELBOW: (C.LEFT_ELBOW,), U.LEFT_WRIST: (C.LEFT_WRIST,),
-    U.MID_HIP: (C.LEFT_HIP, C.RIGHT_HIP),
-}
-
 # --------------------------------------------------------------------------------------------------
 # Penn Action 13 (label order of the .mat files: head, L/R shoulder, L/R elbow, L/R wrist, L/R hip,
 # L/R knee, L/R ankle).
@@ -395,68 +373,18 @@ PENN_EDGES: tuple[tuple[PennJoint, PennJoint], ...] = (
     (P.LEFT_HIP, P.RIGHT_HIP), (P.LEFT_HIP, P.LEFT_KNEE), (P.LEFT_KNEE, P.LEFT_ANKLE),
     (P.RIGHT_HIP, P.RIGHT_KNEE), (P.RIGHT_KNEE, P.RIGHT_ANKLE),
 )
-_LIMBS = ("LEFT_SHOULDER", "RIGHT_SHOULDER", "LEFT_ELBOW", "RIGHT_ELBOW", "LEFT_WRIST", "RIGHT_WRIST",
-          "LEFT_HIP", "RIGHT_HIP", "LEFT_KNEE", "RIGHT_KNEE", "LEFT_ANKLE", "RIGHT_ANKLE")
-# Limb joints share their names across the sets, so these tables are built by name (still named).
-SMPL_TO_PENN: JointMap = {P.HEAD: (S.HEAD,), **{P[n]: (S[n],) for n in _LIMBS}}
-BLAZEPOSE_TO_PENN: JointMap = {P.HEAD: (B.NOSE,), **{P[n]: (B[n],) for n in _LIMBS}}
 
 # --------------------------------------------------------------------------------------------------
-# Source joint set -> SMPL-24 joints, used by models.ik. Only SMPL joints with an anatomical
-# counterpart are listed; the rest are "unobserved" and solved or left at rest by the IK (see ik.py).
+# Layout names: what `Pose2D.layout`, `BodyParams.joint_layout`, `MotionForecast.joint_layout` and
+# `CharPoseForecast.pose_layout` carry on the wire, with the joint count each implies.
 # --------------------------------------------------------------------------------------------------
-_SMPL_LIMBS = _LIMBS + ("LEFT_FOOT", "RIGHT_FOOT")
-SMPL_TO_SMPL: JointMap = {j: (j,) for j in SmplJoint}
-BLAZEPOSE_TO_SMPL: JointMap = {
-    **{S[n]: (B[n],) for n in _LIMBS},
-    S.LEFT_FOOT: (B.LEFT_FOOT_INDEX, B.LEFT_HEEL), S.RIGHT_FOOT: (B.RIGHT_FOOT_INDEX, B.RIGHT_HEEL),
-    S.LEFT_HAND: (B.LEFT_INDEX, B.LEFT_PINKY), S.RIGHT_HAND: (B.RIGHT_INDEX, B.RIGHT_PINKY),
-    S.HEAD: (B.LEFT_EAR, B.RIGHT_EAR),
-}
-CMU_TO_SMPL: JointMap = {
-    S.PELVIS: (C.ROOT,), **{S[n]: (C[n],) for n in _LIMBS},
-    S.LEFT_FOOT: (C.LEFT_TOE_BASE,), S.RIGHT_FOOT: (C.RIGHT_TOE_BASE,),
-    S.SPINE3: (C.THORAX,), S.NECK: (C.NECK,), S.HEAD: (C.HEAD,),
-    S.LEFT_HAND: (C.LEFT_HAND,), S.RIGHT_HAND: (C.RIGHT_HAND,),
-}
-UB9_TO_SMPL: JointMap = {
-    S.HEAD: (U.HEAD,), **{S[n]: (U[n],) for n in _LIMBS[:6]},
-}
-# Virtual points rigidly attached to the SMPL pelvis (mean of SMPL joints -> source expression):
-# these anchor the root orientation when the pelvis itself has no counterpart.
-UB9_PELVIS_ANCHORS: tuple[tuple[tuple[SmplJoint, ...], tuple[IntEnum, ...]], ...] = (
-    ((S.LEFT_HIP, S.RIGHT_HIP), (U.MID_HIP,)),
-)
-BLAZEPOSE_PELVIS_ANCHORS: tuple[tuple[tuple[SmplJoint, ...], tuple[IntEnum, ...]], ...] = (
-    ((S.LEFT_HIP, S.RIGHT_HIP), (B.LEFT_HIP, B.RIGHT_HIP)),
-)
+SMPL_LAYOUT = "smpl24"
+BLAZEPOSE_LAYOUT = "blazepose33"
+UB9_LAYOUT = "openpose_upper9"
+LAYOUT_JOINTS: dict[str, type[IntEnum]] = {SMPL_LAYOUT: SmplJoint, BLAZEPOSE_LAYOUT: BlazePoseJoint,
+                                          UB9_LAYOUT: UpperBodyJoint}
 
 
 def edges_from_parents(parents: Sequence[int]) -> tuple[tuple[int, int], ...]:
     """(parent, child) pairs of a kinematic tree."""
     return tuple((p, j) for j, p in enumerate(parents) if p >= 0)
-
-
-def mapping_matrix(mapping: JointMap, num_source: int, num_target: int | None = None) -> np.ndarray:
-    """(num_target, num_source) averaging matrix of a mapping; rows of unmapped targets are zero."""
-    n_t = num_target if num_target is not None else len(mapping)
-    A = np.zeros((n_t, num_source))
-    for tgt, srcs in mapping.items():
-        if not srcs:
-            raise ForesightError(f"mapping for {tgt!r} lists no source joints")
-        for s in srcs:
-            A[int(tgt), int(s)] += 1.0 / len(srcs)
-    return A
-
-
-def map_joints(points, mapping: JointMap, target_enum: type[IntEnum]):
-    """(..., J_src, 3) points -> (..., len(target_enum), 3) via ``mapping``; torch or numpy.
-
-    Every target joint must be mapped (use ``mapping_matrix`` for partial tables)."""
-    missing = [t.name for t in target_enum if t not in mapping]
-    if missing:
-        raise ForesightError(f"mapping does not define {missing} of {target_enum.__name__}")
-    A = mapping_matrix(mapping, points.shape[-2], len(target_enum))
-    if isinstance(points, torch.Tensor):
-        return torch.einsum("ts,...sc->...tc", torch.as_tensor(A, dtype=points.dtype, device=points.device), points)
-    return np.einsum("ts,...sc->...tc", A, points)

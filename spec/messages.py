@@ -1,8 +1,9 @@
 """Foresight wire message types (protocol v1): typed dataclasses + their validation rules.
 
 Each message class declares its arrays (wire dtype + shape rule) in ARRAYS; every other field is a
-msgpack scalar. The codec lives in `runtime.protocol` (which re-exports everything here); the
-human-readable spec is docs/protocol.md.
+msgpack scalar. Part of the torch-free spec layer: nodes and clients import it cheaply. The codec
+lives in `runtime.protocol` (which re-exports everything here); the human-readable spec is
+docs/protocol.md.
 """
 from __future__ import annotations
 
