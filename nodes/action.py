@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from nodes._common import Rejects, bundle_dir, finite, torch_threads
-from nodes._window import SampleWindow
+from models.streaming.resample import SampleWindow
 from runtime.node import Node
 from runtime.protocol import ActionProbs, BodyParams
 from runtime.registry import register_node

@@ -37,8 +37,8 @@ from typing import Literal
 import numpy as np
 
 from nodes._common import Rejects, bundle_dir, check_blazepose_world, finite, torch_threads
-from nodes._steps import OnlineSegmenter
-from nodes._window import GridResampler
+from models.streaming.steps import StepSegmenter
+from models.streaming.resample import GridResampler
 from runtime.node import Node
 from runtime.protocol import CharPoseForecast, Pose2D
 from runtime.registry import register_node
@@ -79,7 +79,7 @@ class Track:
 
     def __init__(self, fps: float, seg: dict, max_gap_s: float):
         self.grid = GridResampler(fps=fps, max_gap_s=max_gap_s)
-        self.seg = OnlineSegmenter(**seg)
+        self.seg = StepSegmenter(**seg, max_wait=seg["max_len"] + seg["smooth"] + 5)
         self.reset()
 
     def reset(self) -> None:

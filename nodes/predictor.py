@@ -24,7 +24,7 @@ import dataclasses
 import numpy as np
 
 from nodes._common import Rejects, torch_threads
-from nodes._window import SampleWindow
+from models.streaming.resample import SampleWindow
 from nodes.action import action_labels, load_model, observed_window
 from runtime.node import Node
 from runtime.protocol import ActionProbs, BodyParams, MotionForecast

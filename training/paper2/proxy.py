@@ -34,6 +34,7 @@ from core.config import to_dict
 from core.errors import DataError
 from core.paths import REPO_ROOT, require_shared
 from models.charpose import primitive_feature
+from models.streaming import steps as steps_lib
 from training.paper2.camera import virtual_camera
 from training.paper2.config import ProxyConfig, TrainConfig
 from training.paper2.dataset import CharPoseData, StepSequence, make_windows
@@ -69,24 +70,10 @@ def load_file(path: Path, downsample: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ---- steps ------------------------------------------------------------------------------------
 def segment_steps(full: np.ndarray, cfg: ProxyConfig) -> list[tuple[int, int]]:
-    """Motion-energy minima -> [(start, end)) steps covering the sequence."""
-    T = full.shape[0]
-    e = np.linalg.norm(np.diff(full, axis=0), axis=-1).mean(-1)                   # (T-1,)
-    k = max(1, cfg.smooth_frames)
-    e = np.convolve(np.pad(e, (k // 2, k - 1 - k // 2), mode="edge"), np.ones(k) / k, mode="valid")
-    cand = [t for t in range(1, len(e) - 1) if e[t] <= e[t - 1] and e[t] < e[t + 1]]
-    kept: list[int] = []
-    for t in sorted(cand, key=lambda t: e[t]):
-        if t >= cfg.min_step_frames and T - t >= cfg.min_step_frames and \
-                all(abs(t - u) >= cfg.min_step_frames for u in kept):
-            kept.append(t)
-    bounds = [0] + sorted(kept) + [T]
-    steps = []
-    for s, t in zip(bounds[:-1], bounds[1:]):
-        parts = int(np.ceil((t - s) / cfg.max_step_frames))
-        cuts = np.linspace(s, t, parts + 1).round().astype(int)
-        steps += list(zip(cuts[:-1].tolist(), cuts[1:].tolist()))
-    return steps
+    """Motion-energy minima -> [(start, end)) steps covering the sequence (the live session's code:
+    models.streaming.steps)."""
+    return steps_lib.segment_steps(full, smooth=cfg.smooth_frames, min_len=cfg.min_step_frames,
+                                   max_len=cfg.max_step_frames)
 
 
 def fixed_steps(T: int, length: int) -> list[tuple[int, int]]:
@@ -94,9 +81,8 @@ def fixed_steps(T: int, length: int) -> list[tuple[int, int]]:
 
 
 def target_frame(ub: np.ndarray, s: int, e: int, mode: str, rng: np.random.Generator) -> int:
-    if mode == "characteristic":
-        art = np.linalg.norm(ub[s:e] - ub.mean(0), axis=-1).mean(-1)               # (e-s,)
-        return s + int(np.argmax(art))
+    if mode == "characteristic":                       # reference = the whole sequence's mean pose
+        return s + steps_lib.characteristic_frame(ub[s:e], ub.mean(0))
     if mode == "middle":
         return (s + e) // 2
     if mode == "random":
