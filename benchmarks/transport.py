@@ -79,11 +79,11 @@ def _raw_receiver(endpoint: str, conn, hwm: int) -> None:
 
 
 def _runtime_receiver(endpoint: str, conn, hwm: int) -> None:
-    from runtime.node import Node
+    from runtime.node import Input, Node
     from runtime.runner import InputSpec, NodeRunner, RunSpec
 
     class LatencySink(Node):
-        INPUTS = ("x",)
+        INPUTS = (Input("x"),)
 
         def setup(self):
             self.lat, self.n, self.t_first, self.t_last, self.ready = [], 0, None, None, False

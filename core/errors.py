@@ -23,6 +23,17 @@ class CheckpointError(ForesightError):
     """A checkpoint is missing, corrupt or belongs to another model."""
 
 
+class Rejected(Exception):
+    """One input that a node or streaming session cannot use (NaNs, a wrong joint count, a frame
+    older than the one before): not fatal and not a crash. The runtime counts it as
+    `rejected.<reason>` in the node's heartbeat, logs the first of each reason as one line and keeps
+    serving. Deliberately not a ForesightError: those are fatal where they are raised."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(f"{reason}: {detail}")
+        self.reason, self.detail = reason, detail
+
+
 def cli_errors(fn: Callable[..., int | None]) -> Callable[..., int]:
     """Wrap a CLI `main(argv=None)`: ForesightError -> one line on stderr and exit code 2."""
 

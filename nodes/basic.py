@@ -12,9 +12,8 @@ import time
 
 import numpy as np
 
-from runtime.node import EndOfStream, Node
-from runtime.protocol import Message, VideoFrame
-from runtime.registry import register_node
+from runtime.node import EndOfStream, Input, Node, Output
+from spec.messages import Message, VideoFrame
 
 log = logging.getLogger("foresight.nodes")
 
@@ -32,11 +31,10 @@ class PatternParams:
             raise ValueError("width/height must be > 0, fps and count >= 0")
 
 
-@register_node("pattern")
 class PatternSource(Node):
     """Emits frames whose pixels all equal frame_id % 256 (so a sink can check integrity)."""
     IS_SOURCE = True
-    OUTPUTS = {"frames": VideoFrame}
+    OUTPUTS = {"frames": Output(VideoFrame, queue=8)}
     Params = PatternParams
 
     def setup(self) -> None:
@@ -59,16 +57,13 @@ class InvertParams:
     stall_after: int = 0         # test hook: block forever after this many frames (a hung model)
 
 
-@register_node("invert")
 class Invert(Node):
     """Transform: frame -> inverted frame (255 - pixel), same identity and capture time."""
-    INPUTS = ("frames",)
-    OUTPUTS = {"inverted": VideoFrame}
+    INPUTS = (Input("frames", VideoFrame, policy="latest"),)
+    OUTPUTS = {"inverted": Output(VideoFrame, queue=8)}
     Params = InvertParams
 
-    def process(self, msg: Message):
-        if not isinstance(msg, VideoFrame):
-            return None
+    def process(self, msg: VideoFrame):
         if self.params.delay_s:
             time.sleep(self.params.delay_s)
         self._n = getattr(self, "_n", 0) + 1
@@ -84,22 +79,21 @@ class RecorderParams:
     log_every_s: float = 5.0
 
 
-@register_node("recorder")
 class Recorder(Node):
     """Sink: records one JSON line per message (topic, type, source, frame id, latency, summary)."""
-    INPUTS = ("*",)
+    INPUTS = (Input("*"),)
     Params = RecorderParams
 
     def setup(self) -> None:
         self._fh = open(self.params.path, "a", buffering=1) if self.params.path else None
         self._n, self._last_log = 0, time.monotonic()
 
-    def process(self, msg: Message):
+    def process(self, msg: Message, topic: str):
         self._n += 1
         log_due = time.monotonic() - self._last_log > self.params.log_every_s
         if not (self._fh or log_due):   # nothing to write: skip building the record
             return None
-        rec = {"topic": self.current_topic, "type": msg.TYPE, "source_id": msg.source_id,
+        rec = {"topic": topic, "type": msg.TYPE, "source_id": msg.source_id,
                "frame_id": msg.frame_id, "latency_ms": round(msg.latency_s * 1e3, 3),
                "summary": summarize(msg)}
         if self._fh:
@@ -114,22 +108,21 @@ class Recorder(Node):
             self._fh.close()
 
 
-@register_node("relay")
 class Relay(Node):
     """Republishes its inputs unchanged on the same topics: the external forecast gateway.
 
     Keep internal links on ipc/loopback and give only the relay a remote `bind` with `curve:`.
     """
-    INPUTS = ("*",)
-    OUTPUTS_FROM_INPUTS = True
+    INPUTS = (Input("*"),)
+    RELAY = True
 
-    def process(self, msg: Message):
+    def process(self, msg: Message, topic: str):
         return msg
 
 
 def summarize(msg: Message) -> str:
     """One short human-readable line about a message (used by sinks and the live summary)."""
-    from runtime import protocol as P
+    from spec import messages as P
     if isinstance(msg, P.VideoFrame):
         return f"frame {msg.image.shape[1]}x{msg.image.shape[0]}"
     if not getattr(msg, "has_person", True):

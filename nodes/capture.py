@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import DataError
-from runtime.node import EndOfStream, Node
-from runtime.protocol import VideoFrame
-from runtime.registry import register_node
+from runtime.node import EndOfStream, Node, Output
 from spec.joints import BLAZEPOSE_LAYOUT
+from spec.messages import VideoFrame
 
 
 @dataclasses.dataclass
@@ -41,10 +40,9 @@ class CaptureParams:
             raise ValueError(f"video file {self.video} not found")
 
 
-@register_node("capture")
 class Capture(Node):
     IS_SOURCE = True
-    OUTPUTS = {"frames": VideoFrame}
+    OUTPUTS = {"frames": Output(VideoFrame, queue=8)}
     Params = CaptureParams
 
     def setup(self) -> None:

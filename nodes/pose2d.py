@@ -12,10 +12,9 @@ import dataclasses
 
 import numpy as np
 
-from runtime.node import Node
-from runtime.protocol import Pose2D, VideoFrame
-from runtime.registry import register_node
+from runtime.node import Input, Node, Output
 from spec.joints import BLAZEPOSE_LAYOUT as LAYOUT, BlazePoseJoint
+from spec.messages import Pose2D, VideoFrame
 
 
 @dataclasses.dataclass
@@ -40,10 +39,9 @@ def _size(frame: VideoFrame) -> tuple[int, int]:
     return int(frame.image.shape[1]), int(frame.image.shape[0])
 
 
-@register_node("pose2d")
 class Pose2DNode(Node):
-    INPUTS = ("frames",)
-    OUTPUTS = {"pose2d": Pose2D}
+    INPUTS = (Input("frames", VideoFrame, policy="latest"),)
+    OUTPUTS = {"pose2d": Output(Pose2D)}
     Params = Pose2DParams
 
     def setup(self) -> None:
@@ -62,9 +60,7 @@ class Pose2DNode(Node):
             self._trackers[source_id] = tr
         return tr
 
-    def process(self, msg):
-        if not isinstance(msg, VideoFrame):
-            return None
+    def process(self, msg: VideoFrame):
         if self.params.synthetic_passthrough and msg.gt_layout:
             return self._from_ground_truth(msg)
         rgb = msg.image[..., ::-1] if msg.pixel_format == "bgr8" else msg.image

@@ -6,9 +6,12 @@
       gateway: {type: relay, inputs: [pose2d.pose2d], bind: "tcp://0.0.0.0:5560",
                 allow_remote: true, curve: {secret_key_file: keys/server.key_secret}}
 
-`inputs` entries are `<node>.<topic>`; `bind: auto` gives an ipc endpoint in the run directory.
-Errors (unknown node type, unknown/duplicate field, duplicate endpoint, dangling input, a
-non-loopback bind without `allow_remote`, bad params) are ConfigErrors naming the dotted field.
+`type` is a built-in node name (runtime.registry) or `module:Class`. `inputs` entries are
+`<node>.<topic>`; each must reach an input the node declares (runtime.node.Input) with a message type
+the upstream node publishes on that topic; `bind: auto` gives an ipc endpoint in the run directory.
+Errors (unknown node type, unknown/duplicate field, duplicate endpoint, dangling input, an upstream
+topic whose message type the input does not take, a non-loopback bind without `allow_remote`, bad
+params) are ConfigErrors naming the dotted field.
 """
 from __future__ import annotations
 
@@ -18,10 +21,10 @@ from typing import Any, Literal
 
 from core.config import load_config
 from core.errors import ConfigError
-from runtime.registry import get_node_class
+from runtime.registry import node_class
 from runtime.runner import InputSpec, RunSpec
-from runtime.protocol import Message, VideoFrame
 from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
+from spec.messages import Message
 
 
 @dataclasses.dataclass
@@ -32,13 +35,14 @@ class CurveConfig:
 
 @dataclasses.dataclass
 class NodeConfig:
-    type: str
+    type: str                                    # built-in name or "module:Class"
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
     inputs: list[str] = dataclasses.field(default_factory=list)     # "<node>.<topic>"
     bind: str = "auto"                           # auto | ipc://... | tcp://127.0.0.1:PORT
     allow_remote: bool = False                   # required to bind a non-loopback interface
     curve: CurveConfig | None = None             # CURVE auth on this node's bind
     restart: bool = True                         # restart on crash/hang (with backoff)
+    # per input topic, overriding the node's declared policy (e.g. regress: pose2d latest)
     policies: dict[str, Literal["latest", "ordered"]] = dataclasses.field(default_factory=dict)
     queue_max: int = 64                          # bound of the ordered input FIFO
 
@@ -99,26 +103,31 @@ def _split_ref(ref: str, where: str, cfg: PipelineConfig) -> tuple[str, str]:
 def output_topics(cfg: PipelineConfig, name: str) -> list[str]:
     """Topics node `name` publishes (a relay republishes the topics of its inputs)."""
     nc = cfg.nodes[name]
-    cls = get_node_class(nc.type, f"nodes.{name}.type")
-    if not cls.OUTPUTS_FROM_INPUTS:
+    cls = node_class(nc.type, f"nodes.{name}.type")
+    if not cls.RELAY:
         return list(cls.OUTPUTS)
     return [topic for up, topic in map(split_ref, nc.inputs) if up in cfg.nodes]
 
 
-def output_class(cfg: PipelineConfig, name: str, topic: str, depth: int = 0) -> type[Message]:
-    """Message class published by node `name` on `topic` (relays: resolved upstream)."""
-    cls = get_node_class(cfg.nodes[name].type)
-    if not cls.OUTPUTS_FROM_INPUTS:
-        return cls.OUTPUTS.get(topic, Message)
+def output_type(cfg: PipelineConfig, name: str, topic: str, depth: int = 0) -> type[Message]:
+    """Message class node `name` publishes on `topic` (relays: resolved upstream)."""
+    cls = node_class(cfg.nodes[name].type)
+    if not cls.RELAY:
+        return cls.OUTPUTS[topic].type if topic in cls.OUTPUTS else Message
     for up, t in map(split_ref, cfg.nodes[name].inputs):
         if t == topic and up in cfg.nodes and depth < len(cfg.nodes):
-            return output_class(cfg, up, t, depth + 1)
+            return output_type(cfg, up, t, depth + 1)
     return Message
 
 
-def topic_policy(msg_cls: type[Message]) -> str:
-    """Frames are latest-wins; everything derived from them keeps its order."""
-    return "latest" if issubclass(msg_cls, VideoFrame) else "ordered"
+def output_queue(cfg: PipelineConfig, name: str, depth: int = 0) -> int:
+    """Send-queue size of node `name`'s socket: the smallest its outputs declare (relays: the
+    smallest of what they forward)."""
+    cls = node_class(cfg.nodes[name].type)
+    if not cls.RELAY:
+        return min((o.queue for o in cls.OUTPUTS.values()), default=1000)
+    ups = {up for up, _ in map(split_ref, cfg.nodes[name].inputs) if up in cfg.nodes}
+    return min((output_queue(cfg, up, depth + 1) for up in ups if depth < len(cfg.nodes)), default=1000)
 
 
 def validate(cfg: PipelineConfig) -> None:
@@ -131,7 +140,7 @@ def validate(cfg: PipelineConfig) -> None:
         where = f"nodes.{name}"
         if not name.replace("_", "").replace("-", "").isalnum():
             raise ConfigError(f"{where}: node names use letters, digits, '_' or '-'")
-        cls = get_node_class(nc.type, f"{where}.type")
+        cls = node_class(nc.type, f"{where}.type")
         cls.parse_params(nc.params, f"{where}.params")
         if nc.bind != "auto":
             if not nc.bind.startswith(("ipc://", "tcp://", "inproc://")):
@@ -150,6 +159,10 @@ def validate(cfg: PipelineConfig) -> None:
             raise ConfigError(f"{where}.inputs: {nc.type} needs at least one input")
         for i, ref in enumerate(nc.inputs):
             _check_input(cfg, name, cls, ref, f"{where}.inputs[{i}]")
+        topics = {split_ref(ref)[1] for ref in nc.inputs}
+        for topic in nc.policies:
+            if topic not in topics:
+                raise ConfigError(f"{where}.policies.{topic}: {name} has no input on topic {topic!r}")
     for i, ref in enumerate(cfg.monitor):
         up, topic = _split_ref(ref, f"monitor[{i}]", cfg)
         if topic not in output_topics(cfg, up):
@@ -164,8 +177,14 @@ def _check_input(cfg: PipelineConfig, name: str, cls, ref: str, where: str) -> N
     if topic not in outs:
         raise ConfigError(f"{where}: node {up!r} publishes no topic {topic!r} (it publishes: "
                           f"{', '.join(outs) or 'nothing'})")
-    if "*" not in cls.INPUTS and topic not in cls.INPUTS:
-        raise ConfigError(f"{where}: {cls.TYPE_NAME} accepts topics {list(cls.INPUTS)}, not {topic!r}")
+    inp = cls.input_for(topic)
+    if inp is None:
+        raise ConfigError(f"{where}: {cfg.nodes[name].type} takes topics "
+                          f"{[i.topic for i in cls.INPUTS]}, not {topic!r}")
+    got = output_type(cfg, up, topic)
+    if not issubclass(got, inp.type):
+        raise ConfigError(f"{where}: {up}.{topic} carries {got.__name__}, but {name}'s input {inp.topic!r} "
+                          f"takes {inp.type.__name__}")
     if cfg.nodes[up].curve is not None:
         raise ConfigError(f"{where}: {up!r} is CURVE-secured for external clients; subscribe "
                           f"internal nodes to its upstream instead")
@@ -192,16 +211,14 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
         curve = (CurveKeys(secret_key_file=nc.curve.secret_key_file,
                            authorized_clients_dir=nc.curve.authorized_clients_dir)
                  if nc.curve else None)
-        policies = {topic: topic_policy(output_class(cfg, up, topic))
-                    for up, topic in map(split_ref, nc.inputs)}
-        policies.update(nc.policies)   # explicit config wins
-        frames_out = any(topic_policy(output_class(cfg, name, t)) == "latest"
-                         for t in output_topics(cfg, name))
+        cls = node_class(nc.type)
+        policies = {topic: nc.policies.get(topic) or cls.input_for(topic).policy
+                    for _, topic in map(split_ref, nc.inputs)}
         specs[name] = RunSpec(
             name=name, type=nc.type, params=dict(nc.params),
             inputs=[InputSpec(endpoint=binds[up], topics=t) for up, t in by_up.items()],
             bind=binds[name], curve=curve, heartbeat_endpoint=heartbeat_endpoint,
             heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=policies,
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
-            sndhwm=8 if frames_out else 1000)
+            sndhwm=output_queue(cfg, name))
     return specs

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     ap.add_argument("--log-level", default=os.environ.get("FORESIGHT_LOG_LEVEL", "WARNING"))
     args = ap.parse_args(argv)
     from core.config import from_dict
-    from runtime.registry import get_node_class
+    from runtime.registry import node_class
     from runtime.runner import EXIT_FATAL, NodeRunner, RunSpec
     try:
         spec = from_dict(RunSpec, json.loads(args.spec))
@@ -47,11 +47,11 @@ def main(argv=None) -> int:
     logging.basicConfig(level=args.log_level.upper(),
                         format=f"[{spec.name}] %(levelname)s %(message)s", stream=sys.stderr)
     try:
-        node = get_node_class(spec.type)(spec.name, spec.params)
+        node = node_class(spec.type)(spec.name, spec.params)
+        runner = NodeRunner(node, spec)
     except ForesightError as exc:
         print(f"error: {spec.name}: {exc}", file=sys.stderr)
         return EXIT_FATAL
-    runner = NodeRunner(node, spec)
     runner.stop_event = stop
     return runner.run()
 

@@ -1,63 +1,53 @@
-"""Node registry: type name -> Node class.
+"""Node types: a lazy string table, "type name" -> "module:Class" (dora-style node paths).
 
-Node classes register themselves with `@register_node("name")` in their module under `nodes/`; the
-modules are listed in ONE place, `nodes.NODE_MODULES`, so adding a node type is: write
-`nodes/<thing>.py`, decorate the class, append its module to that list. Node modules must stay cheap
-to import (heavy imports such as mediapipe or torch go in `setup()`), because the graph imports
-all of them to validate a pipeline before anything starts.
+The runtime imports no node module up front: a type is imported when a graph that uses it is
+validated (in the launcher) and again in the node's own process. A graph may also name any class
+directly, `type: mypackage.mynode:MyNode`, so adding a node needs no edit here; listing it below
+gives it a short name. Node modules must stay cheap to import (heavy imports such as mediapipe or
+torch go in `setup()`), since validating a graph imports every node type it uses.
 """
 from __future__ import annotations
 
 import importlib
-import logging
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
 
 if TYPE_CHECKING:
     from runtime.node import Node
 
-log = logging.getLogger("foresight.registry")
-
-NODE_TYPES: dict[str, type["Node"]] = {}
-_IMPORT_ERRORS: dict[str, str] = {}
-_LOADED = False
-
-
-def register_node(name: str) -> Callable[[type["Node"]], type["Node"]]:
-    def deco(cls):
-        other = NODE_TYPES.get(name)
-        if other is not None and other is not cls and other.__qualname__ != cls.__qualname__:
-            raise ConfigError(f"node type {name!r} registered twice ({other.__module__}, {cls.__module__})")
-        NODE_TYPES[name] = cls
-        cls.TYPE_NAME = name
-        return cls
-    return deco
+BUILTIN_NODES: dict[str, str] = {
+    "pattern": "nodes.basic:PatternSource",     # test-pattern frames (tests, benchmarks)
+    "invert": "nodes.basic:Invert",             # frame -> inverted frame (tests)
+    "recorder": "nodes.basic:Recorder",         # JSON-lines sink of any topic
+    "relay": "nodes.basic:Relay",               # republishes its inputs: the client gateway
+    "capture": "nodes.capture:Capture",         # camera | video file | synthetic figure
+    "pose2d": "nodes.pose2d:Pose2DNode",        # MediaPipe BlazePose 33 landmarks
+    "regress": "nodes.regress:Regress",         # BlazePose -> SMPL θ, β, Π (IK)
+    "action": "nodes.action:Action",            # θ window -> action probabilities (recognition-only graphs)
+    "predictor": "nodes.predictor:Predictor",   # θ -> motion forecast + action (paper 1)
+    "forecaster": "nodes.forecaster:Forecaster",  # pose stream -> characteristic-pose forecast (paper 2)
+}
 
 
-def load_node_modules() -> None:
-    """Import every module in nodes.NODE_MODULES once; a module that fails is remembered, not fatal."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    nodes_pkg = importlib.import_module("nodes")
-    for mod in getattr(nodes_pkg, "NODE_MODULES", ()):
-        try:
-            importlib.import_module(mod)
-        except Exception as exc:  # a broken optional node must not take down the others
-            _IMPORT_ERRORS[mod] = f"{type(exc).__name__}: {exc}"
-            log.warning("node module %s failed to import: %s", mod, exc)
-
-
-def get_node_class(name: str, where: str = "type") -> type["Node"]:
-    load_node_modules()
-    cls = NODE_TYPES.get(name)
-    if cls is None:
-        hint = ""
-        if _IMPORT_ERRORS:
-            hint = "; modules that failed to import: " + ", ".join(
-                f"{m} ({e})" for m, e in _IMPORT_ERRORS.items())
-        raise ConfigError(f"{where}: unknown node type {name!r} (known: "
-                          f"{', '.join(sorted(NODE_TYPES)) or 'none'}){hint}")
+def node_class(type_name: str, where: str = "type") -> type["Node"]:
+    """The Node class of a graph's `type:` (a short name above or "module:Class")."""
+    from runtime.node import Node
+    ref = BUILTIN_NODES.get(type_name, type_name)
+    module, _, attr = ref.partition(":")
+    if not module or not attr:
+        raise ConfigError(f"{where}: unknown node type {type_name!r} (built in: {', '.join(BUILTIN_NODES)}; "
+                          f"or give module:Class)")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except ImportError as exc:
+        raise ConfigError(f"{where}: node type {type_name!r}: cannot import {module} ({exc})") from None
+    except AttributeError:
+        raise ConfigError(f"{where}: node type {type_name!r}: {module} has no {attr}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Node)):
+        raise ConfigError(f"{where}: node type {type_name!r}: {ref} is not a runtime.node.Node")
+    for inp in cls.INPUTS:
+        if not callable(getattr(cls, inp.handler, None)):
+            raise ConfigError(f"{where}: node type {type_name!r}: input {inp.topic!r} names handler "
+                              f"{inp.handler!r}, which {attr} does not define")
     return cls

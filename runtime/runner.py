@@ -1,9 +1,12 @@
 """NodeRunner: owns one node's sockets and loop (poll -> drain -> process -> publish -> heartbeat).
 
 Runs inside the node's own process (`python -m runtime.launch`), or in a thread for tests; every
-socket is created in `run()`, i.e. in the thread that uses it. Bad input never stops the loop: a
-DecodeError is counted under `decode_errors.<kind>`, logged once per kind and dropped; an
-exception in `process()` is counted, logged once per exception type and the message dropped.
+socket is created in `run()`, i.e. in the thread that uses it. Each subscribed topic is bound to the
+node's declared `Input` (type, policy, handler). Bad input never stops the loop: a DecodeError is
+counted under `decode_errors.<kind>`, a message of a type the input does not take under
+`wrong_type.<topic>`, a `Rejected` raised by a handler under `rejected.<reason>` -- each logged once
+per kind and dropped; any other exception in a handler is counted, logged once per exception type
+(with its traceback) and the message dropped.
 """
 from __future__ import annotations
 
@@ -17,12 +20,12 @@ from typing import Any
 
 import zmq
 
-from core.errors import ForesightError
+from core.errors import ConfigError, ForesightError, Rejected
 from runtime import protocol as P
-from runtime.node import EndOfStream, Node
+from runtime.node import EndOfStream, Input, Node
 from runtime.signals import StopFlag
 from runtime.stats import NodeStats
-from runtime.transport import CurveKeys, Inbox, Publisher, Subscriber, default_policy
+from runtime.transport import CurveKeys, Inbox, Publisher, Subscriber
 
 log = logging.getLogger("foresight.node")
 
@@ -47,13 +50,15 @@ class RunSpec:
     curve: CurveKeys | None = None                   # CURVE server keys for `bind`
     heartbeat_endpoint: str = ""                     # supervisor's heartbeat SUB ("" = none)
     heartbeat_interval_s: float = 0.5
-    policies: dict[str, str] = dataclasses.field(default_factory=dict)  # topic -> latest|ordered
+    # topic -> latest|ordered: the graph resolves it (the input's declared policy unless the
+    # pipeline YAML overrides it); a topic missing here takes the declared policy
+    policies: dict[str, str] = dataclasses.field(default_factory=dict)
     queue_max: int = 64
     # ZeroMQ queues per link. PUB drops the *newest* message when a link is full (tail drop),
-    # so a latest-wins input needs room for the frames that arrive during one slow process()
+    # so a latest-wins input needs room for the frames that arrive during one slow handler
     # call: the node drains them all and keeps only the newest. 8 + 32 VGA frames bound a link
     # to ~37 MB and let a consumer stall ~1 s at 30 fps before any newest frame is lost.
-    sndhwm: int = 8                                  # graph sets 1000 for nodes without frame outputs
+    sndhwm: int = 8                                  # the graph sets it from the outputs' Output.queue
     rcvhwm: int = 32                                  # for latest-wins inputs (see _open_inputs)
     max_message_bytes: int = P.DEFAULT_LIMITS.max_message_bytes
 
@@ -69,8 +74,14 @@ class NodeRunner:
         self.state = "starting"
         self.error = ""
         self.limits = P.Limits(max_message_bytes=spec.max_message_bytes)
-        topics = [t for i in spec.inputs for t in i.topics]
-        self.inbox = Inbox({t: spec.policies.get(t) or default_policy(t) for t in topics}, spec.queue_max)
+        self.inputs: dict[str, Input] = {}                      # topic -> the input that takes it
+        for topic in (t for i in spec.inputs for t in i.topics):
+            inp = node.input_for(topic)
+            if inp is None:
+                raise ConfigError(f"{spec.name}: subscribed to {topic!r}, which none of its inputs takes")
+            self.inputs[topic] = inp
+        self.inbox = Inbox({t: spec.policies.get(t) or inp.policy for t, inp in self.inputs.items()},
+                           spec.queue_max)
 
     # ---- public --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -188,18 +199,29 @@ class NodeRunner:
                 self._log_once(f"decode:{exc.kind}", "%s: dropped bad message on %r (%s): %s "
                                "(logged once per kind)", self.spec.name, topic, exc.kind, exc)
                 continue
+            want = self.inputs[topic].type
+            if not isinstance(msg, want):
+                self.stats.count(f"wrong_type.{topic}")
+                self._log_once(f"type:{topic}", "%s: dropped a %s on %r, which takes %s (logged once per "
+                               "topic)", self.spec.name, msg.TYPE, topic, want.__name__)
+                continue
             self.inbox.put(topic, msg)
 
     def _process_pending(self) -> None:
         for topic, msg in self.inbox.pop_all():
-            self.node.current_topic = topic
             try:
-                outs = self.node.route(self.node.process(msg))
+                outs = self.node.deliver(topic, msg)
+            except Rejected as rej:
+                self.stats.count(f"rejected.{rej.reason}")
+                self._log_once(f"rej:{rej.reason}", "%s: dropped %s %s/%d: %s (counted as rejected.%s; "
+                               "logged once per reason)", self.spec.name, msg.TYPE, msg.source_id,
+                               msg.frame_id, rej.detail, rej.reason)
+                continue
             except ForesightError:
                 raise
             except Exception as exc:
                 self.stats.count("process_errors")
-                self._log_once(f"proc:{type(exc).__name__}", "%s: process() failed on %s %s/%d, "
+                self._log_once(f"proc:{type(exc).__name__}", "%s: handler failed on %s %s/%d, "
                                "message dropped (logged once per type):\n%s", self.spec.name,
                                msg.TYPE, msg.source_id, msg.frame_id, traceback.format_exc())
                 continue

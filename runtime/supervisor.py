@@ -30,7 +30,7 @@ from core.errors import ForesightError
 from core.paths import REPO_ROOT
 from runtime import protocol as P
 from runtime.graph import PipelineConfig, run_specs
-from runtime.registry import get_node_class
+from runtime.registry import node_class
 from runtime.runner import EXIT_FATAL, RunSpec
 
 log = logging.getLogger("foresight.supervisor")
@@ -77,7 +77,7 @@ class Supervisor:
         specs = run_specs(self.cfg, self.run_dir, self.hb_endpoint)
         for name, spec in specs.items():
             self.procs[name] = NodeProc(name, spec, self.cfg.nodes[name].restart,
-                                        is_source=get_node_class(spec.type).IS_SOURCE)
+                                        is_source=node_class(spec.type).IS_SOURCE)
         for p in self.procs.values():
             self._spawn(p)
         return self

@@ -32,11 +32,6 @@ Policy = Literal["latest", "ordered"]
 _EVENTS, _POLLIN, _NOBLOCK = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.NOBLOCK)
 
 
-def default_policy(topic: str) -> Policy:
-    """Frames are latest-wins; everything derived (poses, actions, forecasts) keeps its order."""
-    return "latest" if topic in ("frames", "video", "image") else "ordered"
-
-
 @dataclasses.dataclass
 class CurveKeys:
     """CURVE key files (as written by `zmq.auth.create_certificates`)."""
@@ -182,7 +177,7 @@ class Inbox:
     """Pending input: latest-wins slots per (topic, source) + bounded FIFOs for ordered topics."""
 
     def __init__(self, policies: dict[str, Policy], queue_max: int = 64):
-        self.policies = policies
+        self.policies = policies            # every topic's policy, explicit (runtime.node.Input)
         self.queue_max = queue_max
         self.latest: dict[tuple[str, str], P.Message] = {}
         self.fifo: collections.deque[tuple[str, P.Message]] = collections.deque()
@@ -192,7 +187,7 @@ class Inbox:
 
     def put(self, topic: str, msg: P.Message) -> None:
         key = (topic, msg.source_id)
-        if (self.policies.get(topic) or default_policy(topic)) == "latest":
+        if self.policies[topic] == "latest":
             last = self._last_id.get(key)
             if last is not None and msg.frame_id > last + 1:
                 self.gaps += msg.frame_id - last - 1

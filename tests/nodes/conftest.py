@@ -1,2 +1,2 @@
-"""Fixtures of the model-node tests (defined in node_fixtures.py, also importable by the tests)."""
-from node_fixtures import forecaster_weights, predictor_weights  # noqa: F401
+"""Fixtures of the model-node tests (tests/streams.py, shared with the streaming-session tests)."""
+from streams import forecaster_weights, predictor_weights  # noqa: F401

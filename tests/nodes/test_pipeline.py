@@ -1,5 +1,5 @@
 """The full graph from configs/pipeline.yaml (synthetic demo source) through the supervisor: a
-client receives MotionForecast and CharPoseForecast messages from the gateway."""
+client receives MotionForecast, ActionProbs and CharPoseForecast messages from the gateway."""
 from __future__ import annotations
 
 import socket
@@ -8,7 +8,7 @@ import time
 from core.paths import CONFIG_DIR
 from runtime.client import ForecastSubscriber
 from runtime.graph import load_pipeline
-from runtime.protocol import CharPoseForecast, MotionForecast
+from runtime.protocol import ActionProbs, CharPoseForecast, MotionForecast
 from runtime.supervisor import Supervisor
 
 
@@ -29,14 +29,15 @@ def test_node_modules_import_without_torch():
 def test_full_graph_delivers_forecasts_to_a_client(predictor_weights, forecaster_weights):
     port = _free_port()
     cfg = load_pipeline(CONFIG_DIR / "pipeline.yaml", [
-        f"nodes.action.params.weights={predictor_weights}", f"nodes.predictor.params.weights={predictor_weights}",
+        f"nodes.predictor.params.weights={predictor_weights}",
         f"nodes.forecaster.params.weights={forecaster_weights}", f"nodes.gateway.bind=tcp://127.0.0.1:{port}",
-        "nodes.action.params.backend.verify_export=true",        # the export dry run, in a real process
+        "nodes.predictor.params.backend.verify_export=true",     # the export dry run, in a real process
         "nodes.capture.params.absent_every_s=3", "nodes.capture.params.absent_for_s=0.7"])
-    assert set(cfg.nodes) >= {"capture", "pose2d", "regress", "action", "predictor", "forecaster", "gateway"}
-    got: dict[type, list] = {MotionForecast: [], CharPoseForecast: []}
+    # no regress -> action -> predictor diamond: the predictor publishes the action itself
+    assert set(cfg.nodes) == {"capture", "pose2d", "regress", "predictor", "forecaster", "gateway"}
+    got: dict[type, list] = {MotionForecast: [], CharPoseForecast: [], ActionProbs: []}
     sup = Supervisor(cfg).start()
-    sub = ForecastSubscriber(f"tcp://127.0.0.1:{port}", topics=["forecast", "charposes"])
+    sub = ForecastSubscriber(f"tcp://127.0.0.1:{port}", topics=["forecast", "action", "charposes"])
     try:
         end = time.monotonic() + 60
         while time.monotonic() < end:
@@ -47,9 +48,13 @@ def test_full_graph_delivers_forecasts_to_a_client(predictor_weights, forecaster
                 got[type(msg)].append(msg)
             full = [m for m in got[MotionForecast] if len(m.times)]
             if len(full) >= 5 and any(len(m.times) for m in got[CharPoseForecast]) and \
-                    all(any(not len(m.times) for m in v) for v in got.values()):
+                    all(any(not m.has_person for m in v) for v in got.values()):
                 break
         stats = {n: p.last for n, p in sup.procs.items()}
+        drain = time.monotonic() + 0.5                           # what is still on its way
+        while time.monotonic() < drain:
+            if (msg := sub.recv(timeout_s=0.05)) is not None:
+                got[type(msg)].append(msg)
     finally:
         sub.close()
         took = sup.shutdown()
@@ -57,7 +62,12 @@ def test_full_graph_delivers_forecasts_to_a_client(predictor_weights, forecaster
     chars = [m for m in got[CharPoseForecast] if len(m.times)]
     assert len(motion) >= 5 and chars, {k.__name__: len(v) for k, v in got.items()}
     # the figure left the view: "no person" arrived as empty forecasts from both model nodes
-    assert all(any(not m.has_person and not len(m.times) for m in v) for v in got.values())
+    assert all(any(not m.has_person for m in v) for v in got.values())
+    assert not any(len(m.times) for m in got[MotionForecast] + got[CharPoseForecast] if not m.has_person)
+    # every forecast came with the action that picked its memory bank (same frame)
+    acts = {a.frame_id: a for a in got[ActionProbs] if a.has_person}
+    assert all(m.frame_id in acts and m.action.startswith(acts[m.frame_id].label)
+               for m in motion if m.frame_id < max(acts))
     m = motion[-1]
     assert m.theta.shape == (25, 24, 3) and m.joints.shape == (25, 24, 3) and m.source_id == "cam0"
     assert abs(m.times[0] - m.capture_ts - 0.04) < 1e-6 and m.action

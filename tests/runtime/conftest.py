@@ -19,7 +19,8 @@ class ThreadedNode:
         self.ctx = zmq.Context()  # fresh context per node test
         self.bind = f"ipc://{tmp_path}/{node.name}.sock"
         inputs = [InputSpec(endpoint=upstream, topics=list(topics))] if upstream else []
-        self.spec = RunSpec(name=node.name, type=node.TYPE_NAME, inputs=inputs, bind=self.bind,
+        self.spec = RunSpec(name=node.name, type=f"{type(node).__module__}:{type(node).__name__}",
+                            inputs=inputs, bind=self.bind,
                             heartbeat_interval_s=0.1, **spec_kw)
         self.runner = NodeRunner(node, self.spec, ctx=self.ctx)
         self.code = None

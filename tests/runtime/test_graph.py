@@ -98,6 +98,44 @@ def test_curve_gateway_config_round_trips_to_node_spec(tmp_path):
     assert gw.curve.secret_key_file == str(keys["server_secret"]) and gw.bind == "tcp://0.0.0.0:5998"
     assert gw.inputs[0].endpoint == "ipc:///tmp/x/inv.sock" and gw.inputs[0].topics == ["inverted"]
     assert specs["inv"].sndhwm == 8 and specs["out"].bind == ""   # frame publisher / sink
-    assert specs["out"].policies == {"inverted": "latest"}       # VideoFrame topic, any name
+    assert specs["out"].policies == {"inverted": "ordered"}      # declared by the recorder: keep all
+    over = load_pipeline(write(tmp_path, GOOD.replace("inputs: [inv.inverted]}", "inputs: [inv.inverted], "
+                                                      "policies: {inverted: latest}}")))
+    assert run_specs(over, "/tmp/x", "")["out"].policies == {"inverted": "latest"}   # the YAML wins
     with pytest.raises(ConfigError, match=r"nodes\.gw2\.inputs\[0\]: 'gw' is CURVE-secured"):
         load_pipeline(write(tmp_path, text + "  gw2: {type: recorder, inputs: [gw.inverted]}\n"))
+
+
+TYPED = """
+version: 1
+nodes:
+  src: {type: pattern, params: {fps: 10}}
+  body: {type: "tests_graph_nodes:BodySource"}
+  pred: {type: predictor, inputs: [body.body]}
+"""
+
+
+@pytest.mark.parametrize("text, message", [
+    # an upstream topic whose message type the input does not take: caught before anything starts
+    (TYPED.replace("tests_graph_nodes:BodySource", "tests_graph_nodes:PoseAsBody"),
+     r"nodes\.pred\.inputs\[0\]: body\.body carries Pose2D, but pred's input 'body' takes BodyParams"),
+    (TYPED.replace("inputs: [body.body]", "inputs: [body.pose]"), r"nodes\.pred\.inputs\[0\]: predictor takes "
+                                                                   r"topics \['body'\], not 'pose'"),
+    (TYPED + "  inv: {type: invert, inputs: [body.pose]}\n", r"nodes\.inv\.inputs\[0\]: invert takes topics"),
+    (TYPED.replace("inputs: [body.body]}", "inputs: [body.body], policies: {pose: latest}}"),
+     r"nodes\.pred\.policies\.pose: pred has no input on topic 'pose'"),
+    (TYPED.replace("tests_graph_nodes:BodySource", "tests_graph_nodes:Nothing"), r"nodes\.body\.type: .* has no Nothing"),
+    (TYPED.replace("tests_graph_nodes:BodySource", "no_such_module:X"), r"nodes\.body\.type: .*cannot import"),
+    (TYPED.replace("tests_graph_nodes:BodySource", "tests_graph_nodes:NoHandler"),
+     r"names handler 'on_body', which NoHandler does not define"),
+])
+def test_typed_inputs_are_checked_before_start(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_pipeline(write(tmp_path, text))
+
+
+def test_node_types_by_module_path(tmp_path):
+    from runtime.graph import run_specs
+    cfg = load_pipeline(write(tmp_path, TYPED))
+    spec = run_specs(cfg, "/tmp/x", "")["pred"]
+    assert spec.type == "predictor" and spec.policies == {"body": "ordered"} and spec.sndhwm == 1000

@@ -8,6 +8,7 @@ import msgpack
 import numpy as np
 import zmq
 
+from core.errors import Rejected
 from nodes.basic import Invert, Relay
 from runtime import protocol as P
 from runtime.transport import Inbox, Publisher
@@ -18,10 +19,11 @@ def frame(i: int, size=(48, 64), src="s") -> P.VideoFrame:
                         image=np.full((*size, 3), i % 256, np.uint8))
 
 
-def test_process_is_pure_and_socket_free():
-    out = Invert("inv").process(frame(3))
-    assert isinstance(out, P.VideoFrame) and out.frame_id == 3 and int(out.image[0, 0, 0]) == 252
-    assert Invert("inv").route(out) == [("inverted", out)]
+def test_handlers_are_pure_and_socket_free():
+    [(topic, out)] = Invert("inv").deliver("frames", frame(3))
+    assert topic == "inverted" and isinstance(out, P.VideoFrame) and out.frame_id == 3
+    assert int(out.image[0, 0, 0]) == 252
+    assert Relay("gw").deliver("forecast", out) == [("forecast", out)]   # a relay keeps the topic
 
 
 def test_inbox_latest_wins_and_bounded_fifo():
@@ -146,8 +148,35 @@ def test_stalled_consumer_does_not_stall_producer(ctx, sockdir):
     stalled.close()
 
 
+def test_wrong_types_and_rejected_input_are_counted_once_logged_and_dropped(rt, ctx, sockdir, caplog):
+    """The runner delivers only the declared type (wrong_type.<topic>) and turns a handler's
+    Rejected into rejected.<reason>, one log line per reason, while the node keeps serving."""
+    class Picky(Invert):
+        def process(self, msg):
+            if msg.frame_id % 2:
+                raise Rejected("odd", f"frame {msg.frame_id} is odd")
+            return super().process(msg)
+
+    pub, ep = _upstream(ctx, sockdir, hwm=1000)
+    with rt.ThreadedNode(Picky("inv"), sockdir, upstream=ep) as tn:
+        out = _sub(ctx, tn.bind)
+        _connect_wait(rt, pub, out, i0=20_000)
+        caplog.set_level(logging.WARNING, logger="foresight.node")
+        probs = P.ActionProbs(labels=["a"], probs=np.ones(1, np.float32))
+        for i in range(6):
+            pub.send_multipart([b"frames", *P.encode(frame(i))])
+            pub.send_multipart([b"frames", *P.encode(probs)])     # not a VideoFrame
+            time.sleep(0.01)
+        got = [m.frame_id for _, m in rt.recv_all(out, 0.5)]
+        c = tn.runner.stats.counters
+        assert rt.wait_for(lambda: c["wrong_type.frames"] == 6 and c["rejected.odd"] >= 2, 3), dict(c)
+    assert got and all(i % 2 == 0 for i in got)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("rejected.odd" in m for m in lines) == 1 and sum("takes VideoFrame" in m for m in lines) == 1
+
+
 def test_node_counters_travel_in_heartbeats(rt, ctx, sockdir):
-    """A node's own counters (e.g. rejected.<reason>) reach the supervisor beside the runner's."""
+    """A node's own counters (e.g. bank choices) reach the supervisor beside the runner's."""
     class Counting(Invert):
         def process(self, msg):
             self.counters["rejected.test"] += 1

@@ -1,8 +1,9 @@
-"""Fixtures of the model-node tests: weights folders in the shipped format, pose streams.
+"""Fixtures of the streaming-session and model-node tests: tiny bundles, pose streams.
 
-To stay fast, most node tests build small randomly initialised models from the CPU configs and
-write them as bundles (models.bundle, the one shipped format), so the nodes' real loading path runs; the shipped weights/ are exercised by one test per node. The predictor's memory bank rows
-are filled with random items so the bank choice is observable (an empty bank always falls back).
+To stay fast, most of these tests build small randomly initialised models from the CPU configs and
+write them as bundles (models.bundle, the one shipped format), so the real loading path runs; the
+shipped weights/ are exercised by one test per model. The predictor's memory bank rows are filled
+with random items so the bank choice is observable (an empty bank always falls back).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from nodes.pose2d import Pose2DNode
 from nodes.synthetic import SyntheticFigure
-from runtime.protocol import Pose2D, VideoFrame
+from spec.messages import Pose2D, VideoFrame
 
 ACTIONS = ["basketball", "jumping", "running", "soccer", "walking"]
 
@@ -71,6 +72,14 @@ def predictor_weights(tmp_path_factory):
 @pytest.fixture(scope="session")
 def forecaster_weights(tmp_path_factory):
     return write_forecaster(tmp_path_factory.mktemp("forecaster"))
+
+
+def bodies_of(poses: list[Pose2D], refine_iters: int = 0) -> list[tuple[float, np.ndarray]]:
+    """(capture time, θ (24, 3)) of the persons in `poses`, fitted by models.streaming.body."""
+    from models.streaming.body import BodyFitter
+    track = BodyFitter(refine_iters=refine_iters).track()
+    return [(m.capture_ts, track.push(m.capture_ts, m.world, m.keypoints, m.scores, m.image_size).theta)
+            for m in poses if m.has_person]
 
 
 def synthetic_poses(n: int, fps: float = 30.0, t0: float = 1000.0, source_id: str = "cam0",

@@ -1,0 +1,170 @@
+"""Serving the motion predictor (paper 1) on a live pose stream: pure torch/numpy, no sockets.
+
+    engine = PredictorEngine(load_bundle("weights/predictor_smpl", kind="motion_predictor"))
+    session = engine.session(max_gap_s=0.5)            # one per stream (camera source / person)
+    pred = session.push(t, theta)                       # capture time (s), θ (72,) -> MotionPrediction | None
+
+* `ServedPredictor` (nn.Module) is what a backend compiles: the bank's projected keys/values held as
+  buffers (they depend only on the weights and the bank, so projecting them per forward was waste;
+  the cache lives here, in the serving wrapper, never in MotionPredictor), one recogniser run whose
+  arg-max picks the bank row. forward(θ window (B, T_o, D)) -> θ (B, T_f, D), probs (B, A), bank row
+  selection (B, A+1).
+* `PoseStream` resamples a stream's jittery frames onto the model's fps grid by capture time
+  (models.streaming.resample) and hands back the window ending exactly at the newest frame, so
+  forecast frame k lands at t + k/fps.
+* `PredictorSession` = PoseStream + the engine: the forecast's absolute times, the recognised action,
+  whether the action-agnostic bank was read, and (SMPL θ) the joints by forward kinematics.
+Bad input raises `core.errors.Rejected` (counted by the runtime), never a crash.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.errors import Rejected
+from models.streaming.resample import SampleWindow
+
+# (module, example inputs) -> (callable, device): how a backend (runtime.backends.prepare in the
+# live nodes) turns a serving module into something to call; default: eager on the CPU
+Compile = Callable[[nn.Module, tuple], tuple[Callable, torch.device]]
+
+
+def eager_cpu(module: nn.Module, example: tuple) -> tuple[Callable, torch.device]:
+    module.eval()
+
+    def run(*args):
+        with torch.inference_mode():
+            return module(*args)
+    return run, torch.device("cpu")
+
+
+class ServedPredictor(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model.eval()
+        kv = model.project_bank()
+        self.bank_names = tuple(kv)
+        for name, (keys, values) in kv.items():                     # (A+1, M, C) each
+            self.register_buffer(f"{name}_keys", keys.detach().clone())
+            self.register_buffer(f"{name}_values", values.detach().clone())
+
+    def forward(self, theta_obs: torch.Tensor):                     # (B, T_o, D)
+        kv = {n: (getattr(self, f"{n}_keys"), getattr(self, f"{n}_values")) for n in self.bank_names}
+        out = self.model(theta_obs, bank_kv=kv)
+        return out["theta"], out["logits"].softmax(-1), out["selection"]
+
+
+class ServedRecognizer(nn.Module):
+    """The predictor's recognition network alone (recognition-only graphs): (B, T_o, D) -> probs (B, A)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model.eval()
+
+    def forward(self, theta_obs: torch.Tensor):
+        return self.model.recognizer(self.model.normalize(theta_obs)).softmax(-1)
+
+
+@dataclasses.dataclass
+class MotionPrediction:
+    times: np.ndarray                 # (T_f,) float64 absolute times of the forecast frames
+    theta: np.ndarray                 # (T_f, D) float32 forecast pose vectors
+    probs: np.ndarray                 # (A,) float32 recogniser probabilities (the bank choice)
+    labels: list[str]                 # (A,) class names
+    agnostic: bool                    # the action-agnostic bank was read (unsure or novel motion)
+    joints: np.ndarray | None = None  # (T_f, 24, 3) float32 metres (smpl_theta only)
+
+    @property
+    def label(self) -> str:
+        return self.labels[int(np.argmax(self.probs))]
+
+
+class PoseStream:
+    """One stream's pose vectors resampled to `fps`: push(t, pose) -> (window, D) ending at t, or None
+    while the history is shorter than the window. Rejected: wrong size, NaN/inf, t not after the
+    previous frame's."""
+
+    def __init__(self, *, dim: int, fps: float, window: int, max_gap_s: float = 0.5):
+        self.dim, self.fps, self.n = dim, fps, window
+        self.samples = SampleWindow(span_s=(window + 1) / fps, max_gap_s=max_gap_s)
+
+    def push(self, t: float, pose) -> np.ndarray | None:
+        x = np.asarray(pose, np.float64).reshape(-1)
+        if x.size != self.dim:
+            raise Rejected("shape", f"expected {self.dim} numbers per pose, got {np.shape(pose)}")
+        if not np.isfinite(x).all():
+            raise Rejected("nan", "NaN/inf in the pose")
+        if not self.samples.push(t, x):
+            raise Rejected("out_of_order", "capture time not after the previous frame's")
+        return self.samples.window(self.n, self.fps, t)                  # (n, D) or None
+
+
+class PredictorEngine:
+    """A loaded predictor bundle, compiled once per process and shared by every stream's session."""
+
+    def __init__(self, bundle, *, compile: Compile = eager_cpu, need: str | None = None):
+        from core.errors import CheckpointError
+        s = bundle.serving
+        if need and s.representation != need:
+            raise CheckpointError(f"{bundle.path / 'bundle.yaml'}: serving.representation is "
+                                  f"{s.representation}, this stream needs {need}")
+        self.serving, self.dim = s, bundle.config.pose_dim
+        self.served = ServedPredictor(bundle.model)
+        example = (torch.zeros(1, s.window, self.dim),)
+        self._fn, self.device = compile(self.served, example)
+        self._fk = _smpl_fk() if s.representation == "smpl_theta" else None
+
+    def forecast(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(B, T_o, D) -> θ (B, T_f, D), probs (B, A), selection (B, A+1), numpy float32."""
+        x = torch.as_tensor(np.asarray(windows, np.float32), device=self.device)
+        return tuple(o.float().cpu().numpy() for o in self._fn(x))
+
+    def session(self, *, max_gap_s: float = 0.5) -> "PredictorSession":
+        return PredictorSession(self, max_gap_s=max_gap_s)
+
+
+class PredictorSession:
+    def __init__(self, engine: PredictorEngine, *, max_gap_s: float = 0.5):
+        s = engine.serving
+        self.engine = engine
+        self.stream = PoseStream(dim=engine.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s)
+
+    def push(self, t: float, pose) -> MotionPrediction | None:
+        obs = self.stream.push(t, pose)
+        if obs is None:
+            return None
+        e, s = self.engine, self.engine.serving
+        theta, probs, sel = e.forecast(obs[None])
+        joints = e._fk(theta[0]) if e._fk is not None else None
+        return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta[0], probs=probs[0],
+                                labels=list(s.labels), agnostic=int(sel[0].argmax()) == len(s.labels),
+                                joints=joints)
+
+
+def _smpl_fk() -> Callable[[np.ndarray], np.ndarray]:
+    """θ (T, 72) -> joints (T, 24, 3) on the built-in SMPL skeleton (no licensed files needed)."""
+    from models.body import BodyModel
+    body = BodyModel()
+    return lambda theta: body.joints(torch.as_tensor(theta).reshape(-1, 24, 3)).numpy().astype(np.float32)
+
+
+class RecognitionEngine:
+    """The predictor bundle's recogniser alone, for recognition-only graphs (nodes/action.py)."""
+
+    def __init__(self, bundle, *, compile: Compile = eager_cpu):
+        self.serving, self.dim = bundle.serving, bundle.config.pose_dim
+        self._fn, self.device = compile(ServedRecognizer(bundle.model),
+                                        (torch.zeros(1, self.serving.window, self.dim),))
+
+    def recognize(self, windows: np.ndarray) -> np.ndarray:
+        """(B, T_o, D) -> class probabilities (B, A) float32."""
+        x = torch.as_tensor(np.asarray(windows, np.float32), device=self.device)
+        return self._fn(x).float().cpu().numpy()
+
+    def stream(self, *, max_gap_s: float = 0.5) -> PoseStream:
+        s = self.serving
+        return PoseStream(dim=self.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s)

@@ -1,0 +1,137 @@
+"""The model nodes are thin adapters: typed message in -> streaming session -> messages out, driven
+through `Node.deliver` (the runner's own dispatch, without sockets). The sessions themselves are
+tested in tests/models/test_streaming_*.py."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.errors import CheckpointError, Rejected
+from models.bundle import load_bundle
+from models.streaming.predictor import PredictorEngine
+from nodes.action import Action
+from nodes.forecaster import Forecaster
+from nodes.predictor import Predictor
+from nodes.regress import Regress
+from runtime.protocol import ActionProbs, BodyParams, CharPoseForecast, MotionForecast, Pose2D, decode, encode
+from streams import ACTIONS, synthetic_poses
+
+FAST = {"backend": {"verify_export": False}}
+
+
+def _node(cls, **params):
+    n = cls(cls.__name__.lower(), {**FAST, **params})
+    n.setup()
+    return n
+
+
+@pytest.fixture(scope="module")
+def poses():
+    return synthetic_poses(45, fps=30, absent=(1.2, 1.3))
+
+
+@pytest.fixture(scope="module")
+def bodies(poses):
+    reg = Regress("regress", {"refine_iters": 0})
+    reg.setup()
+    return [m for p in poses for _, m in reg.deliver("pose2d", p)]
+
+
+def test_regress_publishes_bodies_and_no_person(bodies, poses):
+    assert len(bodies) == len(poses) and all(isinstance(b, BodyParams) for b in bodies)
+    gone = [b for b, p in zip(bodies, poses) if not p.has_person]
+    assert gone and all(not b.has_person and b.frame_id == p.frame_id for b, p in zip(gone, [p for p in poses if not p.has_person]))
+    here = [b for b in bodies if b.has_person]
+    assert all(b.theta.shape == (24, 3) and b.joints3d.shape == (24, 3) and not b.beta.any() for b in here)
+    back = decode(encode(here[-1]))
+    assert np.array_equal(back.theta, here[-1].theta)
+
+
+def test_regress_rejects_poses_it_cannot_lift(poses):
+    reg = Regress("regress", {"refine_iters": 0})
+    reg.setup()
+    good = next(p for p in poses if p.has_person)
+    other = Pose2D(source_id="s", keypoints=np.zeros((17, 2), np.float32), scores=np.ones(17, np.float32),
+                   layout="coco17", image_size=(640, 480))
+    no_world = Pose2D(source_id="s", keypoints=good.keypoints, scores=good.scores, image_size=(640, 480))
+    for msg, reason in ((other, "layout"), (no_world, "no_world")):
+        with pytest.raises(Rejected) as e:
+            reg.deliver("pose2d", msg)
+        assert e.value.reason == reason
+
+
+def test_predictor_publishes_forecast_and_action_as_its_session(predictor_weights, bodies):
+    node = _node(Predictor, weights=str(predictor_weights))
+    session = PredictorEngine(load_bundle(predictor_weights)).session()
+    n_out = 0
+    for b in bodies:
+        outs = node.deliver("body", b)
+        if not b.has_person:
+            assert [t for t, _ in outs] == ["forecast", "action"]
+            assert all(not m.has_person for _, m in outs) and outs[0][1].times.shape == (0,)
+            assert not decode(encode(outs[1][1])).has_person
+            continue
+        ref = session.push(b.capture_ts, b.theta)
+        if ref is None:
+            assert outs == []
+            continue
+        n_out += 1
+        (t1, fc), (t2, act) = outs
+        assert (t1, t2) == ("forecast", "action") and isinstance(fc, MotionForecast) and isinstance(act, ActionProbs)
+        assert fc.frame_id == act.frame_id == b.frame_id and fc.capture_ts == b.capture_ts
+        np.testing.assert_array_equal(fc.theta, ref.theta.reshape(25, 24, 3))
+        np.testing.assert_array_equal(fc.joints, ref.joints)
+        assert act.labels == ACTIONS and np.array_equal(act.probs, ref.probs)
+        assert fc.action.startswith(ref.label) and fc.action.endswith("(agnostic bank)") == ref.agnostic
+    assert n_out >= 20 and node.counters["bank_agnostic"] + node.counters["bank_action"] == n_out
+    decode(encode(fc))
+    with pytest.raises(Rejected, match="out_of_order"):
+        node.deliver("body", bodies[5])
+
+
+def test_action_node_equals_the_predictor_action(predictor_weights, bodies):
+    act, pred = _node(Action, weights=str(predictor_weights)), _node(Predictor, weights=str(predictor_weights))
+    for b in bodies:
+        a, p = act.deliver("body", b), pred.deliver("body", b)
+        if p and b.has_person:
+            np.testing.assert_allclose(a[0][1].probs, p[1][1].probs, atol=1e-6)   # one recogniser, two graphs
+    assert a[0][1].labels == ACTIONS
+
+
+def test_forecaster_node(forecaster_weights):
+    node = _node(Forecaster, weights=str(forecaster_weights))
+    msgs = synthetic_poses(150, fps=30, absent=(4.0, 4.1))
+    outs = [(m, node.deliver("pose2d", m)) for m in msgs]
+    fc = [(m, o[0][1]) for m, o in outs if o and m.has_person]
+    assert len(fc) >= 2 and all(isinstance(o, CharPoseForecast) and o.frame_id == m.frame_id for m, o in fc)
+    assert fc[-1][1].poses.shape == (5, 9, 3) and fc[-1][1].labels[0] == "primitive_00"
+    gone = [o[0][1] for m, o in outs if not m.has_person]
+    assert gone and all(o.times.shape == (0,) and o.probs.shape == (0, 16) and not o.has_person for o in gone)
+    decode(encode(fc[-1][1]))
+    with pytest.raises(Rejected, match="layout"):
+        node.deliver("pose2d", Pose2D(source_id="x", keypoints=np.zeros((9, 2), np.float32),
+                                      scores=np.ones(9, np.float32), layout="openpose_upper9", image_size=(640, 480)))
+
+
+def test_missing_or_foreign_bundles_are_one_line_errors(tmp_path, forecaster_weights):
+    with pytest.raises(CheckpointError) as e:
+        _node(Predictor, weights=str(tmp_path / "nope"))
+    assert "nope: no such bundle folder" in str(e.value) and "--export" in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(CheckpointError, match="holds a charpose_forecaster"):
+        _node(Action, weights=str(forecaster_weights))
+    with pytest.raises(CheckpointError, match="representation is penn_2d"):
+        _node(Predictor, weights="weights/predictor_penn")
+    with pytest.raises(CheckpointError, match="model.safetensors not found"):
+        _node(Forecaster, weights=str(tmp_path))
+
+
+def test_shipped_bundles_run_in_the_nodes():
+    reg, pred, fore = Regress("regress", {"refine_iters": 1}), _node(Predictor), _node(Forecaster)
+    reg.setup()
+    got: dict[str, list] = {"forecast": [], "action": [], "charposes": []}
+    for p in synthetic_poses(120, fps=30):
+        for topic, m in pred.deliver("body", reg.deliver("pose2d", p)[0][1]) + fore.deliver("pose2d", p):
+            got[topic].append(m)
+    assert all(got.values()), {k: len(v) for k, v in got.items()}
+    last = got["forecast"][-1]
+    assert np.isfinite(last.theta).all() and last.action.split(" ")[0] in ACTIONS
