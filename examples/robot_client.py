@@ -44,6 +44,8 @@ def describe(msg: P.Message) -> str:
     if isinstance(msg, P.CharPoseForecast):
         steps = ", ".join(f"{lab}@+{t - time.time():.1f}s" for lab, t in zip(msg.step_labels, msg.times))
         return head + f"characteristic poses: {steps}"
+    if isinstance(msg, P.ActionProbs):
+        return head + f"action {msg.label} ({float(msg.probs.max()):.2f})"
     if isinstance(msg, P.Pose2D):
         return head + f"{msg.keypoints.shape[0]} keypoints"
     return head + msg.TYPE
