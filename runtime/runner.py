@@ -227,15 +227,14 @@ class NodeRunner:
                 continue
             for out_topic, out in outs:
                 self._publish(out_topic, out)
-            if not outs:
-                self.stats.processed(msg.capture_ts)  # sinks: latency measured at consumption
+            # once per input message (a node may publish several outputs for one): fps counts
+            # inputs handled, latency is from capture to the end of handling it
+            self.stats.processed(msg.capture_ts)
 
     def _publish(self, topic: str, msg: P.Message) -> None:
         if self._pub is not None:
             self._pub.publish(topic, msg)
         self.stats.count("published")
-        if not self.node.IS_SOURCE:
-            self.stats.processed(msg.capture_ts)
 
     def _heartbeat(self) -> None:
         self.stats.roll()
