@@ -19,8 +19,8 @@ def bundle_path(path: str) -> Path:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
-def compiler(backend: BackendConfig, num_threads: int):
-    """models.streaming's `compile` hook: runtime.backends.prepare with this node's backend. Every
+def backend_prepare(backend: BackendConfig, num_threads: int):
+    """models.streaming's `prepare` hook: runtime.backends.prepare with this node's backend. Every
     node is its own process on a shared CPU: one intra-op thread each keeps six model processes
     from oversubscribing the cores."""
     import torch
@@ -29,10 +29,10 @@ def compiler(backend: BackendConfig, num_threads: int):
     if num_threads > 0:
         torch.set_num_threads(num_threads)
 
-    def compile(module, example):
+    def run_on_backend(module, example):
         p = prepare(module, example, backend)
         return p.fn, p.device
-    return compile
+    return run_on_backend
 
 
 def blazepose(msg: Pose2D) -> tuple[np.ndarray, np.ndarray]:

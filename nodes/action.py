@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import bundle_path, compiler
+from nodes._common import bundle_path, backend_prepare
 from runtime.node import Input, Node, Output
 from spec.messages import ActionProbs, BodyParams
 from spec.params import BackendConfig
@@ -40,7 +40,7 @@ class Action(Node):
         from models.streaming.predictor import RecognitionEngine
         p = self.params
         bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")
-        self.engine = RecognitionEngine(bundle, compile=compiler(p.backend, p.num_threads))
+        self.engine = RecognitionEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads))
         self.labels = list(bundle.serving.labels)
         self.streams = {}
 

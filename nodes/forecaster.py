@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from nodes._common import blazepose, bundle_path, compiler
+from nodes._common import backend_prepare, blazepose, bundle_path
 from runtime.node import Input, Node, Output
 from spec.messages import CharPoseForecast, Pose2D
 from spec.params import BackendConfig
@@ -45,7 +45,7 @@ class Forecaster(Node):
         from models.streaming.charpose import CharPoseEngine
         p = self.params
         bundle = load_bundle(bundle_path(p.weights), kind="charpose_forecaster")
-        self.engine = CharPoseEngine(bundle, compile=compiler(p.backend, p.num_threads))
+        self.engine = CharPoseEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads))
         self.labels = list(bundle.serving.labels)
         self.sessions = {}
 

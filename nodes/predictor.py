@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from nodes._common import bundle_path, compiler
+from nodes._common import bundle_path, backend_prepare
 from runtime.node import Input, Node, Output
 from spec.messages import ActionProbs, BodyParams, MotionForecast
 from spec.params import BackendConfig
@@ -42,7 +42,7 @@ class Predictor(Node):
         from models.streaming.predictor import PredictorEngine
         p = self.params
         bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")
-        self.engine = PredictorEngine(bundle, compile=compiler(p.backend, p.num_threads), need="smpl_theta")
+        self.engine = PredictorEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads), need="smpl_theta")
         self.sessions = {}
 
     def process(self, msg: BodyParams):

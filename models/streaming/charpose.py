@@ -35,7 +35,7 @@ import torch
 from core.errors import CheckpointError, Rejected
 from models.charpose import camera_tensors, primitive_of
 from models.geometry import perspective_project
-from models.streaming.predictor import Compile, eager_cpu
+from models.streaming.predictor import Prepare, eager_cpu
 from models.streaming.resample import GridResampler
 from models.streaming.steps import StepSegmenter, characteristic_frame
 from spec.frames import MEDIAPIPE_WORLD_TO_BODY, body_to_root, to_frame
@@ -61,7 +61,7 @@ class CharPosePrediction:
 class CharPoseEngine:
     """A loaded forecaster bundle compiled once per process, shared by every stream's session."""
 
-    def __init__(self, bundle, *, compile: Compile = eager_cpu):
+    def __init__(self, bundle, *, prepare: Prepare = eager_cpu):
         c, s = bundle.config, bundle.serving
         if c.num_joints != NUM_UB or c.num_objects != 0 or s.segmenter is None:
             raise CheckpointError(f"{bundle.path / 'bundle.yaml'}: a live stream needs the {NUM_UB}-joint model "
@@ -73,7 +73,7 @@ class CharPoseEngine:
         H, A = c.history, c.num_actions
         example = (torch.zeros(1, H, NUM_UB, 2), torch.full((1, H, A), 1.0 / A), torch.zeros(1, H, 0),
                    self.K[None], self.R[None], self.t[None])
-        self._fn, self.device = compile(bundle.model, example)
+        self._fn, self.device = prepare(bundle.model, example)
 
     def forecast(self, obs2d: np.ndarray, actions: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """obs2d (H, 9, 2) px, actions (H, A), K (3, 3) -> probs (M, A), poses (M, 9, 3), numpy."""

@@ -30,7 +30,7 @@ from models.streaming.resample import SampleWindow
 
 # (module, example inputs) -> (callable, device): how a backend (runtime.backends.prepare in the
 # live nodes) turns a serving module into something to call; default: eager on the CPU
-Compile = Callable[[nn.Module, tuple], tuple[Callable, torch.device]]
+Prepare = Callable[[nn.Module, tuple], tuple[Callable, torch.device]]
 
 
 def eager_cpu(module: nn.Module, example: tuple) -> tuple[Callable, torch.device]:
@@ -106,7 +106,7 @@ class PoseStream:
 class PredictorEngine:
     """A loaded predictor bundle, compiled once per process and shared by every stream's session."""
 
-    def __init__(self, bundle, *, compile: Compile = eager_cpu, need: str | None = None):
+    def __init__(self, bundle, *, prepare: Prepare = eager_cpu, need: str | None = None):
         from core.errors import CheckpointError
         s = bundle.serving
         if need and s.representation != need:
@@ -115,8 +115,8 @@ class PredictorEngine:
         self.serving, self.dim = s, bundle.config.pose_dim
         self.served = ServedPredictor(bundle.model)
         example = (torch.zeros(1, s.window, self.dim),)
-        self._fn, self.device = compile(self.served, example)
-        self._fk = _smpl_fk() if s.representation == "smpl_theta" else None
+        self._fn, self.device = prepare(self.served, example)
+        self.fk = _smpl_fk() if s.representation == "smpl_theta" else None
 
     def forecast(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(B, T_o, D) -> θ (B, T_f, D), probs (B, A), selection (B, A+1), numpy float32."""
@@ -139,7 +139,7 @@ class PredictorSession:
             return None
         e, s = self.engine, self.engine.serving
         theta, probs, sel = e.forecast(obs[None])
-        joints = e._fk(theta[0]) if e._fk is not None else None
+        joints = e.fk(theta[0]) if e.fk is not None else None
         return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta[0], probs=probs[0],
                                 labels=list(s.labels), agnostic=int(sel[0].argmax()) == len(s.labels),
                                 joints=joints)
@@ -155,9 +155,9 @@ def _smpl_fk() -> Callable[[np.ndarray], np.ndarray]:
 class RecognitionEngine:
     """The predictor bundle's recogniser alone, for recognition-only graphs (nodes/action.py)."""
 
-    def __init__(self, bundle, *, compile: Compile = eager_cpu):
+    def __init__(self, bundle, *, prepare: Prepare = eager_cpu):
         self.serving, self.dim = bundle.serving, bundle.config.pose_dim
-        self._fn, self.device = compile(ServedRecognizer(bundle.model),
+        self._fn, self.device = prepare(ServedRecognizer(bundle.model),
                                         (torch.zeros(1, self.serving.window, self.dim),))
 
     def recognize(self, windows: np.ndarray) -> np.ndarray:
