@@ -125,15 +125,26 @@ class Publisher:
         frames = [topic.encode(), *P.encode(msg)]
         try:
             self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
-        except zmq.Again:  # a subscriber's queue is full: it loses this one, the others must not
+        except zmq.Again:
+            self._overflow(frames)
+
+    def _overflow(self, frames: list) -> None:
+        # ZeroMQ learns how far each subscriber has read from commands it processes lazily; reading
+        # EVENTS processes them, else a subscriber that has caught up still looks full (and a lossy
+        # send would drop this message for it too)
+        self.sock.getsockopt(_EVENTS)
+        try:
+            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+            return
+        except zmq.Again:  # a subscriber's queue is really full: it loses this one, the others must not
             self.slow_subscriber += 1
-            self.sock.setsockopt(_XPUB_NODROP, 0)
-            try:
-                self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
-            except zmq.Again:
-                pass
-            finally:
-                self.sock.setsockopt(_XPUB_NODROP, 1)
+        self.sock.setsockopt(_XPUB_NODROP, 0)
+        try:
+            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+        except zmq.Again:
+            pass
+        finally:
+            self.sock.setsockopt(_XPUB_NODROP, 1)
 
     def drain_subscriptions(self) -> None:
         """XPUB queues (un)subscription notices for its owner; read them so they never pile up."""

@@ -110,3 +110,28 @@ def test_new_sources_are_bounded_and_the_live_one_keeps_flowing(rt, ctx, sockdir
         assert rt.wait_for(lambda: c["sources.refused"] >= 150, 2), dict(c)   # set at each heartbeat
         assert c["sources.live"] <= 3
         assert len(tn.runner.inbox._last_id) <= 3
+
+
+def test_publisher_sees_a_full_subscriber_and_still_serves_the_others(ctx, sockdir):
+    """PUB dropped for a full subscriber silently; XPUB_NODROP makes the overflow visible
+    (slow_subscriber), and the lossy re-send keeps the fast subscriber whole (it lost exactly the
+    messages sent at an overflow until ZeroMQ's lazily updated read counts were refreshed first)."""
+    from runtime.transport import Publisher
+    ep = f"ipc://{sockdir}/pub.sock"
+    pub = Publisher(ctx, ep, sndhwm=4)
+    fast = _sub(ctx, ep)
+    slow = ctx.socket(zmq.SUB)                            # a client that never reads, with a short queue
+    slow.setsockopt(zmq.LINGER, 0)
+    slow.setsockopt(zmq.RCVHWM, 2)
+    slow.setsockopt(zmq.SUBSCRIBE, b"")
+    slow.connect(ep)
+    time.sleep(0.3)
+    big = np.zeros((240, 320, 3), np.uint8)
+    got = 0
+    for i in range(100):                                  # ~23 MB: far beyond slow's queues and the kernel's
+        pub.publish("frames", P.VideoFrame(source_id="s", frame_id=i, capture_ts=time.time(), image=big))
+        if fast.poll(5000):                               # lockstep: fast is never the full one
+            got += P.decode(fast.recv_multipart()[1:]).frame_id == i
+    assert got == 100 and pub.slow_subscriber >= 1, (got, pub.slow_subscriber)
+    pub.close()
+    slow.close()
