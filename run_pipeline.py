@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 import time
 
@@ -21,10 +22,12 @@ DEMO_SECONDS = 10.0
 
 
 def _input_overrides(args, raw: dict) -> list[str]:
-    """--demo/--camera/--video become overrides of every `capture` node in the graph."""
-    names = [n for n, nc in (raw.get("nodes") or {}).items()
-             if isinstance(nc, dict) and nc.get("type") == "capture"]
-    if not names and (args.demo or args.camera is not None or args.video):
+    """--demo/--camera/--video become overrides of every `capture` node in the graph. A `nodes:` that
+    is not a mapping is left to load_pipeline, which names the field."""
+    nodes = raw.get("nodes")
+    names = [n for n, nc in nodes.items() if isinstance(nc, dict) and nc.get("type") == "capture"] \
+        if isinstance(nodes, dict) else []
+    if isinstance(nodes, dict) and not names and (args.demo or args.camera is not None or args.video):
         raise ConfigError("--demo/--camera/--video need a node of type 'capture' in the config")
     out = []
     for n in names:
@@ -69,8 +72,8 @@ def main(argv=None) -> int:
     overrides = _input_overrides(args, raw) + list(args.overrides)
     cfg = load_pipeline(args.config, overrides)          # fails here, before any process starts
     duration = args.duration if args.duration is not None else (DEMO_SECONDS if args.demo else None)
-    if duration is not None and duration <= 0:
-        raise ConfigError("--duration must be > 0")
+    if duration is not None and not (math.isfinite(duration) and duration > 0):
+        raise ConfigError(f"--duration must be a number of seconds > 0, got {args.duration}")
 
     stop = stop_on_signals(StopFlag())
     sup = Supervisor(cfg, env={"FORESIGHT_LOG_LEVEL": args.log_level.upper()})

@@ -13,6 +13,7 @@ predicted joints for an absolute time t (forecast times are absolute epoch secon
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -60,19 +61,25 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=10.0, help="give up after this long without data")
     ap.add_argument("--server-key", default="", help="gateway public key file (CURVE)")
     ap.add_argument("--client-key", default="", help="this client's *.key_secret file (CURVE)")
+    ap.add_argument("--latest-only", action="store_true",
+                    help="skip the backlog: each read returns the newest message per topic and source")
     args = ap.parse_args(argv)
     curve = None
     if args.server_key or args.client_key:
         curve = CurveKeys(secret_key_file=args.client_key, server_public_key_file=args.server_key)
     n = 0
-    with ForecastSubscriber(args.endpoint, args.topic, curve=curve) as sub:
-        while not args.count or n < args.count:
-            msg = sub.recv(timeout_s=args.timeout)
-            if msg is None:
-                print(f"no data from {args.endpoint} for {args.timeout:g}s; is the pipeline running?")
-                return 1
-            n += 1
-            print(describe(msg), flush=True)
+    with ForecastSubscriber(args.endpoint, args.topic, curve=curve, latest_only=args.latest_only) as sub:
+        try:
+            while not args.count or n < args.count:
+                msg = sub.recv(timeout_s=args.timeout)
+                if msg is None:
+                    print(f"no data from {args.endpoint} for {args.timeout:g}s; is the pipeline running?")
+                    return 1
+                n += 1
+                print(describe(msg), flush=True)
+        finally:  # what this client missed: gaps = frame ids it never saw (runtime.client)
+            print(f"received {sub.received}, gaps {sub.gaps}, skipped (latest-only) {sub.skipped}",
+                  file=sys.stderr)
     return 0
 
 

@@ -204,9 +204,11 @@ def _read_doc(d: Path, files: tuple[str, ...] = FILES) -> dict:
     for key in ("format", "version", "kind", "model", "serving"):
         if key not in doc:
             raise CheckpointError(f"{f}: {key}: missing")
+    if not isinstance(doc["kind"], str):
+        raise CheckpointError(f"{f}: kind: expected a name such as {next(iter(KINDS))}, got {doc['kind']!r}")
     if doc["format"] != FORMAT:
         raise CheckpointError(f"{f}: format: expected {FORMAT!r}, got {doc['format']!r}")
-    if doc["version"] != VERSION:
+    if type(doc["version"]) is not int or doc["version"] != VERSION:
         raise CheckpointError(f"{f}: version: {doc['version']!r} is not the bundle version this Foresight "
                               f"reads ({VERSION})")
     for key in ("model", "serving"):
@@ -220,11 +222,11 @@ def _read_doc(d: Path, files: tuple[str, ...] = FILES) -> dict:
 def load_bundle(directory: str | Path, *, kind: str | None = None, device="cpu") -> Bundle:
     """Rebuild a bundle's model from its own config and load its weights (eval mode, on `device`).
     `kind`: the model kind the caller needs; a bundle of another kind is an error."""
+    d = Path(directory).expanduser()
+    doc = _read_doc(d)                     # before importing torch: a broken folder fails in milliseconds
     from safetensors.torch import load_file
 
     from models.state import load_state_checked
-    d = Path(directory).expanduser()
-    doc = _read_doc(d)
     f = d / "bundle.yaml"
     spec = bundle_kind(doc["kind"], f"{f}: kind")
     if kind is not None and doc["kind"] != kind:
@@ -239,8 +241,9 @@ def load_bundle(directory: str | Path, *, kind: str | None = None, device="cpu")
         raise CheckpointError(f"{f}: {problem}")
     try:
         model = spec.build(cfg)
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{f}: model: {exc}") from None
+    except Exception as exc:  # e.g. torch's RuntimeError for a negative layer size: still one line
+        raise CheckpointError(f"{f}: model: cannot build a {spec.name} from this config "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
     weights = d / "model.safetensors"
     try:
         state = load_file(str(weights))

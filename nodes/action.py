@@ -37,19 +37,23 @@ class Action(Node):
 
     def setup(self) -> None:
         from models.bundle import load_bundle
-        from models.streaming.predictor import RecognitionEngine
         p = self.params
-        bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")
+        bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")   # checks the folder first
+        from models.streaming.predictor import RecognitionEngine
         self.engine = RecognitionEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads))
         self.labels = list(bundle.serving.labels)
         self.streams = {}
+
+    def release(self, source_id: str) -> None:
+        self.streams.pop(source_id, None)
 
     def process(self, msg: BodyParams):
         if not msg.has_person:
             return msg.derive(ActionProbs, labels=[], probs=np.zeros(0, np.float32), has_person=False)
         st = self.streams.get(msg.source_id)
         if st is None:
-            st = self.streams[msg.source_id] = self.engine.stream(max_gap_s=self.params.max_gap_s)
+            st = self.streams[msg.source_id] = self.engine.stream(max_gap_s=self.params.max_gap_s,
+                                                                  events=self.counters)
         window = st.push(msg.capture_ts, msg.theta)                # (T_o, 72) or None while filling
         if window is None:
             return None

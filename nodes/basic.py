@@ -83,6 +83,7 @@ class Recorder(Node):
     """Sink: records one JSON line per message (topic, type, source, frame id, latency, summary)."""
     INPUTS = (Input("*"),)
     Params = RecorderParams
+    MAX_SOURCES = 64             # no per-source state beyond the inbox's
 
     def setup(self) -> None:
         self._fh = open(self.params.path, "a", buffering=1) if self.params.path else None
@@ -115,6 +116,7 @@ class Relay(Node):
     """
     INPUTS = (Input("*"),)
     RELAY = True
+    MAX_SOURCES = 64             # no per-source state beyond the inbox's
 
     def process(self, msg: Message, topic: str):
         return msg

@@ -2,7 +2,10 @@
 
 Input problems are one-line fatal errors (exit code 2, never restarted, so a missing camera does
 not make the supervisor hot-loop): a camera that cannot be opened, a missing file, a file OpenCV
-cannot decode. Frames are stamped with the wall-clock capture time that travels end to end.
+cannot decode, a file that ends before the frame count its header declares (truncated: the line says
+how many frames were read; FFmpeg's own messages are silenced). Frames are stamped with the
+wall-clock capture time that travels end to end (models.streaming.clock: what a session does when
+that clock steps).
 """
 from __future__ import annotations
 
@@ -55,6 +58,7 @@ class Capture(Node):
             self.period_s = 1.0 / (p.fps or 30.0)
             return
         os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # our one-line errors replace its noise
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")   # AV_LOG_QUIET: and FFmpeg's
         import cv2
         if p.source == "camera":
             self.cap = cv2.VideoCapture(p.camera)
@@ -74,6 +78,8 @@ class Capture(Node):
         self.cap.set(self._pos_frames, 0)
         native = self.cap.get(cv2.CAP_PROP_FPS) or 30.0
         self.period_s = 1.0 / (p.fps or native)
+        self.declared = int(self.cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)   # <= 0: unknown
+        self.pass_start = 0                                                # frame_id where this pass began
 
     def produce(self):
         p = self.params
@@ -87,9 +93,11 @@ class Capture(Node):
             if not ok:
                 if p.source == "camera":
                     raise DataError(f"camera {p.camera} stopped delivering frames")
+                self._check_complete()
                 if not p.loop:
                     raise EndOfStream
                 self.cap.set(self._pos_frames, 0)
+                self.pass_start = self.frame_id
                 ok, img = self.cap.read()
                 if not ok:
                     raise EndOfStream
@@ -97,6 +105,15 @@ class Capture(Node):
                              image=img)
         self.frame_id += 1
         return msg
+
+    def _check_complete(self) -> None:
+        """A file that ends short of the frame count in its header is truncated or corrupt: an
+        error, not a normal end (it used to play 39 frames and exit 0). Headers that estimate the
+        count get 1 % (at least 2 frames) of slack."""
+        read, declared = self.frame_id - self.pass_start, self.declared
+        if declared > 0 and read + max(2, declared // 100) < declared:
+            raise DataError(f"video file {self.params.video} ended early: read {read} of the {declared} "
+                            f"frames its header declares (truncated or corrupt file)")
 
     def teardown(self) -> None:
         if getattr(self, "cap", None) is not None:

@@ -42,12 +42,15 @@ class Forecaster(Node):
 
     def setup(self) -> None:
         from models.bundle import load_bundle
-        from models.streaming.charpose import CharPoseEngine
         p = self.params
-        bundle = load_bundle(bundle_path(p.weights), kind="charpose_forecaster")
+        bundle = load_bundle(bundle_path(p.weights), kind="charpose_forecaster")   # checks the folder first
+        from models.streaming.charpose import CharPoseEngine
         self.engine = CharPoseEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads))
         self.labels = list(bundle.serving.labels)
         self.sessions = {}
+
+    def release(self, source_id: str) -> None:
+        self.sessions.pop(source_id, None)
 
     def process(self, msg: Pose2D):
         if not msg.has_person:
@@ -60,7 +63,7 @@ class Forecaster(Node):
             p = self.params
             s = self.sessions[msg.source_id] = self.engine.session(
                 observation=p.observation, focal_factor=p.focal_factor, max_gap_s=p.max_gap_s,
-                max_wait_s=p.max_step_wait_s)
+                max_wait_s=p.max_step_wait_s, events=self.counters)
         pred = s.push(msg.capture_ts, world, keypoints, msg.image_size)
         if pred is None:
             return None

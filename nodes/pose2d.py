@@ -43,6 +43,7 @@ class Pose2DNode(Node):
     INPUTS = (Input("frames", VideoFrame, policy="latest"),)
     OUTPUTS = {"pose2d": Output(Pose2D)}
     Params = Pose2DParams
+    MAX_SOURCES = 4          # a MediaPipe tracker per source holds ~60 MB
 
     def setup(self) -> None:
         import mediapipe as mp  # heavy: imported in the node process only
@@ -87,6 +88,11 @@ class Pose2DNode(Node):
         return msg.derive(Pose2D, keypoints=np.concatenate([kp[:, :2], z], 1).astype(np.float32),
                           scores=kp[:, 2].copy(), world=msg.gt_world, layout=LAYOUT,
                           image_size=_size(msg), has_person=True)
+
+    def release(self, source_id: str) -> None:
+        tr = self._trackers.pop(source_id, None)
+        if tr is not None:
+            tr.close()
 
     def teardown(self) -> None:
         for tr in getattr(self, "_trackers", {}).values():

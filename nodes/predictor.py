@@ -39,11 +39,14 @@ class Predictor(Node):
 
     def setup(self) -> None:
         from models.bundle import load_bundle
-        from models.streaming.predictor import PredictorEngine
         p = self.params
-        bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")
+        bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")   # checks the folder first
+        from models.streaming.predictor import PredictorEngine
         self.engine = PredictorEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads), need="smpl_theta")
         self.sessions = {}
+
+    def release(self, source_id: str) -> None:
+        self.sessions.pop(source_id, None)
 
     def process(self, msg: BodyParams):
         if not msg.has_person:
@@ -52,7 +55,8 @@ class Predictor(Node):
                     msg.derive(ActionProbs, labels=[], probs=np.zeros(0, np.float32), has_person=False)]
         s = self.sessions.get(msg.source_id)
         if s is None:
-            s = self.sessions[msg.source_id] = self.engine.session(max_gap_s=self.params.max_gap_s)
+            s = self.sessions[msg.source_id] = self.engine.session(max_gap_s=self.params.max_gap_s,
+                                                                   events=self.counters)
         pred = s.push(msg.capture_ts, msg.theta)
         if pred is None:
             return None                                          # the window is still filling

@@ -45,6 +45,9 @@ class Regress(Node):
         self.fitter = BodyFitter(refine_iters=self.params.refine_iters, shape=self.params.shape)
         self.tracks = {}
 
+    def release(self, source_id: str) -> None:
+        self.tracks.pop(source_id, None)
+
     def process(self, msg: Pose2D):
         if not msg.has_person:
             return msg.derive(BodyParams, theta=np.zeros((24, 3), np.float32), beta=np.zeros(10, np.float32),

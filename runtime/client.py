@@ -13,6 +13,15 @@ notice a dead peer; if nothing at all arrives for `reconnect_after_s`, the socke
 from scratch (counted in `reconnects`), which recovers from a gateway restarted with new keys or a
 half-open link. Malformed messages are counted in `decode_errors` and skipped. Non-Python clients:
 see docs/protocol.md.
+
+Slow clients: the gateway keeps at most its send queue (SNDHWM) per client and drops the newest
+messages beyond it; ZeroMQ does not tell it which client lost how many (the gateway counts overflow
+episodes as `slow_subscriber`). The client counts its own loss: `gaps` = frame ids missing per
+(topic, source), i.e. messages dropped for this client plus frames skipped upstream (latest-wins
+stages). A client that only wants the present, not the backlog, passes `latest_only=True`: each
+recv() first reads everything waiting and keeps only the newest message per (topic, source)
+(the older ones are counted in `skipped`), so after a 10 s stall it gets the current forecast, not
+the one from 10 s ago.
 """
 from __future__ import annotations
 
@@ -31,7 +40,11 @@ class ForecastSubscriber:
     def __init__(self, endpoint: str = "tcp://127.0.0.1:5560", topics: Iterable[str] = (), *,
                  types: Iterable[type[P.Message]] = (), curve: CurveKeys | None = None,
                  on_message: Callable[[P.Message], None] | None = None,
-                 reconnect_after_s: float = 5.0, limits: P.Limits = P.DEFAULT_LIMITS):
+                 reconnect_after_s: float = 5.0, limits: P.Limits = P.DEFAULT_LIMITS,
+                 latest_only: bool = False, rcvhwm: int | None = None):
+        if curve is not None:  # a bad key file is a one-line ConfigError here, before any socket
+            curve.load_secret()
+            curve.load_server_public()
         self.endpoint = endpoint
         self.topics = list(topics) or [""]   # [""] = every topic
         self.types = tuple(types)
@@ -44,6 +57,14 @@ class ForecastSubscriber:
         self.received = 0
         self.reconnects = 0
         self.decode_errors: collections.Counter[str] = collections.Counter()
+        self.latest_only = latest_only
+        # the client's own queue (messages): a backlog client keeps a deep one; a latest-only client
+        # a short one, so the gateway drops the stale surplus instead of this process holding it
+        self.rcvhwm = rcvhwm if rcvhwm is not None else (64 if latest_only else 1000)
+        self.gaps = 0                  # frame ids never received (see the module docstring)
+        self.skipped = 0               # latest_only: older messages read and discarded
+        self._last_id: dict[tuple[str, str], int] = {}
+        self._pending: dict[tuple[str, str], P.Message] = {}    # latest_only: newest per (topic, source)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_rx = time.monotonic()
@@ -52,7 +73,7 @@ class ForecastSubscriber:
     def _connect(self) -> None:
         # only the socket is kept: messages are read with recv_multipart, so every topic
         # (including the [""] subscription) is delivered, not just exact topic names
-        sub = Subscriber(self.ctx, self.endpoint, self.topics, rcvhwm=1000, curve=self.curve,
+        sub = Subscriber(self.ctx, self.endpoint, self.topics, rcvhwm=self.rcvhwm, curve=self.curve,
                          heartbeat_ms=1000)
         self.sock, self._last_rx = sub.sock, time.monotonic()
 
@@ -69,11 +90,16 @@ class ForecastSubscriber:
             self._connect()
         end = None if timeout_s is None else time.monotonic() + timeout_s
         while not self._stop.is_set():
+            if self._pending:
+                return self._pending.pop(next(iter(self._pending)))
             wait = 0.1 if end is None else max(0.0, min(0.1, end - time.monotonic()))
             if self.sock.poll(int(wait * 1000)):
+                if self.latest_only:
+                    self._read_latest()
+                    continue
                 msg = self._read()
                 if msg is not None:
-                    return msg
+                    return msg[1]
                 continue
             if time.monotonic() - self._last_rx > self.reconnect_after_s:
                 self._reconnect()
@@ -81,7 +107,19 @@ class ForecastSubscriber:
                 return None
         return None
 
-    def _read(self) -> P.Message | None:
+    def _read_latest(self) -> None:
+        """Read all that is waiting now; keep the newest message per (topic, source). Waits for 1 ms
+        of quiet: ZeroMQ refills the queue from the gateway's while it is being read."""
+        while self.sock.poll(1):
+            got = self._read()
+            if got is None:
+                continue
+            key = (got[0], got[1].source_id)
+            if self._pending.pop(key, None) is not None:
+                self.skipped += 1
+            self._pending[key] = got[1]             # re-inserted: sources take turns
+
+    def _read(self) -> tuple[str, P.Message] | None:
         frames = self.sock.recv_multipart(copy=False)
         self._last_rx = time.monotonic()
         try:
@@ -91,8 +129,16 @@ class ForecastSubscriber:
             return None
         if self.types and not isinstance(msg, self.types):
             return None
+        topic = frames[0].bytes.decode(errors="replace")
+        self._count_gap((topic, msg.source_id), msg.frame_id)
         self.received += 1
-        return msg
+        return topic, msg
+
+    def _count_gap(self, key: tuple[str, str], frame_id: int) -> None:
+        last = self._last_id.get(key)
+        if last is not None and frame_id > last + 1:
+            self.gaps += frame_id - last - 1
+        self._last_id[key] = frame_id               # lower = the source restarted: a new count
 
     def __iter__(self) -> Iterator[P.Message]:
         while not self._stop.is_set():

@@ -16,6 +16,7 @@ params) are ConfigErrors naming the dotted field.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,8 @@ from runtime.registry import node_class
 from runtime.runner import InputSpec, RunSpec
 from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
 from spec.messages import Message
+
+log = logging.getLogger("foresight.graph")
 
 
 @dataclasses.dataclass
@@ -45,6 +48,16 @@ class NodeConfig:
     # per input topic, overriding the node's declared policy (e.g. regress: pose2d latest)
     policies: dict[str, Literal["latest", "ordered"]] = dataclasses.field(default_factory=dict)
     queue_max: int = 64                          # bound of the ordered input FIFO
+    # live sources (source_id) this node serves at once; 0 = its type's MAX_SOURCES. A new source
+    # beyond it takes the slot of the one idle longest (>= source_idle_s), else it is refused
+    max_sources: int = 0
+    source_idle_s: float = 2.0
+
+    def __post_init__(self):
+        if self.queue_max < 1:
+            raise ValueError(f"queue_max must be >= 1, got {self.queue_max}")
+        if self.max_sources < 0 or self.source_idle_s <= 0:
+            raise ValueError("max_sources must be >= 0 (0 = the node's default) and source_idle_s > 0")
 
 
 @dataclasses.dataclass
@@ -64,6 +77,11 @@ class SupervisorConfig:
             raise ValueError("need 0 < heartbeat_interval_s < heartbeat_timeout_s")
         if self.shutdown_timeout_s > 1.8:
             raise ValueError("shutdown_timeout_s must be <= 1.8 (whole shutdown within 2 s)")
+        for name in ("startup_timeout_s", "backoff_initial_s", "backoff_max_s", "shutdown_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if self.stable_after_s < 0 or self.max_restarts < 0:
+            raise ValueError("stable_after_s and max_restarts must be >= 0")
 
 
 @dataclasses.dataclass
@@ -73,6 +91,13 @@ class PipelineConfig:
     nodes: dict[str, NodeConfig] = dataclasses.field(default_factory=dict)
     monitor: list[str] = dataclasses.field(default_factory=list)   # "<node>.<topic>" shown live
     max_message_bytes: int = 64 << 20
+    # a message stamped further ahead of the receiving node's clock is dropped (rejected.future_ts):
+    # every node runs on this host, so only a bad stamp or a wall clock stepped back can do that
+    max_future_s: float = 1.0
+
+    def __post_init__(self):
+        if self.max_message_bytes < 1024 or self.max_future_s <= 0:
+            raise ValueError("max_message_bytes must be >= 1024 and max_future_s > 0")
 
 
 def load_pipeline(path: str | Path | None, overrides: list[str] | None = None) -> PipelineConfig:
@@ -142,17 +167,7 @@ def validate(cfg: PipelineConfig) -> None:
             raise ConfigError(f"{where}: node names use letters, digits, '_' or '-'")
         cls = node_class(nc.type, f"{where}.type")
         cls.parse_params(nc.params, f"{where}.params")
-        if nc.bind != "auto":
-            if not nc.bind.startswith(("ipc://", "tcp://", "inproc://")):
-                raise ConfigError(f"{where}.bind: expected auto, ipc://PATH or tcp://HOST:PORT")
-            if nc.bind in binds:
-                raise ConfigError(f"{where}.bind: endpoint {nc.bind} already used by nodes.{binds[nc.bind]}")
-            binds[nc.bind] = name
-            if not is_local_endpoint(nc.bind) and not nc.allow_remote:
-                raise ConfigError(f"{where}.bind: {nc.bind} is not loopback; set allow_remote: true "
-                                  f"to expose it (and consider curve:)")
-        if nc.curve is not None and not Path(nc.curve.secret_key_file).is_file():
-            raise ConfigError(f"{where}.curve.secret_key_file: {nc.curve.secret_key_file} not found")
+        _check_bind(name, nc, binds)
         if cls.IS_SOURCE and nc.inputs:
             raise ConfigError(f"{where}.inputs: {nc.type} is a source and takes no inputs")
         if not cls.IS_SOURCE and not nc.inputs:
@@ -167,6 +182,32 @@ def validate(cfg: PipelineConfig) -> None:
         up, topic = _split_ref(ref, f"monitor[{i}]", cfg)
         if topic not in output_topics(cfg, up):
             raise ConfigError(f"monitor[{i}]: node {up!r} publishes no topic {topic!r}")
+
+
+def _check_bind(name: str, nc: NodeConfig, binds: dict[str, str]) -> None:
+    where = f"nodes.{name}"
+    if nc.bind != "auto":
+        if not nc.bind.startswith(("ipc://", "tcp://", "inproc://")):
+            raise ConfigError(f"{where}.bind: expected auto, ipc://PATH or tcp://HOST:PORT")
+        if nc.bind in binds:
+            raise ConfigError(f"{where}.bind: endpoint {nc.bind} already used by nodes.{binds[nc.bind]}")
+        binds[nc.bind] = name
+        if not is_local_endpoint(nc.bind) and not nc.allow_remote:
+            raise ConfigError(f"{where}.bind: {nc.bind} is not loopback; set allow_remote: true "
+                              f"to expose it (and consider curve:)")
+        if not is_local_endpoint(nc.bind) and nc.curve is None:
+            # allowed (a trusted robot LAN), but never silently: anyone who reaches it reads the stream
+            log.warning("%s.bind: %s is open to the network WITHOUT CURVE: any host that reaches it "
+                        "receives every message; add curve: {secret_key_file: ..., authorized_clients_dir: ...} "
+                        "(docs/runtime.md, 'CURVE for remote clients')", where, nc.bind)
+    if nc.curve is not None:
+        keys = CurveKeys(secret_key_file=nc.curve.secret_key_file,
+                         authorized_clients_dir=nc.curve.authorized_clients_dir)
+        try:  # the very files the node will load: a bad key is a config error now, not a node that hangs
+            keys.load_secret()
+            keys.check_clients_dir()
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.curve: {exc}") from None
 
 
 def _check_input(cfg: PipelineConfig, name: str, cls, ref: str, where: str) -> None:
@@ -220,5 +261,6 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             bind=binds[name], curve=curve, heartbeat_endpoint=heartbeat_endpoint,
             heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=policies,
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
-            sndhwm=output_queue(cfg, name))
+            sndhwm=output_queue(cfg, name), max_future_s=cfg.max_future_s,
+            max_sources=nc.max_sources or cls.MAX_SOURCES, source_idle_s=nc.source_idle_s)
     return specs

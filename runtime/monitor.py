@@ -13,6 +13,17 @@ from runtime.supervisor import Supervisor
 from runtime.transport import Subscriber
 
 
+# counters that mean "something is wrong or being lost", shown on a node's status line when non-zero
+NOTABLE = ("rejected.", "decode_errors.", "wrong_type.", "process_errors", "clock_resync", "sources.evicted",
+           "sources.refused", "slow_subscriber")
+
+
+def notable(counters: dict[str, int]) -> str:
+    """'  ! rejected.out_of_order 4, clock_resync 1' for the non-zero NOTABLE counters, else ''."""
+    hits = [f"{k} {v}" for k, v in sorted(counters.items()) if v and k.startswith(NOTABLE)]
+    return "  ! " + ", ".join(hits) if hits else ""
+
+
 class LiveMonitor:
     """Counts messages on `refs` ("<node>.<topic>") and renders a few readable summary lines."""
 
@@ -55,7 +66,7 @@ class LiveMonitor:
             else:
                 lat = f"{'(source)' if p.is_source else 'latency -':<45}"
             out.append(f"  {name:<11} {hb.state:<8} {hb.fps:5.1f} msg/s  {lat}  drops {hb.drops}"
-                       f"  restarts {p.restarts}")
+                       f"  restarts {p.restarts}{notable(hb.counters)}")
         for ref, _ in self.subs:
             n = self.no_person[ref]
             extra = f" (no person: {n})" if n else ""

@@ -67,6 +67,9 @@ class Node:
     RELAY: ClassVar[bool] = False        # republishes each message on the topic it came in on
     IS_SOURCE: ClassVar[bool] = False    # sources implement produce()
     Params: ClassVar[type] = NoParams    # typed dataclass for `params:` in the YAML
+    # live sources served at once unless the graph sets max_sources (runtime.sources); per-source
+    # state is released through release() when an idle source is evicted
+    MAX_SOURCES: ClassVar[int] = 8
 
     def __init__(self, name: str = "", params: Any = None):
         self.name = name or type(self).__name__
@@ -103,6 +106,11 @@ class Node:
 
     def teardown(self) -> None:
         """Release resources; called once, also after errors."""
+
+    def release(self, source_id: str) -> None:
+        """Free the state kept for `source_id`: the runtime evicted it (idle while the node served
+        max_sources others). A later message of it starts afresh. Nodes with per-source state
+        (trackers, sessions) override this."""
 
     # ---- helpers used by the runner (and by tests: the same path without sockets) ----------
     def deliver(self, topic: str, msg: Message) -> list[tuple[str, Message]]:

@@ -4,9 +4,11 @@ Runs inside the node's own process (`python -m runtime.launch`), or in a thread 
 socket is created in `run()`, i.e. in the thread that uses it. Each subscribed topic is bound to the
 node's declared `Input` (type, policy, handler). Bad input never stops the loop: a DecodeError is
 counted under `decode_errors.<kind>`, a message of a type the input does not take under
-`wrong_type.<topic>`, a `Rejected` raised by a handler under `rejected.<reason>` -- each logged once
+`wrong_type.<topic>`, a `Rejected` raised by a handler under `rejected.<reason>`, a message stamped
+more than `max_future_s` ahead of this node's clock under `rejected.future_ts` -- each logged once
 per kind and dropped; any other exception in a handler is counted, logged once per exception type
-(with its traceback) and the message dropped.
+(with its traceback) and the message dropped. A node serves at most `max_sources` sources at once
+(runtime.sources: idle ones are evicted and released, new ones beyond that refused, both counted).
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ import zmq
 from core.errors import ConfigError, ForesightError, Rejected
 from runtime import protocol as P
 from runtime.node import EndOfStream, Input, Node
-from runtime.signals import StopFlag
+from runtime.signals import StopFlag, StopRequested
+from runtime.sources import SourceTable
 from runtime.stats import NodeStats
 from runtime.transport import CurveKeys, Inbox, Publisher, Subscriber
 
@@ -61,6 +64,9 @@ class RunSpec:
     sndhwm: int = 8                                  # the graph sets it from the outputs' Output.queue
     rcvhwm: int = 32                                  # for latest-wins inputs (see _open_inputs)
     max_message_bytes: int = P.DEFAULT_LIMITS.max_message_bytes
+    max_future_s: float = 1.0                        # later capture stamps are dropped (rejected.future_ts)
+    max_sources: int = 8                             # live sources served at once (runtime.sources)
+    source_idle_s: float = 2.0
 
 
 class NodeRunner:
@@ -82,6 +88,7 @@ class NodeRunner:
             self.inputs[topic] = inp
         self.inbox = Inbox({t: spec.policies.get(t) or inp.policy for t, inp in self.inputs.items()},
                            spec.queue_max)
+        self.sources = SourceTable(spec.max_sources, spec.source_idle_s)
 
     # ---- public --------------------------------------------------------------------------
     def stop(self) -> None:
@@ -97,7 +104,7 @@ class NodeRunner:
         try:
             self._open(ctx)
             self._heartbeat()
-            self.node.setup()
+            self._setup()
             # Everything loaded so far (torch, models, mediapipe) lives as long as the process:
             # freezing it keeps the cyclic GC from re-scanning that heap in the middle of a frame.
             gc.collect()
@@ -109,10 +116,13 @@ class NodeRunner:
             self._heartbeat()
             self._loop()
             self.state = "finished" if self.state == "finished" else "stopping"
-        except ForesightError as exc:
-            self.state, self.error, code = "failed", f"{self.spec.name}: {exc}", EXIT_FATAL
-            # supervised: the supervisor prints this line (from the final heartbeat), once
+        except StopRequested:   # stopped while still in setup(): a clean stop, not a failure
+            self.state = "stopping"
+        except ForesightError as exc:  # "fatal": the supervisor must not restart it, even if it exits slowly
+            self.state, self.error, code = "fatal", f"{self.spec.name}: {exc}", EXIT_FATAL
+            # supervised: the supervisor prints this line (from the heartbeat), once
             log.log(logging.DEBUG if self._hb is not None else logging.ERROR, "%s", self.error)
+            self._heartbeat()  # now, not after teardown: the supervisor knows why before any timeout
         except Exception as exc:
             self.state, self.error, code = "failed", f"{self.spec.name}: crashed: {exc!r}", EXIT_CRASH
             log.error("%s\n%s", self.error, traceback.format_exc())
@@ -126,6 +136,19 @@ class NodeRunner:
         return code
 
     # ---- internals -----------------------------------------------------------------------
+    def _setup(self) -> None:
+        """node.setup(), interruptible: loading models takes seconds, and a node whose supervisor
+        died (PR_SET_PDEATHSIG) or that is being stopped must not finish loading first. The signal
+        handler raises StopRequested while `interruptible` is set (runtime.signals)."""
+        stop = self.stop_event
+        if stop.is_set():
+            raise StopRequested
+        stop.interruptible = True
+        try:
+            self.node.setup()
+        finally:
+            stop.interruptible = False
+
     def _open(self, ctx: zmq.Context) -> None:
         s = self.spec
         if s.heartbeat_endpoint:
@@ -156,8 +179,8 @@ class NodeRunner:
             self._pub.close()
         if self._hb is not None:
             self._hb.close(linger=200)
-        if own_ctx:
-            ctx.term()
+        if own_ctx:  # destroy, not term: a socket some library left open must not hang the exit
+            ctx.destroy(linger=200)
 
     def _loop(self) -> None:
         node, interval = self.node, self.spec.heartbeat_interval_s
@@ -205,7 +228,33 @@ class NodeRunner:
                 self._log_once(f"type:{topic}", "%s: dropped a %s on %r, which takes %s (logged once per "
                                "topic)", self.spec.name, msg.TYPE, topic, want.__name__)
                 continue
-            self.inbox.put(topic, msg)
+            if self._admit(msg):
+                self.inbox.put(topic, msg)
+
+    def _admit(self, msg: P.Message) -> bool:
+        """The transport's rules before a message may reach the node: a plausible capture stamp and
+        a source the node has room for (runtime.sources)."""
+        ahead = msg.capture_ts - time.time()
+        if ahead > self.spec.max_future_s:
+            self.stats.count("rejected.future_ts")
+            self._log_once("future", "%s: dropped %s %s/%d stamped %.1f s in the future (counted as "
+                           "rejected.future_ts; logged once)", self.spec.name, msg.TYPE, msg.source_id,
+                           msg.frame_id, ahead)
+            return False
+        ok, gone = self.sources.admit(msg.source_id, time.monotonic())
+        if gone is not None:
+            self.inbox.forget(gone)
+            try:
+                self.node.release(gone)
+            except Exception:
+                self.stats.count("process_errors")
+                self._log_once("release", "%s: release(%r) failed:\n%s", self.spec.name, gone,
+                               traceback.format_exc())
+        if not ok:
+            self._log_once("refused", "%s: refused source %r: already serving max_sources=%d sources, "
+                           "none idle for %.1f s (counted as sources.refused; logged once)", self.spec.name,
+                           msg.source_id, self.sources.max_sources, self.sources.idle_s)
+        return ok
 
     def _process_pending(self) -> None:
         for topic, msg in self.inbox.pop_all():
@@ -238,8 +287,14 @@ class NodeRunner:
 
     def _heartbeat(self) -> None:
         self.stats.roll()
-        self.stats.counters["drops"] = self.inbox.drops
-        self.stats.counters["gaps"] = self.inbox.gaps
+        c = self.stats.counters
+        c["drops"], c["gaps"] = self.inbox.drops, self.inbox.gaps
+        if self.spec.inputs:
+            c["sources.live"] = len(self.sources)
+            c["sources.evicted"], c["sources.refused"] = self.sources.evicted, self.sources.refused
+        if self._pub is not None:
+            self._pub.drain_subscriptions()
+            c["slow_subscriber"] = self._pub.slow_subscriber
         if self._hb is None:
             return
         p50, p99 = self.stats.percentiles()

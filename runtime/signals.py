@@ -15,13 +15,20 @@ import time
 _SLICE_S = 0.005  # how late a wait() notices a stop: far below the 50 ms loop budget
 
 
+class StopRequested(BaseException):
+    """Raised by the signal handler while the flag is `interruptible` (a node in setup(): loading a
+    model must not outlive a stop request or a dead supervisor by seconds). A BaseException, so
+    `except Exception` in library code does not swallow it."""
+
+
 class StopFlag:
     """Event-like flag (`set`, `is_set`, `wait`) that is safe to set from a signal handler."""
 
-    __slots__ = ("_flag",)
+    __slots__ = ("_flag", "interruptible")
 
     def __init__(self) -> None:
         self._flag = False
+        self.interruptible = False   # set by the owner around code that never checks the flag
 
     def set(self) -> None:
         self._flag = True
@@ -40,7 +47,13 @@ class StopFlag:
 
 
 def stop_on_signals(flag: StopFlag, signals=(signal.SIGINT, signal.SIGTERM)) -> StopFlag:
-    """Install handlers that only set `flag` (main thread only, as Python requires)."""
+    """Install handlers that set `flag` (main thread only, as Python requires) and, while the flag
+    is `interruptible`, raise StopRequested in the main thread (once)."""
+    def handler(*_):
+        flag.set()
+        if flag.interruptible:
+            flag.interruptible = False
+            raise StopRequested
     for sig in signals:
-        signal.signal(sig, lambda *_: flag.set())
+        signal.signal(sig, handler)
     return flag

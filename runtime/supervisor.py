@@ -6,20 +6,20 @@
 Each node runs `python -m runtime.launch` in its own session (= process group), so a shutdown can
 signal the whole group: SIGTERM, `shutdown_timeout_s` grace, then SIGKILL of every group, all
 within 2 s; node processes also get SIGTERM from the kernel if the supervisor itself dies.
-A node that exits with code 2 (fatal input error such as a missing camera) is not restarted and
-fails the pipeline with its one-line message; a crash (other code, signal) or a hang (no heartbeat
-for `heartbeat_timeout_s`) is restarted after an exponential backoff, and logged.
+A node that exits with code 2 or reported the heartbeat state `fatal` (input/config error such as a
+missing camera or a bad key) is not restarted and fails the pipeline with its one-line message; a
+crash (other code, signal) or a hang (no heartbeat for `heartbeat_timeout_s`) is restarted after an
+exponential backoff, and logged. The run directory is locked for the supervisor's life
+(runtime.rundir: a second pipeline on it fails at once).
 """
 from __future__ import annotations
 
 import json
 import logging
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -31,9 +31,11 @@ from core.paths import REPO_ROOT
 from runtime import protocol as P
 from runtime.graph import PipelineConfig, run_specs
 from runtime.registry import node_class
+from runtime.rundir import RunDir
 from runtime.runner import EXIT_FATAL, RunSpec
 
 log = logging.getLogger("foresight.supervisor")
+BAD_LOG_EVERY_S = 10.0
 
 
 @dataclass
@@ -62,13 +64,13 @@ class Supervisor:
         self.env = {**os.environ, **(env or {}), "FORESIGHT_SUPERVISOR_PID": str(os.getpid())}
         self.procs: dict[str, NodeProc] = {}
         self.ctx: zmq.Context | None = None
-        self._own_run_dir = False
+        self.rundir = RunDir(self.sc.run_dir)
+        self.bad_heartbeats = 0          # undecodable messages on the heartbeat socket (log rate-limited)
+        self._bad_logged_at = -1e9
 
     # ---- lifecycle ------------------------------------------------------------------------
     def start(self) -> "Supervisor":
-        self.run_dir = self.sc.run_dir or tempfile.mkdtemp(prefix="fs-")
-        self._own_run_dir = not self.sc.run_dir
-        os.makedirs(self.run_dir, exist_ok=True)
+        self.run_dir = str(self.rundir.acquire().path)   # locked: a second pipeline on it fails here
         self.ctx = zmq.Context()
         self.hb = self.ctx.socket(zmq.PULL)
         self.hb.setsockopt(zmq.LINGER, 0)
@@ -142,7 +144,7 @@ class Supervisor:
             try:
                 hb = P.decode(frames)
             except P.DecodeError as exc:
-                log.warning("bad heartbeat dropped: %s", exc)
+                self._bad_heartbeat(exc)
                 continue
             p = self.procs.get(hb.source_id) if isinstance(hb, P.Heartbeat) else None
             if p is None or p.popen is None or hb.pid != p.popen.pid:
@@ -150,6 +152,16 @@ class Supervisor:
             p.last, p.last_seen, p.node_state = hb, time.monotonic(), hb.state
             if hb.error:
                 p.error = hb.error
+
+    def _bad_heartbeat(self, exc: Exception) -> None:
+        """Count garbage on the heartbeat socket; log it at most every BAD_LOG_EVERY_S (one line per
+        message let anything that can reach the socket flood the log)."""
+        self.bad_heartbeats += 1
+        now = time.monotonic()
+        if now - self._bad_logged_at >= BAD_LOG_EVERY_S:
+            self._bad_logged_at = now
+            log.warning("dropped bad message(s) on the heartbeat socket (%d so far; latest: %s); logged at "
+                        "most every %.0f s", self.bad_heartbeats, exc, BAD_LOG_EVERY_S)
 
     def _check_running(self, p: NodeProc, now: float) -> None:
         code = p.popen.poll()
@@ -159,21 +171,27 @@ class Supervisor:
                 self._note(p, f"no heartbeat for {now - p.last_seen:.1f}s (hung); killing")
                 _killpg(p.popen.pid, signal.SIGKILL)
                 p.popen.wait()
-                self._crashed(p, "hung", now)
+                if p.node_state == "fatal":  # it reported a config error and was only slow to exit
+                    self._fatal(p)
+                else:
+                    self._crashed(p, "hung", now)
             return
         _killpg(p.popen.pid, signal.SIGKILL)  # leftovers of the group, if any
+        self._read_heartbeats()  # its last heartbeat (the one-line reason, a crash report) may be in flight
         if code == 0:
             p.status = "finished"
             self._note(p, "finished")
-        elif code == EXIT_FATAL:
-            self._read_heartbeats()  # its last heartbeat carries the one-line reason
-            p.status = "failed"
-            p.error = p.error or f"{p.name}: exited with a fatal error (code 2), see its output"
-            self._note(p, f"fatal: {p.error}")
+        elif code == EXIT_FATAL or p.node_state == "fatal":  # fatal, even if it then died another way
+            self._fatal(p)
         else:
-            self._read_heartbeats()  # a crash report (exception text) may still be in flight
             why = f"exit code {code}" if code > 0 else f"signal {-code}"
             self._crashed(p, f"{why} ({p.error})" if p.error else why, now)
+
+    def _fatal(self, p: NodeProc) -> None:
+        """A configuration/input error: restarting cannot fix it, so the pipeline stops with its line."""
+        p.status = "failed"
+        p.error = p.error or f"{p.name}: exited with a fatal error (code 2), see its output"
+        self._note(p, f"fatal: {p.error}")
 
     def _crashed(self, p: NodeProc, why: str, now: float) -> None:
         if not p.restart or p.restarts >= self.sc.max_restarts:
@@ -234,10 +252,9 @@ class Supervisor:
                     log.error("node %s (pid %d) survived SIGKILL", p.name, p.popen.pid)
         if self.ctx is not None:
             self.hb.close(linger=0)
-            self.ctx.term()
+            self.ctx.destroy(linger=0)
             self.ctx = None
-        if self._own_run_dir:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+        self.rundir.release()
         return time.monotonic() - t0
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger("foresight.transport")
 Policy = Literal["latest", "ordered"]
 # plain ints: pyzmq's enum constants cost an enum construction per bit operation on the hot path
 _EVENTS, _POLLIN, _NOBLOCK = int(zmq.EVENTS), int(zmq.POLLIN), int(zmq.NOBLOCK)
+_XPUB_NODROP = int(zmq.XPUB_NODROP)
 
 
 @dataclasses.dataclass
@@ -45,6 +46,10 @@ class CurveKeys:
     def load_server_public(self) -> bytes:
         return _load_cert(self.server_public_key_file, secret=False)[0]
 
+    def check_clients_dir(self) -> None:
+        if self.authorized_clients_dir and not Path(self.authorized_clients_dir).is_dir():
+            raise ConfigError(f"CURVE authorized_clients_dir {self.authorized_clients_dir} is not a directory")
+
 
 def _load_cert(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
     p = Path(path)
@@ -57,6 +62,10 @@ def _load_cert(path: str, *, secret: bool) -> tuple[bytes, bytes | None]:
         raise ConfigError(f"CURVE key file {p} is not a ZeroMQ certificate: {exc}") from None
     if secret and not sec:
         raise ConfigError(f"CURVE key file {p} has no secret key (use the *.key_secret file)")
+    if secret and p.stat().st_mode & 0o077:
+        # like ssh: a secret others can read is no longer a secret; refuse to use it
+        raise ConfigError(f"CURVE secret key {p} is readable by other users (mode "
+                          f"{p.stat().st_mode & 0o777:o}); run: chmod 600 {p}")
     return pub, sec
 
 
@@ -76,31 +85,74 @@ def is_local_endpoint(endpoint: str) -> bool:
 
 
 class Publisher:
-    """A bound PUB socket. `publish` never blocks: at SNDHWM ZeroMQ drops for that subscriber."""
+    """A bound PUB socket. `publish` never blocks: at SNDHWM ZeroMQ drops for that subscriber.
+
+    PUB drops for a full subscriber silently. An XPUB socket with XPUB_NODROP instead refuses the
+    send (EAGAIN) while any subscriber's queue is full, which is how a drop is *seen*: the message
+    is then sent again lossy (the others still get it) and counted in `slow_subscriber`. ZeroMQ
+    does not say which subscriber, and once full it is parked until it reads half its queue, so
+    the count is of overflow episodes, not of lost messages (a client counts those as frame-id gaps:
+    runtime.client)."""
 
     def __init__(self, ctx: zmq.Context, endpoint: str, *, sndhwm: int = 16,
                  curve: CurveKeys | None = None):
         self.endpoint = endpoint
         self.auth = None
-        self.sock = ctx.socket(zmq.PUB)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.SNDHWM, sndhwm)
-        if curve is not None:
-            self.auth = _start_authenticator(ctx, curve)
-            pub, sec = curve.load_secret()
-            self.sock.curve_publickey, self.sock.curve_secretkey = pub, sec
-            self.sock.curve_server = True
-        if endpoint.startswith("ipc://"):
-            Path(endpoint[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
+        self.slow_subscriber = 0
+        # keys first: a bad key must fail before any socket exists (a socket left open makes
+        # Context.term() wait forever: the process never exits and is restarted as hung)
+        keys = (curve.load_secret(), curve.check_clients_dir()) if curve is not None else None
+        self.sock = ctx.socket(zmq.XPUB)
         try:
-            self.sock.bind(endpoint)
-        except zmq.ZMQError as exc:
+            self.sock.setsockopt(zmq.LINGER, 0)
+            self.sock.setsockopt(zmq.SNDHWM, sndhwm)
+            self.sock.setsockopt(zmq.XPUB_NODROP, 1)
+            if keys is not None:
+                self.auth = _start_authenticator(ctx, curve)
+                self.sock.curve_publickey, self.sock.curve_secretkey = keys[0]
+                self.sock.curve_server = True
+            if endpoint.startswith("ipc://"):
+                Path(endpoint[len("ipc://"):]).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.sock.bind(endpoint)
+            except zmq.ZMQError as exc:
+                raise ConfigError(f"cannot bind {endpoint}: {exc}") from None
+        except BaseException:
             self.close()
-            raise ConfigError(f"cannot bind {endpoint}: {exc}") from None
+            raise
 
     def publish(self, topic: str, msg: P.Message) -> None:
         frames = [topic.encode(), *P.encode(msg)]
-        self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+        try:
+            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+        except zmq.Again:
+            self._overflow(frames)
+
+    def _overflow(self, frames: list) -> None:
+        # ZeroMQ learns how far each subscriber has read from commands it processes lazily; reading
+        # EVENTS processes them, else a subscriber that has caught up still looks full (and a lossy
+        # send would drop this message for it too)
+        self.sock.getsockopt(_EVENTS)
+        try:
+            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+            return
+        except zmq.Again:  # a subscriber's queue is really full: it loses this one, the others must not
+            self.slow_subscriber += 1
+        self.sock.setsockopt(_XPUB_NODROP, 0)
+        try:
+            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+        except zmq.Again:
+            pass
+        finally:
+            self.sock.setsockopt(_XPUB_NODROP, 1)
+
+    def drain_subscriptions(self) -> None:
+        """XPUB queues (un)subscription notices for its owner; read them so they never pile up."""
+        try:
+            while True:
+                self.sock.recv(_NOBLOCK)
+        except zmq.Again:
+            pass
 
     def close(self) -> None:
         self.sock.close(linger=0)
@@ -114,11 +166,7 @@ def _start_authenticator(ctx: zmq.Context, curve: CurveKeys):
     auth = ThreadAuthenticator(ctx)
     auth.start()
     if curve.authorized_clients_dir:
-        d = Path(curve.authorized_clients_dir)
-        if not d.is_dir():
-            auth.stop()
-            raise ConfigError(f"CURVE authorized_clients_dir {d} is not a directory")
-        auth.configure_curve(domain="*", location=str(d))
+        auth.configure_curve(domain="*", location=str(Path(curve.authorized_clients_dir)))
     else:
         auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
     return auth
@@ -133,21 +181,27 @@ class Subscriber:
         (for links over a network; node-to-node ipc links leave it off)."""
         self.endpoint = endpoint
         self.topics = {t.encode(): t for t in topics}
+        # keys before the socket: a failed load must leave nothing open (see Publisher)
+        keys = (curve.load_secret(), curve.load_server_public()) if curve is not None else None
         self.sock = ctx.socket(zmq.SUB)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
-        self.sock.setsockopt(zmq.RECONNECT_IVL, 100)
-        self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
-        if heartbeat_ms > 0:
-            self.sock.setsockopt(zmq.HEARTBEAT_IVL, heartbeat_ms)
-            self.sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * heartbeat_ms)
-        if curve is not None:
-            pub, sec = curve.load_secret()
-            self.sock.curve_publickey, self.sock.curve_secretkey = pub, sec
-            self.sock.curve_serverkey = curve.load_server_public()
-        for t in self.topics:
-            self.sock.setsockopt(zmq.SUBSCRIBE, t)
-        self.sock.connect(endpoint)
+        try:
+            self.sock.setsockopt(zmq.LINGER, 0)
+            self.sock.setsockopt(zmq.RCVHWM, rcvhwm)
+            self.sock.setsockopt(zmq.RECONNECT_IVL, 100)
+            self.sock.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+            if heartbeat_ms > 0:
+                self.sock.setsockopt(zmq.HEARTBEAT_IVL, heartbeat_ms)
+                self.sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 3 * heartbeat_ms)
+            if keys is not None:
+                (pub, sec), server = keys
+                self.sock.curve_publickey, self.sock.curve_secretkey = pub, sec
+                self.sock.curve_serverkey = server
+            for t in self.topics:
+                self.sock.setsockopt(zmq.SUBSCRIBE, t)
+            self.sock.connect(endpoint)
+        except BaseException:
+            self.sock.close(linger=0)
+            raise
 
     def drain(self, max_n: int = 256, *, ready: bool = False) -> Iterator[tuple[str, list]]:
         """Yield (topic, frames) for every message waiting now (up to max_n), never blocking.
@@ -200,6 +254,14 @@ class Inbox:
         if len(self.fifo) > self.queue_max:
             self.fifo.popleft()  # drop the oldest: order is kept, memory is bounded
             self.drops += 1
+
+    def forget(self, source: str) -> None:
+        """Drop everything held for `source` (evicted by runtime.sources)."""
+        for d in (self.latest, self._last_id):
+            for key in [k for k in d if k[1] == source]:
+                del d[key]
+        if any(m.source_id == source for _, m in self.fifo):
+            self.fifo = collections.deque((t, m) for t, m in self.fifo if m.source_id != source)
 
     def pop_all(self) -> list[tuple[str, P.Message]]:
         out = list(self.fifo)

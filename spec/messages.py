@@ -302,7 +302,7 @@ class Heartbeat(Message):
     """Liveness + stats of one node (source_id = node name, frame_id = heartbeat sequence)."""
     TYPE = "Heartbeat"
     pid: int = 0
-    state: str = "running"               # starting | running | stopping | failed | finished
+    state: str = "running"               # starting | running | stopping | finished | failed | fatal (no restart)
     fps: float = 0.0                     # messages processed per second over the last period
     latency_p50_ms: float = 0.0          # capture -> output of this node
     latency_p99_ms: float = 0.0

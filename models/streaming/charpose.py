@@ -27,6 +27,7 @@ restarts the stream's history.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 
 import numpy as np
@@ -35,6 +36,7 @@ import torch
 from core.errors import CheckpointError, Rejected
 from models.charpose import camera_tensors, primitive_of
 from models.geometry import perspective_project
+from models.streaming.clock import CaptureClock
 from models.streaming.predictor import Prepare, eager_cpu
 from models.streaming.resample import GridResampler
 from models.streaming.steps import StepSegmenter, characteristic_frame
@@ -90,13 +92,14 @@ class CharPoseEngine:
 
 class CharPoseSession:
     def __init__(self, engine: CharPoseEngine, *, observation: str = "virtual_camera", focal_factor: float = 1.0,
-                 max_gap_s: float = 0.5, max_wait_s: float = 2.0):
+                 max_gap_s: float = 0.5, max_wait_s: float = 2.0, events: collections.Counter | None = None):
         s = engine.serving
         seg = s.segmenter
         self.engine, self.observation, self.focal_factor = engine, observation, focal_factor
         self.fps = s.fps
         self.K0, self.R, self.t = (x.numpy().astype(np.float64) for x in (engine.K, engine.R, engine.t))
         self.grid = GridResampler(fps=s.fps, max_gap_s=max_gap_s)
+        self.clock = CaptureClock(events=events)
         wait = max(round(max_wait_s * s.fps), seg.max_len + seg.smooth + 2)
         self.segmenter = StepSegmenter(smooth=seg.smooth, min_len=seg.min_len, max_len=seg.max_len, max_wait=wait)
         self.reset()
@@ -122,9 +125,10 @@ class CharPoseSession:
         ub3d = self.engine.ub9 @ body
         ub3d = ub3d - ub3d[UB9_ROOT]                                             # (9, 3) neck-centred
         ub2d = self.engine.ub9 @ kp[:, :2]                                       # (9, 2) px
+        if not self.clock.admit(t):                          # raises Rejected("out_of_order")
+            self.grid.reset()                                # the stream's clock moved: start afresh
+            self.reset()
         new = self.grid.push(t, np.concatenate([body.ravel(), ub3d.ravel(), ub2d.ravel()]))
-        if new is None:
-            raise Rejected("out_of_order", "capture time not after the previous frame's")
         if self.grid.restarted:
             self.reset()
         self.closed = 0                                      # steps closed by this push

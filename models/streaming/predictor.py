@@ -18,6 +18,7 @@ Bad input raises `core.errors.Rejected` (counted by the runtime), never a crash.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import Callable
 
@@ -26,6 +27,7 @@ import torch
 from torch import nn
 
 from core.errors import Rejected
+from models.streaming.clock import CaptureClock
 from models.streaming.resample import SampleWindow
 
 # (module, example inputs) -> (callable, device): how a backend (runtime.backends.prepare in the
@@ -86,11 +88,13 @@ class MotionPrediction:
 class PoseStream:
     """One stream's pose vectors resampled to `fps`: push(t, pose) -> (window, D) ending at t, or None
     while the history is shorter than the window. Rejected: wrong size, NaN/inf, t not after the
-    previous frame's."""
+    previous frame's (models.streaming.clock: a run of those restarts the history instead)."""
 
-    def __init__(self, *, dim: int, fps: float, window: int, max_gap_s: float = 0.5):
+    def __init__(self, *, dim: int, fps: float, window: int, max_gap_s: float = 0.5,
+                 events: collections.Counter | None = None):
         self.dim, self.fps, self.n = dim, fps, window
         self.samples = SampleWindow(span_s=(window + 1) / fps, max_gap_s=max_gap_s)
+        self.clock = CaptureClock(events=events)
 
     def push(self, t: float, pose) -> np.ndarray | None:
         x = np.asarray(pose, np.float64).reshape(-1)
@@ -98,8 +102,9 @@ class PoseStream:
             raise Rejected("shape", f"expected {self.dim} numbers per pose, got {np.shape(pose)}")
         if not np.isfinite(x).all():
             raise Rejected("nan", "NaN/inf in the pose")
-        if not self.samples.push(t, x):
-            raise Rejected("out_of_order", "capture time not after the previous frame's")
+        if not self.clock.admit(t):                                      # raises Rejected("out_of_order")
+            self.samples.reset()                                         # the stream's clock moved
+        self.samples.push(t, x)
         return self.samples.window(self.n, self.fps, t)                  # (n, D) or None
 
 
@@ -123,15 +128,17 @@ class PredictorEngine:
         x = torch.as_tensor(np.asarray(windows, np.float32), device=self.device)
         return tuple(o.float().cpu().numpy() for o in self._fn(x))
 
-    def session(self, *, max_gap_s: float = 0.5) -> "PredictorSession":
-        return PredictorSession(self, max_gap_s=max_gap_s)
+    def session(self, *, max_gap_s: float = 0.5, events: collections.Counter | None = None) -> "PredictorSession":
+        """`events`: a Counter the session adds its stream events to (a node's heartbeat counters)."""
+        return PredictorSession(self, max_gap_s=max_gap_s, events=events)
 
 
 class PredictorSession:
-    def __init__(self, engine: PredictorEngine, *, max_gap_s: float = 0.5):
+    def __init__(self, engine: PredictorEngine, *, max_gap_s: float = 0.5,
+                 events: collections.Counter | None = None):
         s = engine.serving
         self.engine = engine
-        self.stream = PoseStream(dim=engine.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s)
+        self.stream = PoseStream(dim=engine.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s, events=events)
 
     def push(self, t: float, pose) -> MotionPrediction | None:
         obs = self.stream.push(t, pose)
@@ -165,6 +172,6 @@ class RecognitionEngine:
         x = torch.as_tensor(np.asarray(windows, np.float32), device=self.device)
         return self._fn(x).float().cpu().numpy()
 
-    def stream(self, *, max_gap_s: float = 0.5) -> PoseStream:
+    def stream(self, *, max_gap_s: float = 0.5, events: collections.Counter | None = None) -> PoseStream:
         s = self.serving
-        return PoseStream(dim=self.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s)
+        return PoseStream(dim=self.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s, events=events)

@@ -85,6 +85,10 @@ class GridResampler:
         self.restarts = 0               # how often a gap restarted the grid
         self.restarted = False          # did the last push() restart it
 
+    def reset(self) -> None:
+        """Forget the stream: the next push starts a new grid (not counted as a gap restart)."""
+        self.prev = None
+
     def push(self, ts: float, x: np.ndarray) -> list[tuple[float, np.ndarray]] | None:
         """-> new (grid time, vector) frames (possibly none); None when ts is not after the last
         sample (refused). After a gap > max_gap_s the grid restarts at ts (`restarted` is True)."""

@@ -115,6 +115,24 @@ def test_defects_are_one_line_errors_naming_file_and_field(bundle, tmp_path):
     assert "MODEL_CARD.md not found" in _error(bundle)
 
 
+@pytest.mark.parametrize("field, value", [("kind", "[1]"), ("kind", "{}"), ("version", "true"),
+                                          ("model.pose_latent", "-1"), ("model.max_bank_items", "-1"),
+                                          ("model.key_dim", "-1")])
+def test_garbage_values_are_one_line_errors_not_tracebacks(bundle, field, value):
+    """Found by fault drills: a list as kind (TypeError) and a negative layer size (torch's
+    RuntimeError) escaped the loader as tracebacks; `version: true` passed as 1."""
+    import yaml
+    doc = yaml.safe_load((bundle / "bundle.yaml").read_text())
+    *parents, key = field.split(".")
+    node = doc
+    for p in parents:
+        node = node[p]
+    node[key] = yaml.safe_load(value)
+    (bundle / "bundle.yaml").write_text(yaml.safe_dump(doc))
+    msg = _error(bundle)
+    assert "bundle.yaml: " + (parents[0] if parents else key) in msg, msg
+
+
 def test_export_round_trip_keeps_notes_and_outputs(tmp_path):
     src = load_bundle(WEIGHTS_DIR / "predictor_smpl")
     out = export_bundle(tmp_path / "again", kind="motion_predictor", model=src.model, serving=src.serving,

@@ -1,6 +1,7 @@
 """ForecastSubscriber (iterator + callback) and CURVE authentication on 127.0.0.1."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -51,6 +52,7 @@ class Feeder:
 def test_curve_gateway_serves_authorized_clients_only(rt, ctx, sockdir, tmp_path):
     keys = create_keys(tmp_path / "keys", clients=1)
     stranger_pub, stranger_sec = zmq.auth.create_certificates(str(tmp_path), "stranger")
+    os.chmod(stranger_sec, 0o600)       # a secret others can read is refused (tests/faults/test_keys.py)
     ep_in = f"ipc://{sockdir}/in.sock"
     ep_out = f"tcp://127.0.0.1:{free_port()}"
     feeder = Feeder(ctx, ep_in)

@@ -120,6 +120,22 @@ def test_short_video_ends_stream(tmp_path):
         cap.produce()
 
 
+def test_truncated_video_is_an_error_saying_how_much_was_read(shared_video, tmp_path):
+    """A file cut short (a copy interrupted, a full disk) used to play its first frames and exit 0
+    with FFmpeg noise; it must say so and fail (exit 2 through the runner)."""
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(shared_video.read_bytes()[:2_000_000])
+    cap = Capture("cap", {"source": "video", "video": str(cut)})
+    cap.setup()
+    n = 0
+    with pytest.raises(DataError, match=r"ended early: read (\d+) of the 1394 frames") as e:
+        while True:
+            cap.produce()
+            n += 1
+    assert f"read {n} of" in str(e.value) and 0 < n < 1394
+    cap.teardown()
+
+
 def test_demo_command_runs_and_exits_cleanly(capsys):
     """The --demo path of the CLI on the runtime-only graph (capture -> pose2d -> gateway); the
     model nodes of configs/pipeline.yaml are exercised by their own tests."""
