@@ -27,6 +27,9 @@ from runtime.runner import InputSpec, RunSpec
 from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
 from spec.messages import Message
 
+# created in the run dir by the supervisor once every node runs; sources wait for it (RunSpec.ready_file)
+READY_FILE = "graph.ready"
+
 log = logging.getLogger("foresight.graph")
 
 
@@ -262,5 +265,7 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=policies,
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
             sndhwm=output_queue(cfg, name), max_future_s=cfg.max_future_s,
-            max_sources=nc.max_sources or cls.MAX_SOURCES, source_idle_s=nc.source_idle_s)
+            max_sources=nc.max_sources or cls.MAX_SOURCES, source_idle_s=nc.source_idle_s,
+            ready_file=str(Path(run_dir) / READY_FILE) if cls.IS_SOURCE else "",
+            ready_wait_s=cfg.supervisor.startup_timeout_s)
     return specs
