@@ -1,10 +1,10 @@
 """pose2d node: MediaPipe BlazePose (33 image + world landmarks) per frame, or "no person".
 
 MediaPipe 0.10.21 `mediapipe.solutions.pose` with model_complexity=1 (the only bundled model) and
-static_image_mode=False (tracking across frames, one tracker per source_id). Frames from the
-synthetic demo source carry their ground-truth keypoints; with `synthetic_passthrough: true` those
-are published as-is instead of running MediaPipe on a stick-figure drawing it was never meant to
-detect. Such Pose2D messages are exact ground truth, not detections, and the docs say so.
+static_image_mode=False (tracking across frames, one tracker per source_id). MediaPipe runs on every
+frame, the rendered demo's included. Test aid only: frames of the procedural `synthetic` source carry
+ground-truth keypoints, and `synthetic_passthrough: true` publishes those instead of running MediaPipe
+on a stick figure it cannot detect (exact ground truth, not detections; no default graph uses it).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class Pose2DParams:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     smooth_landmarks: bool = True
-    synthetic_passthrough: bool = True   # use ground truth carried by synthetic frames
+    synthetic_passthrough: bool = False  # test aid: publish the ground truth synthetic frames carry
 
     def __post_init__(self):
         for name in ("min_detection_confidence", "min_tracking_confidence"):

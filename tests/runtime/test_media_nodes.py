@@ -136,13 +136,15 @@ def test_truncated_video_is_an_error_saying_how_much_was_read(shared_video, tmp_
     cap.teardown()
 
 
-def test_demo_command_runs_and_exits_cleanly(capsys):
-    """The --demo path of the CLI on the runtime-only graph (capture -> pose2d -> gateway); the
-    model nodes of configs/pipeline.yaml are exercised by their own tests."""
+def test_demo_command_runs_and_exits_cleanly(cmu_root, tmp_path, monkeypatch, capsys):
+    """The --demo path of the CLI on the runtime-only graph (capture -> pose2d -> gateway): MediaPipe
+    finds the rendered mannequin; the model nodes and the score are tests/nodes/test_selfscore.py's."""
+    monkeypatch.setenv("FORESIGHT_CACHE", str(tmp_path))
     rc = run_pipeline.main(["--demo", "--config", str(CONFIG_DIR / "pipeline_pose.yaml"),
-                            "--duration", "4", "--quiet", "--set", "nodes.gateway.bind=auto"])
+                            "--duration", "4", "--quiet", "--set", "nodes.gateway.bind=auto",
+                            "--set", "nodes.capture.params.clip={segments: [{action: walking, seconds: 3}]}"])
     out = capsys.readouterr()
     assert rc == 0, out.err
-    m = re.search(r"pose2d\.pose2d: (\d+) received", out.out)
-    assert m and int(m.group(1)) > 10, out.out
+    m = re.search(r"pose2d\.pose2d: (\d+) received(?: \(no person: (\d+)\))?", out.out)
+    assert m and int(m.group(1)) > 10 and int(m.group(2) or 0) < int(m.group(1)) // 4, out.out
     assert re.search(r"stopped 3 nodes in (0|1)\.\d\ds", out.err)
