@@ -55,6 +55,7 @@ class PatternSource(Node):
 class InvertParams:
     delay_s: float = 0.0         # simulated compute time per frame (tests of slow consumers)
     stall_after: int = 0         # test hook: block forever after this many frames (a hung model)
+    setup_s: float = 0.0         # test hook: seconds setup() takes (a model loading)
 
 
 class Invert(Node):
@@ -62,6 +63,9 @@ class Invert(Node):
     INPUTS = (Input("frames", VideoFrame, policy="latest"),)
     OUTPUTS = {"inverted": Output(VideoFrame, queue=8)}
     Params = InvertParams
+
+    def setup(self) -> None:
+        time.sleep(self.params.setup_s)
 
     def process(self, msg: VideoFrame):
         if self.params.delay_s:

@@ -49,15 +49,21 @@ class Pose2DNode(Node):
         import mediapipe as mp  # heavy: imported in the node process only
         self._mp_pose = mp.solutions.pose
         self._trackers: dict[str, object] = {}
+        # A tracker builds its MediaPipe graph on its first frame (~0.2 s): done here for the first
+        # camera, whose first frames otherwise arrived during that stall and were dropped
+        self._spare = self._new_tracker()
+        self._spare.process(np.zeros((64, 64, 3), np.uint8))
+
+    def _new_tracker(self):
+        p = self.params
+        return self._mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=p.smooth_landmarks,
+                                  min_detection_confidence=p.min_detection_confidence,
+                                  min_tracking_confidence=p.min_tracking_confidence)
 
     def _tracker(self, source_id: str):
         tr = self._trackers.get(source_id)
         if tr is None:
-            p = self.params
-            tr = self._mp_pose.Pose(static_image_mode=False, model_complexity=1,
-                                    smooth_landmarks=p.smooth_landmarks,
-                                    min_detection_confidence=p.min_detection_confidence,
-                                    min_tracking_confidence=p.min_tracking_confidence)
+            tr, self._spare = self._spare or self._new_tracker(), None
             self._trackers[source_id] = tr
         return tr
 
@@ -95,5 +101,6 @@ class Pose2DNode(Node):
             tr.close()
 
     def teardown(self) -> None:
-        for tr in getattr(self, "_trackers", {}).values():
-            tr.close()
+        for tr in [*getattr(self, "_trackers", {}).values(), getattr(self, "_spare", None)]:
+            if tr is not None:
+                tr.close()

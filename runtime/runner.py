@@ -71,6 +71,7 @@ class RunSpec:
     # the graph is running), at most ready_wait_s; "" = start at once
     ready_file: str = ""
     ready_wait_s: float = 60.0
+    nice: int = 0                                    # os.nice of the node process (runtime.launch)
 
 
 class NodeRunner:
