@@ -53,10 +53,13 @@ PCK = 0.05
 
 def project(joints: np.ndarray, cam: np.ndarray, image_size) -> np.ndarray:
     """(..., J, 3) body-frame joints -> (..., J, 2) pixels through regress's weak perspective
-    uv = s (xy_camera + t), uv normalised by half the longer image side (models.streaming.body)."""
+    uv = s (xy_camera + t), uv normalised by half the longer image side (models.streaming.body).
+    cam = (s, tx, ty) for joints as regress fitted them, or (s, tx, ty, pelvis xyz) for root-relative
+    joints: the pelvis is put back where the fit had it (FK leaves it at the rest offset)."""
     w, h = image_size
     half = max(w, h) / 2.0
-    xy = to_frame(np.asarray(joints, np.float64), BODY_TO_CAMERA)[..., :2]
+    j = np.asarray(joints, np.float64) + (cam[3:6] if len(cam) > 3 else 0.0)
+    xy = to_frame(j, BODY_TO_CAMERA)[..., :2]
     return cam[0] * (xy + cam[1:3]) * half + (w / 2.0, h / 2.0)
 
 
@@ -156,10 +159,13 @@ class ScoreSession:
         self.refsize.push(t, [bbox_size(kp[sc >= VISIBLE])])
 
     def on_body(self, t: float, frame_id: int, joints3d, cam) -> None:
-        j = _root_relative(joints3d)
+        """joints3d as regress publishes them (FK: the pelvis at the skeleton's rest offset, where Π
+        was fitted); kept root-relative, with that pelvis position for projecting with Π."""
+        raw = np.asarray(joints3d, np.float64)
+        j, cam = raw - raw[:1], np.append(np.asarray(cam, np.float64), raw[0])      # cam: s, tx, ty, pelvis
         self.bodies.push(t, j)
-        self.by_frame[frame_id] = (t, j, np.asarray(cam, np.float64))
-        self.bias_queue.append((t, j, np.asarray(cam, np.float64)))
+        self.by_frame[frame_id] = (t, j, cam)
+        self.bias_queue.append((t, j, cam))
 
     def on_forecast(self, t: float, frame_id: int, times, joints) -> None:
         self.pending.append((t, frame_id, np.asarray(times, np.float64), _root_relative(joints)))

@@ -11,6 +11,7 @@ from models.streaming.timeline import Timeline
 from spec.joint_maps import BLAZEPOSE_TO_SMPL, mapping_matrix
 
 FPS, CAM, SIZE = 25.0, np.array([0.8, 0.05, -0.1]), (640, 480)
+PELVIS = np.array([-0.002, -0.223, 0.028])            # where FK leaves the pelvis (the rest offset)
 rng = np.random.default_rng(0)
 BASE = rng.normal(0, 0.3, (24, 3))
 BASE[0] = 0.0
@@ -24,19 +25,20 @@ def _feed(s: ScoreSession, seconds: float = 3.0, offset=None, forecast="perfect"
     truth = lambda t: BASE + vel * t  # noqa: E731
     for i in range(int(seconds * FPS)):
         t = i / FPS
+        px = project(truth(t) + PELVIS, CAM, SIZE)      # the pixels of the pose regress fitted Π on
         if with_truth:
-            s.on_truth(t, i, truth(t), project(truth(t), CAM, SIZE), SIZE)
+            s.on_truth(t, i, truth(t), px, SIZE)
         kp = np.zeros((33, 2))
         if not with_truth:                              # real video: MediaPipe keypoints of the true pose
-            kp[:] = np.linalg.pinv(mapping_matrix(BLAZEPOSE_TO_SMPL, 33, 24)[JOINTS_2D]) @ project(truth(t), CAM, SIZE)[JOINTS_2D]
+            kp[:] = np.linalg.pinv(mapping_matrix(BLAZEPOSE_TO_SMPL, 33, 24)[JOINTS_2D]) @ px[JOINTS_2D]
         s.on_pose(t, i, detected, kp, np.ones(33), SIZE)
         if not detected:
             continue
-        s.on_body(t, i, truth(t) + offset, CAM)
+        s.on_body(t, i, truth(t) + offset + PELVIS, CAM)    # as regress publishes: FK, pelvis at rest offset
         times = t + np.arange(1, 26) / FPS
-        fut = np.stack([truth(x) for x in times]) + offset
+        fut = np.stack([truth(x) for x in times]) + offset + PELVIS
         if forecast == "still":
-            fut = np.repeat((truth(t) + offset)[None], 25, 0)
+            fut = np.repeat((truth(t) + offset + PELVIS)[None], 25, 0)
         s.on_forecast(t, i, times, fut)
         s.flush()
     s.flush(final=True)
@@ -51,6 +53,7 @@ def test_a_perfect_forecast_scores_zero_and_the_baselines_score_the_motion():
     assert np.allclose(tally.mean("mm", "zero_velocity"), moved, rtol=1e-3, atol=0.01)
     assert np.allclose(tally.mean("mm", "constant_velocity"), 0.0, atol=0.01)   # exact on linear motion
     assert np.allclose(tally.mean("pck", "forecast"), 100.0) and np.allclose(tally.mean("px", "forecast"), 0, atol=1e-6)
+    assert np.allclose(tally.mean("px_raw", "forecast"), 0, atol=1e-6)      # Π projects where it was fitted
     # forecasts whose 1 s future lies beyond the stream are scored only where the truth exists
     n3 = tally.counts["3d"]
     assert n3[0] > n3[-1] > 0 and tally.frames_scored == n3[0]
