@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{np.percentile(det, 90):.1f} | {100 * np.mean([s for ok, _, s in r if ok]):.1f} % |")
     text = "\n".join([
         "# MediaPipe on the rendered mannequin", "",
-        f"Command: `python -m benchmarks.mannequin`  ",
+        "Command: `python -m benchmarks.mannequin`  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average {load0[0]:.2f} before, "
         f"{os.getloadavg()[0]:.2f} after; {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, mediapipe 0.10.21 (model_complexity 1, tracking).  ",

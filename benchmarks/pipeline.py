@@ -51,8 +51,10 @@ def mediapipe_alone(video: Path, seconds: float) -> np.ndarray:
 
 
 def _upstreams() -> dict[str, str]:
+    """node -> the node it takes its input from (nodes with several upstreams have no single one)."""
     nodes = read_yaml(CONFIG_DIR / "pipeline.yaml")["nodes"]
-    return {n: nc["inputs"][0].split(".")[0] for n, nc in nodes.items() if nc.get("inputs")}
+    ups = {n: {i.split(".")[0] for i in nc.get("inputs", [])} for n, nc in nodes.items()}
+    return {n: u.pop() for n, u in ups.items() if len(u) == 1}
 
 
 def _table(run: dict, mp_p50: float) -> list[str]:
@@ -61,11 +63,13 @@ def _table(run: dict, mp_p50: float) -> list[str]:
             "queueing + hop | drops |", "|---|---:|---:|---:|---:|---:|---:|"]
     for name, r in nodes.items():
         up = ups.get(name)
-        up50 = nodes[up]["p50"] if up in nodes and np.isfinite(nodes[up]["p50"]) else 0.0
         lat = f"{r['p50']:.1f} / {r['p99']:.1f}" if np.isfinite(r["p50"]) else "(source)"
-        delta = r["p50"] - up50 if np.isfinite(r["p50"]) else float("nan")
-        rows.append(f"| {name} | {r['fps']:.1f} | {lat} | {r['cost']:.1f} | {delta:.1f} | "
-                    f"{delta - r['cost']:.1f} | {r['drops']} |")
+        if up in nodes and np.isfinite(r["p50"]):
+            up50 = nodes[up]["p50"] if np.isfinite(nodes[up]["p50"]) else 0.0
+            split = f"{r['p50'] - up50:.1f} | {r['p50'] - up50 - r['cost']:.1f}"
+        else:                                        # a source, or several upstreams (the scorer)
+            split = "- | -"
+        rows.append(f"| {name} | {r['fps']:.1f} | {lat} | {r['cost']:.1f} | {split} | {r['drops']} |")
     return rows
 
 

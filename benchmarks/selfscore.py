@@ -41,14 +41,14 @@ def _landmarks(clip, i: int, frame_id: int, ts: float):
                   scores=np.ones(n, np.float32), world=world.astype(np.float32), image_size=clip.size)
 
 
-def score_clip(clip, what: str = "mediapipe", *, frames: int = 0) -> dict:
+def score_clip(clip, what: str = "mediapipe", *, frames: int = 0, regress_params: dict | None = None) -> dict:
     """Run capture truth -> pose2d -> regress -> predictor -> scorer on the clip; the scorer's report."""
     from nodes.pose2d import Pose2DNode
     from nodes.predictor import Predictor
     from nodes.regress import Regress
     from nodes.scorer import Scorer
     from spec.messages import BodyParams, Pose2D, PoseTruth, VideoFrame
-    pose2d, regress = Pose2DNode("pose2d"), Regress("regress")
+    pose2d, regress = Pose2DNode("pose2d"), Regress("regress", regress_params or {})
     predictor, scorer = Predictor("predictor", {"backend": {"verify_export": False}}), Scorer("scorer", {"source": f"offline, {what}"})
     for n in (pose2d, regress, predictor, scorer):
         n.setup()
@@ -89,13 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.selfscore", description=__doc__.split("\n")[0])
     ap.add_argument("--input", action="append", choices=INPUTS, help="what regress is fed (repeatable)")
     ap.add_argument("--frames", type=int, default=0, help="first N frames only (0 = the whole clip)")
+    ap.add_argument("--regress", action="append", default=[], metavar="KEY=VALUE",
+                    help="a regress node param, e.g. refine_iters=0 or world_filter.enabled=false (repeatable)")
     ap.add_argument("--json", help="write the reports here")
     args = ap.parse_args(argv)
+    from core.config import apply_overrides
+    params = apply_overrides({}, args.regress)
     from render.clip import ClipSpec, load_or_build
     clip = load_or_build(ClipSpec())
     out = {}
     for what in args.input or ["mediapipe"]:
-        r = out[what] = score_clip(clip, what, frames=args.frames)
+        r = out[what] = score_clip(clip, what, frames=args.frames, regress_params=params)
         print(f"{what}: {r['frames_scored']} forecasts scored, detected {100 * r['detected_fraction']:.1f} %")
         for m in ("forecast", "zero_velocity", "constant_velocity"):
             print(f"  {m:<18} mm " + " ".join(f"{v:6.1f}" for v in r[f"{m}_mm"]) + "   uncorrected " +

@@ -128,7 +128,8 @@ def clip_key(spec: ClipSpec) -> str:
     """SHA-256 (20 hex digits) over the spec, the CMU files and the code the clip depends on."""
     import importlib
     h = hashlib.sha256(CODE_VERSION.encode())
-    h.update(json.dumps(dataclasses.asdict(spec), sort_keys=True, default=str).encode())
+    fields = {k: v for k, v in dataclasses.asdict(spec).items() if k != "data_root"}   # the files' bytes are hashed
+    h.update(json.dumps(fields, sort_keys=True, default=str).encode())
     for f in spec.files():
         h.update(f.read_bytes())
     for name in _DEPENDS_ON:
