@@ -27,7 +27,7 @@ P2 = ["--config", str(REPO_ROOT / "configs/train/paper2_synthetic_tiny.yaml"), "
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
+def _restore_threads():
     before = torch.get_num_threads()
     yield
     torch.set_num_threads(before)        # the tiny configs set num_threads: 1

@@ -12,7 +12,9 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from core.config import config_hash, to_dict
+from core.config import config_hash, from_dict, to_dict
+from core.errors import CheckpointError, ConfigError
+from training.engine.checkpoint import model_from_checkpoint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,9 +38,6 @@ def export_run(out_dir: str | Path, *, model_kind: str, cli: str, model, cfg: An
 
 def export_checkpoint(blob: dict, path: str | Path, out_dir: str | Path, trainer_cls) -> Path:
     """A trainer checkpoint (already read and kind-checked) of `trainer_cls` -> bundle in `out_dir`."""
-    from core.config import from_dict
-    from core.errors import CheckpointError, ConfigError
-    from training.engine.checkpoint import model_from_checkpoint
     model = model_from_checkpoint(blob, path)
     try:
         cfg = from_dict(trainer_cls.config_class, blob["config"])
