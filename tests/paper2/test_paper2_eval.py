@@ -8,10 +8,10 @@ from core.config import load_config
 from core.paths import REPO_ROOT
 from training.eval.report import EvalConfig, format_table
 from training.evaluate import evaluate
-from training.paper2.config import TrainConfig
-from training.paper2.metrics import mpjpe, topk_accuracy
-from training.paper2.synthetic import synthetic_data
-from training.paper2.trainer import Trainer
+from training.charpose_forecaster.config import TrainConfig
+from training.charpose_forecaster.trainer import ForecasterTrainer
+from training.tasks.charposes.metrics import mpjpe, topk_accuracy
+from training.tasks.charposes.synthetic import synthetic_data
 
 TINY = REPO_ROOT / "configs" / "train" / "paper2_synthetic_tiny.yaml"
 
@@ -32,7 +32,7 @@ def tiny_runs(tmp_path_factory):
     runs = {}
     for name, over in {"full": [], "no_adv": ["loss.lambda_adv3d=0"]}.items():
         cfg = load_config(TrainConfig, TINY, [f"run_dir={root / name}", "max_steps=10", "snapshot_every=5", *over])
-        Trainer(cfg, synthetic_data(cfg), progress=False).fit()
+        ForecasterTrainer(cfg, data=synthetic_data(cfg.data, cfg.model, cfg.seed), progress=False).fit()
         runs[name] = str(root / name)
     return root, runs
 
@@ -64,5 +64,5 @@ def test_single_forecaster_method_and_missing_checkpoint(tiny_runs):
     res = evaluate(EvalConfig(task="charposes", method="forecaster", checkpoint=runs["full"]))
     assert res.per_action["forecaster"] and len(res.per_action["forecaster"]) == 3
     from core.errors import ForesightError
-    with pytest.raises(ForesightError, match="config.yaml"):
+    with pytest.raises(ForesightError, match="config.yaml"):           # neither a run nor a bundle folder
         evaluate(EvalConfig(task="charposes", method="forecaster", checkpoint=str(REPO_ROOT / "configs")))

@@ -11,6 +11,7 @@ import yaml
 from core.errors import ConfigError, DataError
 from training.data.cmu import CMU_PREDICTED
 from training.eval import baselines
+from training.eval.plugins import load_plugins
 from training.eval.registry import get_method, methods, register_method
 from training.evaluate import evaluate, main
 from core.config import from_dict
@@ -47,6 +48,7 @@ def test_baselines_shapes_and_values():
 
 
 def test_registry_lists_and_errors():
+    load_plugins()          # the cmu methods register when their task module is imported
     evaluate_methods = set(methods("cmu"))
     assert {"zero_velocity", "constant_velocity"} <= evaluate_methods
     with pytest.raises(ConfigError, match="unknown method 'nope'"):
