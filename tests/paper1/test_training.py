@@ -128,4 +128,8 @@ def test_ddp_two_process_gloo(tmp_path, torchrun):
     blob = read_checkpoint(tmp_path / "ddp" / "checkpoint.pt", "motion_predictor")
     assert blob["finished"] and blob["steps_done"] == {"recognizer": 4, "phi": 2, "ae": 3, "e2e": 4}
     assert len(blob["rng"]) == 2 and not torch.equal(blob["rng"][0]["torch"], blob["rng"][1]["torch"])
+    # the ranks drew different batches yet hold identical parameters: gradients were averaged in
+    # every stage (the trainer checks this at each checkpoint and stops on a mismatch)
+    hashes = blob["param_hashes"]
+    assert len(hashes) == 2 and hashes[0] == hashes[1]
     assert (tmp_path / "ddp" / "final" / "model.safetensors").is_file()

@@ -136,6 +136,9 @@ def test_ddp_two_process_gloo_smoke(tmp_path, torchrun):
     assert blob["steps_done"] == {"train": 6}
     # each rank's own batch stream is saved, so a resume does not make the ranks draw alike
     assert len(blob["rng"]) == 2 and blob["rng"][0]["generator"] != blob["rng"][1]["generator"]
+    # different batches per rank, identical generator parameters: DDP averaged its gradients
+    hashes = blob["param_hashes"]
+    assert len(hashes) == 2 and hashes[0] == hashes[1]
     assert (run / "final" / "model.safetensors").is_file()
 
 

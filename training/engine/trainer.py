@@ -25,7 +25,9 @@ seed, num_threads, ckpt_every, log_every``.
   one CheckpointError line names the first differing field. Stages resume at the saved step with
   the optimiser, model, per-rank torch/batch RNG states and metrics as saved.
 * Checkpoints (engine.checkpoint): every ``ckpt_every`` optimiser steps, at the end of every stage
-  that ran, and when a step budget (``fit(step_budget=...)``) runs out.
+  that ran, and when a step budget (``fit(step_budget=...)``) runs out. Each records every rank's
+  parameter hash (``param_hashes``): under DDP the ranks draw different batches and stay equal only
+  because gradients are averaged, so unequal hashes stop the run (a parameter trained outside DDP).
 * ``metrics.jsonl``: one JSON object per line, ``{"stage", "step", <scalar>: value, ...}`` for step 0
   and every ``log_every``-th step of each stage and its last step (``step`` counts from 0 within the
   stage). The records also travel in the checkpoint, and a resume rewrites the file from them, so
@@ -198,14 +200,33 @@ class Trainer:
         dist.all_gather_object(out, mine)
         return out
 
+    def _param_hashes(self) -> list[str]:
+        """Every rank's hash of its model parameters (a collective: all ranks call it)."""
+        import hashlib
+        h = hashlib.sha256()
+        for name, p in self.model.named_parameters():      # parameters only: DDP syncs buffers lazily
+            h.update(name.encode())
+            h.update(p.detach().cpu().contiguous().numpy().tobytes())
+        mine = h.hexdigest()[:16]
+        if self.world == 1:
+            return [mine]
+        import torch.distributed as dist
+        out: list = [None] * self.world
+        dist.all_gather_object(out, mine)
+        return out
+
     def save(self) -> None:
         """Checkpoint (every rank calls it; rank 0 writes)."""
-        rngs = self._rng_states()
+        rngs, hashes = self._rng_states(), self._param_hashes()
+        if len(set(hashes)) > 1:
+            raise RuntimeError(f"the {self.world} ranks' parameters differ after {dict(self.steps_done)} "
+                               f"(hashes {hashes}): gradients were not averaged for some parameter")
         if self.rank != 0:
             return
         save_checkpoint(self.ckpt_path, checkpoint_kind(self.model_kind), {
             "config": to_dict(self.cfg), "model": self.model.state_dict(), "steps_done": dict(self.steps_done),
-            "finished": self.position() is None, "rng": rngs, "metrics": list(self.metrics), **self.state()})
+            "finished": self.position() is None, "rng": rngs, "param_hashes": hashes,
+            "metrics": list(self.metrics), **self.state()})
 
     # ---- the loop ------------------------------------------------------------------------------
     def _record(self, record: dict[str, Any]) -> None:

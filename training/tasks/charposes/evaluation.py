@@ -33,7 +33,8 @@ class Scores:
     mpjpe2d_per_step: list[float]
     mpjpe3d_mm: float | None
     pa_mpjpe3d_mm: float | None
-    quality3d: float | None = None
+    quality3d: float | None = None          # mean over the classifier seeds
+    quality3d_sd: float | None = None       # its spread over those seeds: the verdicts' noise margin
     note: str = ""
 
 
@@ -98,6 +99,14 @@ def fit_quality(run_dirs: list[str | Path], real: np.ndarray, seed: int = 0) -> 
     clf = QualityClassifier(upper_body_bones(), seed=seed).fit(real, np.concatenate(fakes))
     clf.fake_count = [len(f) for f in fakes]
     return clf
+
+
+def quality_over_seeds(classifiers: list[QualityClassifier], real: np.ndarray, fake: np.ndarray
+                       ) -> tuple[float, float]:
+    """(mean, sd) of the 3D quality of `fake` under classifiers trained with different seeds: one
+    classifier's verdict moves with its seed, and a claim must beat that noise (task._claims)."""
+    q = np.array([c.quality(real, fake) for c in classifiers])
+    return float(q.mean()), float(q.std(ddof=1)) if len(q) > 1 else 0.0
 
 
 def real_test_poses(data: CharPoseData) -> np.ndarray:

@@ -23,14 +23,16 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from core.config import apply_overrides, read_config
 from core.errors import ConfigError
 from core.paths import REPO_ROOT
 from training.eval.registry import MethodContext, register_method, register_task
 from training.eval.report import EvalConfig, EvalResult
 from training.tasks.charposes import baselines as B
-from training.tasks.charposes.evaluation import (fit_quality, forecaster_predictor, real_test_poses, score, table,
-                                                 write_report)
+from training.tasks.charposes.evaluation import (fit_quality, forecaster_predictor, quality_over_seeds, real_test_poses, score,
+                                                  table, write_report)
 
 DEFAULT_TRAIN_CONFIG = "configs/train/paper2_cmu_cpu.yaml"
 
@@ -85,15 +87,33 @@ _CLAIMS = {  # kind: (metric attribute, True if higher is better, words)
 }
 
 
+MARGIN_SDS = 2.0   # a seeded metric's claim must win by this many sds of the difference
+
+
+def verdict(va: float | None, vb: float | None, higher: bool, sd_a: float = 0.0, sd_b: float = 0.0) -> str:
+    """"reproduced" when a beats b by more than the noise margin, "NOT reproduced" when it does not
+    beat it at all (or a value is missing), "inconclusive" in between (within seed noise)."""
+    if va is None or vb is None:
+        return "NOT reproduced"
+    gain = (va - vb) if higher else (vb - va)
+    if gain <= 0:
+        return "NOT reproduced"
+    return "reproduced" if gain > MARGIN_SDS * float(np.hypot(sd_a or 0.0, sd_b or 0.0)) else "inconclusive"
+
+
 def _claims(spec: list, scores: dict) -> str:
-    """["lower_mpjpe2d", "full", "zero_velocity"], ... -> markdown bullet list, REPRODUCED or NOT."""
+    """["lower_mpjpe2d", "full", "zero_velocity"], ... -> markdown bullets: reproduced, NOT
+    reproduced, or inconclusive (the 3D quality within its seed noise)."""
     lines = []
     for kind, a, b in spec:
         attr, higher, words = _CLAIMS[kind]
-        va, vb = getattr(scores[a], attr), getattr(scores[b], attr)
-        ok = va is not None and vb is not None and (va > vb if higher else va < vb)
-        lines.append(f"- {a} {'>' if higher else '<'} {b} in {words}: {va:.3f} vs {vb:.3f} -> "
-                     f"**{'reproduced' if ok else 'NOT reproduced'}**")
+        sa, sb = scores[a], scores[b]
+        va, vb = getattr(sa, attr), getattr(sb, attr)
+        sd = (getattr(sa, attr + "_sd", None) or 0.0, getattr(sb, attr + "_sd", None) or 0.0)
+        noise = f" (seed sd {sd[0]:.3f} / {sd[1]:.3f})" if any(sd) else ""
+        shown = " vs ".join("n/a" if v is None else f"{v:.3f}" for v in (va, vb))
+        lines.append(f"- {a} {'>' if higher else '<'} {b} in {words}: {shown}{noise} -> "
+                     f"**{verdict(va, vb, higher, *sd)}**")
     return "\n".join(lines)
 
 
@@ -115,13 +135,15 @@ def _run_suite(ctx: MethodContext, cfg: EvalConfig) -> EvalResult:
     main = preds[opts.get("main", next(iter(runs)))]
     data = main.data
     quality_runs = [_path(d) for n, d in runs.items() if n in opts.get("quality_runs", list(runs))]
-    clf = fit_quality(quality_runs, data.critic_db, seed=int(opts.get("seed", 0)))
+    seed0, n_seeds = int(opts.get("seed", 0)), int(opts.get("quality_seeds", 3))
+    clfs = [fit_quality(quality_runs, data.critic_db, seed=seed0 + k) for k in range(max(1, n_seeds))]
+    clf = clfs[0]
     real = real_test_poses(data)
 
     def scored(predict, d, name, note=""):
         s, poses = score(predict, d, name, cfg.batch_size)
         if poses is not None:
-            s.quality3d = clf.quality(real_test_poses(d), poses)
+            s.quality3d, s.quality3d_sd = quality_over_seeds(clfs, real_test_poses(d), poses)
         s.note = note
         return s
 
@@ -149,7 +171,8 @@ def _run_suite(ctx: MethodContext, cfg: EvalConfig) -> EvalResult:
                      f"snapshots ({len(clf.fake_count)} files, {sum(clf.fake_count)} poses) of {len(quality_runs)} runs, "
                      f"balanced; it labels {real_ok:.3f} of the real TEST characteristic poses as real. "
                      "3D quality = 1 - its accuracy on real test poses + a method's forecasts (balanced), "
-                     "so 0.5 = indistinguishable from real."))
+                     f"so 0.5 = indistinguishable from real; the mean over {len(clfs)} classifier seeds, and a "
+                     f"quality claim must win by more than {MARGIN_SDS:g} sds of that seed noise."))
     if opts.get("report"):
         cmd = "python -m training.evaluate " + " ".join(sys.argv[1:])
         write_report(_path(opts["report"]), sections, command=cmd.strip(), cfg=cfg)

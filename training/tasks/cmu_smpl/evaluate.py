@@ -31,7 +31,10 @@ ACTIONS = CMU_TEST_ACTIONS                  # five trained actions + the unseen 
 
 
 @torch.no_grad()
-def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path, batch: int = 256) -> dict[str, dict]:
+def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path | None, batch: int = 256,
+                  actions: list[str] = ACTIONS) -> dict[str, dict]:
+    """Per-action mm at the protocol horizons for the predictor and zero velocity; JSON files (with
+    the resolved settings) in `out_dir` unless it is None."""
     model = load_model(checkpoint, "motion_predictor")
     n_obs, n_fut = model.cfg.n_obs, model.cfg.n_future
     frames = [h // 40 - 1 for h in HORIZONS_MS]
@@ -40,7 +43,7 @@ def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path, batch: int = 256)
         "zero_velocity": lambda obs: obs[:, -1:].expand(-1, n_fut, -1),
     }
     results = {m: {"per_action": {}, "windows": {}} for m in methods}
-    for action in ACTIONS:
+    for action in actions:
         data = cmu_smpl_data({"actions": [action], "yaw_copies": 0}, n_obs, n_fut, "test")
         th = data.theta  # (N, 35, 72)
         gt = smpl_joints(th[:, n_obs:])  # (N, 25, 24, 3) m
@@ -49,9 +52,11 @@ def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path, batch: int = 256)
             err = mpjpe(smpl_joints(pred).numpy(), gt.numpy()) * 1000.0  # (25,) mm
             results[m]["per_action"][action] = [float(err[f]) for f in frames]
             results[m]["windows"][action] = int(th.shape[0])
+    if out_dir is None:
+        return results
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = {"checkpoint": str(checkpoint), "horizons_ms": HORIZONS_MS, "actions": ACTIONS}
+    cfg = {"checkpoint": str(checkpoint), "horizons_ms": HORIZONS_MS, "actions": list(actions)}
     for m, r in results.items():
         doc = {"task": "cmu_smpl", "method": m, "horizons_ms": HORIZONS_MS, "unit": "mm", **r,
                "config_hash": config_hash(cfg), "config": cfg}
