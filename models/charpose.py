@@ -184,7 +184,7 @@ def build_forecaster(cfg: ForecasterConfig) -> CharPoseForecaster:
 
 def primitive_feature(step_poses: np.ndarray) -> np.ndarray:
     """The motion-primitive feature of one action step, shared by the CMU proxy's k-means
-    (training/paper2/proxy.py) and LoadedForecaster.primitive_of so both compute it identically:
+    (training/tasks/charposes/proxy.py) and primitive_of below, so both compute it identically:
     (T, J, 3) neck-centred frames -> (2*J*3,) = [mean pose, last - first frame]."""
     return np.concatenate([step_poses.mean(0).ravel(), (step_poses[-1] - step_poses[0]).ravel()])
 

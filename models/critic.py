@@ -4,7 +4,7 @@ Psi = B^T B, with B (3, n_bones) the bone vectors (child - parent), holds the sq
 its diagonal and the (length-weighted) cosines between bones off it: a critic that sees Psi judges
 bone-length ratios and joint angles directly instead of having to learn them from coordinates.
 
-Input poses are in MILLIMETRES (see training/paper2/losses.py: the generator's metres are scaled
+Input poses are in MILLIMETRES (see training/charpose_forecaster/losses.py: the generator's metres are scaled
 before the critic) so that the 1-Lipschitz constraint of WGAN-GP, which is measured in input units,
 gives adversarial gradients of the same order as the pixel reprojection loss at the paper's
 lambda_adv3d = 1.

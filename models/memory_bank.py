@@ -2,7 +2,7 @@
 
 The bank holds, per action class i, a set S_i of short-term dynamics items
 ``s = [θ_t … θ_{t+Δt−1}]`` and a set L_i of long-term items ``l = [θ_t, θ_{t+K}, …, θ_{t+K(Δt−1)}]``
-(cluster centres built by ``training.paper1.bank``). Row ``A`` (after the A action rows) is the
+(cluster centres built by ``training.motion_predictor.bank``). Row ``A`` (after the A action rows) is the
 action-agnostic bank (clusters over all classes): used for the ablation and as the fallback when the
 recognised class has no bank or the recogniser is unsure (e.g. an action never seen in training).
 

@@ -45,15 +45,15 @@ def write_forecaster(out, *, primitives: bool = False, seed: int = 0):
     from models.bundle import export_bundle
     from models.charpose import (CameraSpec, CharPoseForecaster, CharPoseServing, ForecasterConfig, Primitives,
                                  SegmenterConfig)
-    from training.paper2.camera import virtual_camera
-    from training.paper2.config import CameraConfig
+    from training.tasks.charposes.camera import virtual_camera
+    from training.tasks.charposes.config import CameraConfig
     cfg = ForecasterConfig(num_actions=16, num_objects=0, history=3, horizon=5, pose_width=32,
                            action_width=8, latent_width=32, decoder_width=16, dropout=0.0)
     torch.manual_seed(seed)
     model = CharPoseForecaster(cfg).eval()
     K, R, t = virtual_camera(CameraConfig())
     prim = None
-    if primitives:   # the proxy's k-means motion-primitive model, as training/paper2 ships it
+    if primitives:   # the proxy's k-means motion-primitive model, as the charposes task ships it
         rng = np.random.default_rng(seed)
         prim = Primitives(mean=np.zeros(54).tolist(), std=np.full(54, 0.1).tolist(),
                           centers=rng.normal(size=(16, 54)).tolist())

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -23,15 +22,8 @@ from core.paths import REPO_ROOT
 from runtime import protocol as P
 from runtime.runner import InputSpec, RunSpec
 from streams import forecaster_weights, predictor_weights  # noqa: F401
+from waiting import wait_for  # noqa: F401  (re-exported to the fault tests)
 
-
-def wait_for(pred: Callable[[], bool], timeout: float, step: float = 0.02) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def gone(pid: int) -> bool:

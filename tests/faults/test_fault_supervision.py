@@ -18,6 +18,7 @@ from core.errors import ForesightError
 from core.paths import CONFIG_DIR
 from runtime.graph import load_pipeline
 from runtime.supervisor import Supervisor
+from waiting import run_until
 
 SELFTEST = CONFIG_DIR / "pipeline_selftest.yaml"
 
@@ -25,14 +26,6 @@ SELFTEST = CONFIG_DIR / "pipeline_selftest.yaml"
 def records(path) -> int:
     return sum(1 for _ in open(path)) if os.path.exists(path) else 0
 
-
-def run_until(sup, pred, timeout) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        sup.step(0.05)
-        if pred():
-            return True
-    return False
 
 
 def test_kill_9_of_a_node_restarts_it_and_the_stream_resumes(tmp_path):

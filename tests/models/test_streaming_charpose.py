@@ -57,7 +57,7 @@ def test_forecasts_on_the_demo_stream(forecaster_weights, stream):
 def test_observation_is_the_virtual_camera_projection(forecaster_weights, stream):
     """Every observed step is its characteristic 3D pose projected by the bundle's camera, exactly
     as the CMU proxy made its 2D inputs."""
-    from training.paper2.dataset import project_np
+    from training.tasks.charposes.dataset import project_np
     s = _session(forecaster_weights)
     _run(s, stream[:90])
     assert s.steps

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from models.memory_bank import MemoryBank
-from training.paper1.bank import BankConfig, build_bank, cluster_exemplars, extract_dynamics, l1_distance_matrix
+from training.motion_predictor.bank import BankConfig, build_bank, cluster_exemplars, extract_dynamics, l1_distance_matrix
 
 
 def test_extract_dynamics():

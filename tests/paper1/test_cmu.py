@@ -1,16 +1,17 @@
-"""Real CMU data through the paper-1 adapter, a tiny training run and the cmu evaluation methods."""
+"""Real CMU data through the cmu_expmap adapter, a tiny predictor training run and the cmu evaluation methods."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from core.config import load_config
 from core.errors import CheckpointError
 from core.paths import REPO_ROOT
 from training.eval.report import CMUProtocol, EvalConfig
 from training.evaluate import evaluate
-from training.paper1.cmu_data import PREDICTED, cmu_expmap_data, pose_to_joints, predicted_edges
-from training.paper1.config import load_train_config
-from training.paper1.trainer import Trainer
+from training.motion_predictor.config import TrainConfig
+from training.motion_predictor.trainer import PredictorTrainer
+from training.tasks.cmu_motion.pose import PREDICTED, cmu_expmap_data, pose_to_joints, predicted_edges
 
 TINY = ["model.pose_latent=16", "model.key_dim=8", "model.value_dim=8", "model.max_bank_items=6",
         "model.recog_hidden=8", "model.beta_latent=4", "model.pi_latent=4", "phi_hidden=4", "batch_size=8",
@@ -37,8 +38,8 @@ def test_cmu_pose_vector_fk_matches_loader(cmu_root):
 
 
 def test_tiny_cmu_training_and_evaluation(cmu_root, tmp_path):
-    cfg = load_train_config(REPO_ROOT / "configs/train/paper1_cmu_cpu.yaml", [f"run_dir={tmp_path}", *TINY])
-    Trainer(cfg, log=lambda *_: None).run()
+    cfg = load_config(TrainConfig, REPO_ROOT / "configs/train/paper1_cmu_cpu.yaml", [f"run_dir={tmp_path}", *TINY])
+    PredictorTrainer(cfg, log=lambda *_: None).fit()
     ckpt = str(tmp_path / "checkpoint.pt")
     proto = CMUProtocol(actions=["running"])
     res = evaluate(EvalConfig(task="cmu", method="predictor", checkpoint=ckpt, cmu=proto))
@@ -54,9 +55,9 @@ def test_tiny_cmu_training_and_evaluation(cmu_root, tmp_path):
 
 
 def test_cmu_predictor_rejects_other_representation(cmu_root, tmp_path):
-    cfg = load_train_config(REPO_ROOT / "configs/train/paper1_synthetic_tiny.yaml",
-                            [f"run_dir={tmp_path}", "stages.e2e_steps=1", "stages.ae_steps=1"])
-    Trainer(cfg, log=lambda *_: None).run()
+    cfg = load_config(TrainConfig, REPO_ROOT / "configs/train/paper1_synthetic_tiny.yaml",
+                      [f"run_dir={tmp_path}", "stages.e2e_steps=1", "stages.ae_steps=1"])
+    PredictorTrainer(cfg, log=lambda *_: None).fit()
     with pytest.raises(CheckpointError, match="task cmu needs"):
         evaluate(EvalConfig(task="cmu", method="predictor", checkpoint=str(tmp_path / "checkpoint.pt"),
                             cmu=CMUProtocol(actions=["running"])))

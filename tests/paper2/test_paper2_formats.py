@@ -10,9 +10,9 @@ from core.config import load_config
 from core.errors import DataError
 from core.paths import REPO_ROOT
 from training.data import charposes_formats as F
-from training.paper2.config import TrainConfig
-from training.paper2.proxy import load_data
-from training.paper2.trainer import Trainer
+from training.charpose_forecaster.config import TrainConfig
+from training.charpose_forecaster.trainer import ForecasterTrainer
+from training.tasks.charposes.sources import load_data
 
 TINY = REPO_ROOT / "configs" / "train" / "paper2_synthetic_tiny.yaml"
 CAM = {"K": [[500, 0, 320], [0, 500, 240], [0, 0, 1]], "R": [[1, 0, 0], [0, -1, 0], [0, 0, -1]], "t": [0, 0, 3]}
@@ -92,15 +92,15 @@ def test_annotated_dataset_trains_a_few_steps(tmp_path):
     cfg = load_config(TrainConfig, TINY, [f"run_dir={tmp_path / 'run'}", "data.source=mpii_cooking2",
                                           f"data.annotation_root={tmp_path}", "model.num_actions=3",
                                           "model.num_objects=3", "max_steps=3"])
-    data = load_data(cfg)
+    data = load_data(cfg.data, cfg.model, cfg.seed)
     assert data.action_names == ["cut apart", "peel", "take out"]
     assert np.isnan(data.train.target3d).all() and np.isnan(data.train.poses2d).any()
-    out = Trainer(cfg, data, progress=False).fit()
+    out = ForecasterTrainer(cfg, data=data, progress=False).fit()
     assert np.isfinite(out["last"]["loss/pose2d"]) and np.isfinite(out["last"]["loss/action"])
     bad = load_config(TrainConfig, TINY, [f"run_dir={tmp_path / 'r2'}", "data.source=mpii_cooking2",
                                           f"data.annotation_root={tmp_path}", "model.num_actions=4"])
     with pytest.raises(Exception, match="num_actions"):
-        load_data(bad)
+        load_data(bad.data, bad.model, bad.seed)
 
 
 def test_pose_db_loads_and_bad_files_are_one_line_errors(tmp_path):

@@ -7,10 +7,10 @@ import torch
 
 from models.charpose import CharPoseForecaster, ForecasterConfig
 from models.critic import CriticConfig, PoseCritic, bone_vectors, kinematic_stats
-from training.paper2.camera import virtual_camera
-from training.paper2.config import CameraConfig
-from training.paper2.losses import critic_loss
-from training.paper2.skeleton import upper_body_bones
+from training.charpose_forecaster.losses import critic_loss
+from training.tasks.charposes.camera import virtual_camera
+from training.tasks.charposes.config import CameraConfig
+from training.tasks.charposes.skeleton import upper_body_bones
 
 J = 9
 
@@ -124,7 +124,7 @@ def test_upper_body_bones_form_a_tree():
 def test_shipped_configs_load_and_agree(train_yaml, model_yaml):
     from core.config import load_config, to_dict
     from core.paths import CONFIG_DIR
-    from training.paper2.config import TrainConfig
+    from training.charpose_forecaster.config import TrainConfig
     tc = load_config(TrainConfig, CONFIG_DIR / "train" / train_yaml)
     mc = load_config(ForecasterConfig, CONFIG_DIR / "models" / model_yaml)
     assert to_dict(tc.model) == to_dict(mc)

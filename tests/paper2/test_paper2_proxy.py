@@ -6,8 +6,10 @@ import pytest
 
 from core.config import load_config
 from core.paths import REPO_ROOT
-from training.paper2 import proxy
-from training.paper2.config import ProxyConfig, TrainConfig
+from training.charpose_forecaster.config import TrainConfig
+from training.tasks.charposes import proxy
+from training.tasks.charposes.config import ProxyConfig
+from training.tasks.charposes.sources import load_data
 
 CPU = REPO_ROOT / "configs" / "train" / "paper2_cmu_cpu.yaml"
 
@@ -36,7 +38,7 @@ def test_proxy_on_real_cmu_holds_out_whole_sequences(cmu_root, tmp_path):
     cfg = load_config(TrainConfig, CPU, [f"data.proxy.root={cmu_root}", f"data.cache_dir={tmp_path}"])
     train_files, test_files = proxy.split_files(cfg.data.proxy)
     assert not set(train_files) & set(test_files)
-    data = proxy.load_data(cfg)
+    data = load_data(cfg.data, cfg.model, cfg.seed)
     assert set(data.test_seqs).isdisjoint(data.train_seqs)
     assert set(data.test_seqs).isdisjoint(data.critic_seqs)               # critic never sees a test file
     assert "test/walking/walking_1" in data.test_seqs and "train/walking/walking_5" in data.test_seqs
@@ -51,7 +53,7 @@ def test_proxy_on_real_cmu_holds_out_whole_sequences(cmu_root, tmp_path):
     test_poses = {p.tobytes() for p in data.test.target3d.reshape(-1, 9, 3)[:200]}
     assert not any(p.tobytes() in test_poses for p in data.critic_db)
     # cached: a second load reads the same arrays
-    again = proxy.load_data(cfg)
+    again = load_data(cfg.data, cfg.model, cfg.seed)
     assert np.array_equal(again.train.target2d, data.train.target2d)
 
 
@@ -60,7 +62,7 @@ def test_shipped_primitives_reproduce_proxy_labels(cmu_root, tmp_path):
     """The k-means model stored with the data (and shipped in the bundle's serving section) labels train steps as in training."""
     from models.charpose import Primitives, primitive_of
     cfg = load_config(TrainConfig, CPU, [f"data.proxy.root={cmu_root}", f"data.cache_dir={tmp_path}"])
-    data = proxy.load_data(cfg)
+    data = load_data(cfg.data, cfg.model, cfg.seed)
     prim = data.primitives
     shipped = Primitives(mean=prim[0].tolist(), std=prim[1].tolist(), centers=prim[2:].tolist())
     train_files, _ = proxy.split_files(cfg.data.proxy)

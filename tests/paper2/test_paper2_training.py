@@ -12,11 +12,12 @@ from core.errors import CheckpointError
 from core.paths import REPO_ROOT
 from models.bundle import load_bundle
 from models.charpose import forecast_steps
-from training.paper2.checkpoint import load_checkpoint
-from training.paper2.config import TrainConfig
-from training.paper2.losses import action_loss, reprojection_loss
-from training.paper2.synthetic import synthetic_data
-from training.paper2.trainer import Trainer, forward_batch
+from training.charpose_forecaster.config import TrainConfig
+from training.charpose_forecaster.losses import action_loss, reprojection_loss
+from training.charpose_forecaster.trainer import ForecasterTrainer
+from training.engine.checkpoint import read_checkpoint
+from training.tasks.charposes.dataset import forward_batch
+from training.tasks.charposes.synthetic import synthetic_data
 
 TINY = REPO_ROOT / "configs" / "train" / "paper2_synthetic_tiny.yaml"
 
@@ -45,60 +46,63 @@ def _tiny(tmp_path, *over) -> TrainConfig:
     return load_config(TrainConfig, TINY, [f"run_dir={tmp_path / 'run'}", *over])
 
 
-def _eval_losses(tr: Trainer) -> tuple[float, float]:
-    tr.gen.eval()
+def _data(cfg: TrainConfig):
+    return synthetic_data(cfg.data, cfg.model, cfg.seed)
+
+
+def _eval_losses(tr: ForecasterTrainer) -> tuple[float, float]:
+    tr.model.eval()
     b = tr.data.train.tensors()
     with torch.no_grad():
-        logits, y, _ = forward_batch(tr.gen, b, tr.cfg.model.num_actions)
+        logits, y, _ = forward_batch(tr.model, b, tr.cfg.model.num_actions)
         return float(action_loss(logits, b["target_actions"])), float(reprojection_loss(
             y, b["target2d"], b["K"], b["R"], b["t"]))
 
 
 def test_few_steps_decrease_losses_seeded(tmp_path):
     cfg = _tiny(tmp_path, "max_steps=60")
-    data = synthetic_data(cfg)
-    tr = Trainer(cfg, data, progress=False)
+    data = _data(cfg)
+    tr = ForecasterTrainer(cfg, data=data, progress=False)
     a0, p0 = _eval_losses(tr)
     out = tr.fit()
     a1, p1 = _eval_losses(tr)
     assert out["steps"] == 60
     assert a1 < 0.95 * a0 and p1 < 0.5 * p0, (a0, a1, p0, p1)
     # seeded: a second identical run gives identical weights
-    tr2 = Trainer(_tiny(tmp_path, "max_steps=60", f"run_dir={tmp_path / 'run2'}"), data, progress=False)
+    tr2 = ForecasterTrainer(_tiny(tmp_path, "max_steps=60", f"run_dir={tmp_path / 'run2'}"), data=data, progress=False)
     tr2.fit()
-    for (k, v), v2 in zip(tr.gen.state_dict().items(), tr2.gen.state_dict().values()):
+    for (k, v), v2 in zip(tr.model.state_dict().items(), tr2.model.state_dict().values()):
         assert torch.equal(v, v2), k
 
 
 def test_checkpoint_resume_and_wrong_model(tmp_path):
     cfg = _tiny(tmp_path, "max_steps=10")
-    data = synthetic_data(cfg)
-    Trainer(cfg, data, progress=False).fit()
+    data = _data(cfg)
+    ForecasterTrainer(cfg, data=data, progress=False).fit()
     ck = tmp_path / "run" / "checkpoint.pt"
-    blob = load_checkpoint(ck)
-    assert blob["step"] == 10 and blob["config"]["model"]["history"] == cfg.model.history
+    blob = read_checkpoint(ck, "charpose_forecaster")
+    assert blob["steps_done"] == {"train": 10} and blob["config"]["model"]["history"] == cfg.model.history
     # resume to 20 steps == uninterrupted 20 steps
-    resumed = Trainer(_tiny(tmp_path, "max_steps=20"), data, progress=False)
+    resumed = ForecasterTrainer(_tiny(tmp_path, "max_steps=20"), data=data, progress=False)
     resumed.fit()
-    straight = Trainer(_tiny(tmp_path, "max_steps=20", "resume=false", f"run_dir={tmp_path / 's'}"), data, progress=False)
+    straight = ForecasterTrainer(_tiny(tmp_path, "max_steps=20", f"run_dir={tmp_path / 's'}"), data=data, fresh=True, progress=False)
     straight.fit()
-    for v, v2 in zip(resumed.gen.state_dict().values(), straight.gen.state_dict().values()):
+    for v, v2 in zip(resumed.model.state_dict().values(), straight.model.state_dict().values()):
         assert torch.allclose(v, v2, atol=1e-6)
     # a checkpoint of a differently shaped model: one line, no traceback wall
-    other = Trainer(_tiny(tmp_path, "model.pose_width=48", "max_steps=21"), data, progress=False)
-    with pytest.raises(CheckpointError, match="different model config"):
-        other.maybe_resume()
+    with pytest.raises(CheckpointError, match=r"another config \(model.pose_width: 32 != 48\)"):
+        ForecasterTrainer(_tiny(tmp_path, "model.pose_width=48", "max_steps=21"), data=data, progress=False)
     torch.save({"kind": "something/else"}, tmp_path / "bad.pt")
-    with pytest.raises(CheckpointError, match="not a characteristic-pose forecaster"):
-        load_checkpoint(tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match="not a charpose_forecaster trainer checkpoint"):
+        read_checkpoint(tmp_path / "bad.pt", "charpose_forecaster")
     (tmp_path / "junk.pt").write_bytes(b"not a zip")
     with pytest.raises(CheckpointError, match="not a readable"):
-        load_checkpoint(tmp_path / "junk.pt")
+        read_checkpoint(tmp_path / "junk.pt", "charpose_forecaster")
 
 
 def test_exported_weights_load_and_forecast(tmp_path):
     cfg = _tiny(tmp_path, "max_steps=5")
-    out = Trainer(cfg, synthetic_data(cfg), progress=False).fit()
+    out = ForecasterTrainer(cfg, data=_data(cfg), progress=False).fit()
     b = load_bundle(out["final_dir"], kind="charpose_forecaster")
     res = forecast_steps(b.model, b.serving.camera, torch.full((cfg.model.history, 9, 2), 500.0),
                          [0] * cfg.model.history)
@@ -128,10 +132,13 @@ def test_ddp_two_process_gloo_smoke(tmp_path, torchrun):
     r = torchrun(["-m", "training.train_forecaster", "--config", str(TINY), "--no-progress",
                   "--set", f"run_dir={run}", "--set", "max_steps=6"])
     assert r.returncode == 0, r.stderr[-3000:]
-    blob = load_checkpoint(run / "checkpoint.pt")
-    assert blob["step"] == 6
+    blob = read_checkpoint(run / "checkpoint.pt", "charpose_forecaster")
+    assert blob["steps_done"] == {"train": 6}
     # each rank's own batch stream is saved, so a resume does not make the ranks draw alike
-    assert len(blob["rng"]) == 2 and blob["rng"][0] != blob["rng"][1]
+    assert len(blob["rng"]) == 2 and blob["rng"][0]["generator"] != blob["rng"][1]["generator"]
+    # different batches per rank, identical generator parameters: DDP averaged its gradients
+    hashes = blob["param_hashes"]
+    assert len(hashes) == 2 and hashes[0] == hashes[1]
     assert (run / "final" / "model.safetensors").is_file()
 
 

@@ -1,4 +1,4 @@
-"""Penn 2D adapter of the predictor: training data shapes and masks, a tiny train -> evaluate run."""
+"""Penn 2D adapter of the predictor (training.tasks.penn_2d.data): data shapes and masks, a tiny train -> evaluate run."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,7 @@ import torch
 from spec.joints import PennJoint
 from penn_fixtures import moving_clip, write_clip
 from training.evaluate import main as evaluate_main
-from training.paper1_penn.data import PENN_ACTIONS, interpolate_invisible, mirror_permutation, penn_pose_data
+from training.tasks.penn_2d.data import PENN_ACTIONS, interpolate_invisible, mirror_permutation, penn_pose_data
 from training.train_predictor import main as train_main
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.eval import penn_protocol as pp
+from training.tasks.penn_2d import protocol as pp
 
 THR = pp.PCK_ALPHA * pp.CROP_PX  # 11.2 crop px
 

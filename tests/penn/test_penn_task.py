@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from penn_fixtures import moving_clip, write_clip
-from training.eval import penn_protocol as pp
+from training.tasks.penn_2d import protocol as pp
 from training.evaluate import main
 
 # Constant baseline from ground-truth inputs, future frames 1/5/10/20/30 (issue 4's reference).
@@ -59,7 +59,8 @@ def test_val_split_and_horizon_options(fixture_root, tmp_path):
 def test_nearest_neighbor_recovers_a_copied_clip(fixture_root):
     train = pp.build_windows(pp.load_sequences(fixture_root, "train"))
     test = pp.build_windows(pp.load_sequences(fixture_root, "test"))
-    from training.eval.penn_methods import NearestNeighbor, normalised_batches
+    from training.tasks.penn_2d.methods import NearestNeighbor
+    from training.tasks.penn_2d.task import normalised_batches
     nn = NearestNeighbor(train)
     sel = test.seq_index == 0                                # test clip 0002 == train clip 0020
     _, batch, _, _ = next(normalised_batches(test, 10_000))
@@ -80,7 +81,7 @@ def test_bad_inputs_are_one_line_errors(fixture_root, tmp_path, capsys):
 def test_constant_matches_published_reference_on_real_clips(penn_root):
     """Full HMMR test split (~29k windows, a few seconds): within a point at every horizon."""
     from training.eval.baselines import zero_velocity
-    from training.eval.penn_methods import predict_windows
+    from training.tasks.penn_2d.task import predict_windows
 
     windows = pp.build_windows(pp.load_sequences(penn_root, "test"))
     assert len(windows.sequences) == 961 and len(windows) == 28935
@@ -93,7 +94,7 @@ def test_constant_matches_published_reference_on_real_clips(penn_root):
 
 
 def test_report_renders_tables_and_verdict():
-    from training.paper1_penn.report import render
+    from training.tasks.penn_2d.report import render
 
     def doc(label, avg):
         return {"label": label, "horizons": [1, 5, 10, 20, 30], "average": avg, "config_hash": "abc",
@@ -102,7 +103,7 @@ def test_report_renders_tables_and_verdict():
     md = render([doc("Constant (last observed pose)", [99.0, 80, 60, 40, 30]),
                  doc("Nearest neighbour (training windows)", [60.0, 55, 50, 45, 41]),
                  doc("Predictor (recognised-class bank)", [99.5, 85, 65, 44, 42])],
-                "test", {"path": "w"}, "python -m training.paper1_penn.report")
+                "test", {"path": "w"}, "python -m training.tasks.penn_2d.report")
     assert "| Predictor (recognised-class bank) | 99.5 | 85.0 | 65.0 | 44.0 | 42.0 |" in md
     assert "at frames: [1, 5, 10, 30]; not at: [20]" in md
-    assert "python -m training.paper1_penn.report" in md and "| 99.4 | 86.5 |" in md
+    assert "python -m training.tasks.penn_2d.report" in md and "| 99.4 | 86.5 |" in md

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import threading
 import types
-import time
-from typing import Callable
 
 import pytest
 import zmq
@@ -12,6 +10,7 @@ import zmq
 from runtime import protocol as P
 from runtime.node import Node
 from runtime.runner import InputSpec, NodeRunner, RunSpec
+from waiting import wait_for
 
 
 class ThreadedNode:
@@ -39,14 +38,6 @@ class ThreadedNode:
         assert not self.thread.is_alive(), "node did not stop within 5 s"
         self.ctx.term()
 
-
-def wait_for(pred: Callable[[], bool], timeout: float = 5.0, step: float = 0.01) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 def recv_all(sock: zmq.Socket, timeout: float = 0.3) -> list[tuple[str, P.Message]]:

@@ -13,6 +13,7 @@ from core.errors import ForesightError
 from core.paths import CONFIG_DIR
 from runtime.graph import load_pipeline
 from runtime.supervisor import Supervisor
+from waiting import run_until
 
 SELFTEST = CONFIG_DIR / "pipeline_selftest.yaml"
 
@@ -22,14 +23,6 @@ def records(path):
         return []
     return [json.loads(line) for line in open(path).read().splitlines() if line.strip()]
 
-
-def run_until(sup, pred, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        sup.step(0.05)
-        if pred():
-            return True
-    return False
 
 
 def gone(pid: int) -> bool:

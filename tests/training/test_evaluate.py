@@ -11,6 +11,7 @@ import yaml
 from core.errors import ConfigError, DataError
 from training.data.cmu import CMU_PREDICTED
 from training.eval import baselines
+from training.eval.plugins import load_plugins
 from training.eval.registry import get_method, methods, register_method
 from training.evaluate import evaluate, main
 from core.config import from_dict
@@ -20,7 +21,10 @@ from training.eval.report import EvalConfig
 def _cfg(**kw) -> EvalConfig:
     return from_dict(EvalConfig, kw)
 
-PUBLISHED_ZERO_VELOCITY = [22.7, 43.3, 80.1, 96.1, 123.0, 163.7]  # 6-action average, mm
+# The zero-velocity 6-action average (incl. washwindow) that the project's task statement gave for
+# this data copy: figures of an independent implementation of the published protocol on these same
+# files, not a number printed in a publication (published tables average other action sets).
+REFERENCE_ZERO_VELOCITY = [22.7, 43.3, 80.1, 96.1, 123.0, 163.7]  # mm
 # Golden values of this implementation (python -m training.evaluate --task cmu --method ...).
 GOLDEN_ZERO_VELOCITY_WALKING = [18.875, 36.583, 69.894, 85.276, 113.184, 165.172]
 GOLDEN_CONSTANT_VELOCITY_AVG = [12.6, 28.8, 72.8, 99.3, 157.2, 326.1]
@@ -47,6 +51,7 @@ def test_baselines_shapes_and_values():
 
 
 def test_registry_lists_and_errors():
+    load_plugins()          # the cmu methods register when their task module is imported
     evaluate_methods = set(methods("cmu"))
     assert {"zero_velocity", "constant_velocity"} <= evaluate_methods
     with pytest.raises(ConfigError, match="unknown method 'nope'"):
@@ -55,7 +60,7 @@ def test_registry_lists_and_errors():
         register_method("cmu", "zero_velocity")(lambda ctx: None)
 
 
-def test_cmu_zero_velocity_reproduces_published(cmu_root, tmp_path, capsys):
+def test_cmu_zero_velocity_matches_the_reference_implementation(cmu_root, tmp_path, capsys):
     out = tmp_path / "zv.json"
     assert main(["--task", "cmu", "--method", "zero_velocity", "--data-root", str(cmu_root),
                  "--json", str(out)]) == 0
@@ -65,7 +70,7 @@ def test_cmu_zero_velocity_reproduces_published(cmu_root, tmp_path, capsys):
     assert doc["horizons_ms"] == [80, 160, 320, 400, 560, 1000]
     assert doc["windows"] == {"basketball": 255, "jumping": 1009, "running": 48, "soccer": 265,
                               "walking": 146, "washwindow": 1343}
-    np.testing.assert_allclose(doc["average"], PUBLISHED_ZERO_VELOCITY, atol=0.5)
+    np.testing.assert_allclose(doc["average"], REFERENCE_ZERO_VELOCITY, atol=0.5)
     np.testing.assert_allclose(doc["per_action"]["walking"], GOLDEN_ZERO_VELOCITY_WALKING, atol=0.01)
     cfg = yaml.safe_load((tmp_path / "zv.config.yaml").read_text())
     assert cfg["cmu"]["input_n"] == 10 and doc["config"] == "zv.config.yaml" and len(doc["config_hash"]) == 12

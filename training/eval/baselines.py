@@ -1,10 +1,8 @@
-"""Baselines for every task that share the CMU batch interface (3D joints over time)."""
+"""Method-free baselines on arrays of poses over time, shared by the tasks (each task registers its own
+adapters of them: training.tasks.cmu_motion.methods, penn_2d.methods, charposes.baselines)."""
 from __future__ import annotations
 
 import numpy as np
-
-from training.data.cmu import CMUBatch
-from training.eval.registry import MethodContext, register_method
 
 
 def zero_velocity(observed: np.ndarray, output_n: int) -> np.ndarray:
@@ -19,14 +17,3 @@ def constant_velocity(observed: np.ndarray, output_n: int) -> np.ndarray:
     steps = np.arange(1, output_n + 1, dtype=observed.dtype)[None, :, None, None]
     return last + steps * vel
 
-
-@register_method("cmu", "zero_velocity")
-def _cmu_zero_velocity(ctx: MethodContext):
-    return lambda batch: zero_velocity(batch.observed_joints, batch.output_n)
-
-
-@register_method("cmu", "constant_velocity")
-def _cmu_constant_velocity(ctx: MethodContext):
-    def predict(batch: CMUBatch) -> np.ndarray:
-        return constant_velocity(batch.observed_joints, batch.output_n)
-    return predict

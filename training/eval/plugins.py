@@ -12,11 +12,11 @@ import importlib
 from core.errors import ConfigError
 
 PLUGIN_MODULES: list[str] = [
-    "training.eval.cmu_task",      # task "cmu" (CMU-Mocap benchmark protocol)
-    "training.eval.baselines",     # cmu: zero_velocity, constant_velocity
-    "training.eval.penn_methods",  # task "penn" (Penn Action PCK): constant, nearest_neighbor, predictor
-    "training.eval.paper1_methods",  # cmu: predictor (memory-bank, paper 1), nearest_neighbor [dtw]
-    "training.eval.paper2_task",   # task "charposes" (paper 2): forecaster, baselines, suite
+    "training.tasks.cmu_motion.protocol",  # task "cmu" (CMU-Mocap benchmark protocol)
+    "training.tasks.cmu_motion.methods",   # cmu: zero/constant velocity, predictor, nearest_neighbor [dtw]
+    "training.tasks.penn_2d.task",         # task "penn" (Penn Action PCK)
+    "training.tasks.penn_2d.methods",      # penn: constant, nearest_neighbor, predictor
+    "training.tasks.charposes.task",       # task "charposes" (paper 2): forecaster, baselines, suite
 ]
 
 _loaded = False

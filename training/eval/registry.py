@@ -20,7 +20,7 @@ once (load weights, build the model on ``ctx.device``); ``predict(batch)`` then 
 test windows and returns a numpy array or a torch tensor. What ``batch`` is and what ``predict``
 returns is defined by the task:
 
-``cmu`` (CMU-Mocap benchmark, :mod:`training.eval.cmu_task`): ``batch`` is a
+``cmu`` (CMU-Mocap benchmark, :mod:`training.tasks.cmu_motion.protocol`): ``batch`` is a
 :class:`training.data.cmu.CMUBatch` with, for N windows of the action ``batch.action``,
     observed_expmap  (N, 10, 117)    the benchmark's exp-map rows of the 10 observed frames
                                       (root position, then 38 x 3 exp-map; file layout, 25 fps)

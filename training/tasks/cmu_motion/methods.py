@@ -1,0 +1,136 @@
+"""Methods of the ``cmu`` task: ``zero_velocity``, ``constant_velocity``, ``predictor``, ``nearest_neighbor``.
+
+    python -m training.evaluate --task cmu --method zero_velocity
+    python -m training.evaluate --task cmu --method predictor [--checkpoint runs/x/checkpoint.pt]
+    python -m training.evaluate --task cmu --method nearest_neighbor [--set method_options.dtw=true]
+
+``predictor`` options (``--set method_options.<key>=...``), for the paper's ablations:
+  labels: recognizer | gt   — bank chosen by the recognition net (default) or by the true label
+                              (actions the model was not trained on, e.g. washwindow, always use
+                              the recogniser);
+  label_accuracy: float     — with ``labels: gt``, each window's label is replaced by a wrong class
+                              with probability 1 − accuracy (seeded): the "recognition accuracy
+                              100 % → 60 %" table;
+  agnostic: bool            — always read the action-agnostic bank.
+``--checkpoint`` is a motion-predictor bundle folder or a trainer checkpoint (loaded through
+training.engine); the default is the shipped ``weights/predictor_cmu``.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numba
+import numpy as np
+import torch
+
+from core.errors import CheckpointError, ConfigError
+from core.paths import WEIGHTS_DIR
+from training.data.cmu import CMUBatch
+from training.engine.checkpoint import load_model
+from training.eval.baselines import constant_velocity, zero_velocity
+from training.eval.registry import MethodContext, register_method
+from training.eval.report import CMUProtocol
+from training.tasks.cmu_motion.pose import CMU_TRAIN_ACTIONS, PREDICTED, load_cmu_pose, pose_to_joints, rows_to_pose
+
+DEFAULT_CMU_CHECKPOINT = WEIGHTS_DIR / "predictor_cmu"
+
+
+@register_method("cmu", "zero_velocity")
+def _cmu_zero_velocity(ctx: MethodContext):
+    return lambda batch: zero_velocity(batch.observed_joints, batch.output_n)
+
+
+@register_method("cmu", "constant_velocity")
+def _cmu_constant_velocity(ctx: MethodContext):
+    def predict(batch: CMUBatch) -> np.ndarray:
+        return constant_velocity(batch.observed_joints, batch.output_n)
+    return predict
+
+
+def _label_probs(batch: CMUBatch, names: list[str], opts: dict, rng: np.random.Generator) -> torch.Tensor | None:
+    if opts.get("labels", "recognizer") != "gt" or batch.action not in names:
+        return None
+    a, n = len(names), batch.observed_expmap.shape[0]
+    label = np.full(n, names.index(batch.action))
+    wrong = rng.random(n) >= float(opts.get("label_accuracy", 1.0))
+    if a < 2:  # a single class has no wrong label to swap in
+        wrong[:] = False
+    label[wrong] = (label[wrong] + rng.integers(1, a, size=int(wrong.sum()))) % a  # a different class
+    return torch.nn.functional.one_hot(torch.from_numpy(label), a).float()
+
+
+@register_method("cmu", "predictor")
+def build_cmu_predictor(ctx: MethodContext):
+    path = ctx.checkpoint or DEFAULT_CMU_CHECKPOINT
+    model = load_model(path, "motion_predictor", ctx.device)
+    if model.cfg.pose_dim != 78:
+        raise CheckpointError(f"{path}: predictor for pose vectors of {model.cfg.pose_dim} numbers; "
+                              f"task cmu needs the 78-number CMU exp-map model")
+    opts = dict(ctx.options)
+    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed"}
+    if unknown:
+        raise ConfigError(f"method_options: unknown option(s) {sorted(unknown)} for cmu/predictor")
+    if opts.get("agnostic"):
+        model.cfg = dataclasses.replace(model.cfg, agnostic_only=True)
+    rng = np.random.default_rng(int(opts.get("seed", 0)))
+    names = list(model.cfg.action_names)
+
+    @torch.no_grad()
+    def predict(batch: CMUBatch) -> torch.Tensor:
+        obs = torch.as_tensor(rows_to_pose(batch.observed_expmap), dtype=torch.float32, device=ctx.device)
+        probs = _label_probs(batch, names, opts, rng)
+        out = model(obs, action_probs=None if probs is None else probs.to(ctx.device))
+        return pose_to_joints(out["theta"].double()).cpu()  # (N, 25, 25, 3) mm, protocol order
+
+    return predict
+
+
+@numba.njit(cache=True)
+def _dtw(a: np.ndarray, b: np.ndarray) -> float:  # pragma: no cover - compiled
+    """DTW cost between (T, F) sequences with Euclidean frame distance."""
+    n, m = a.shape[0], b.shape[0]
+    acc = np.full((n + 1, m + 1), np.inf)
+    acc[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            d = np.sqrt(((a[i - 1] - b[j - 1]) ** 2).sum())
+            acc[i, j] = d + min(acc[i - 1, j], acc[i, j - 1], acc[i - 1, j - 1])
+    return acc[n, m]
+
+
+@register_method("cmu", "nearest_neighbor")
+def build_cmu_nearest_neighbor(ctx: MethodContext):
+    """Training window whose observed joints are closest; its future, shifted so its last observed
+    pose coincides with the test window's (``residual``, default true). ``dtw: true`` re-ranks the
+    ``candidates`` nearest (Euclidean) windows by dynamic time warping of the observed frames."""
+    opts = dict(ctx.options)
+    dtw, k = bool(opts.get("dtw", False)), int(opts.get("candidates", 16))
+    residual = bool(opts.get("residual", True))
+    cmu = ctx.config.cmu if ctx.config else CMUProtocol()
+    n_in, n_out = cmu.input_n, cmu.output_n
+    per_class = load_cmu_pose("train", list(opts.get("actions", CMU_TRAIN_ACTIONS)), ctx.config.data_root if ctx.config else None)
+    wins = []
+    for items in per_class.values():
+        for _, jt in items:
+            idx = np.arange(0, jt.shape[0] - n_in - n_out + 1)[:, None] + np.arange(n_in + n_out)[None]
+            wins.append(jt[idx])
+    train = torch.from_numpy(np.concatenate(wins)).double()  # (M, 35, 25, 3) mm
+    keys = train[:, :n_in].flatten(1)  # (M, 10*75)
+
+    def predict(batch: CMUBatch) -> np.ndarray:
+        if batch.output_n > n_out:
+            raise ConfigError(f"nearest_neighbor: stored futures have {n_out} frames, asked {batch.output_n}")
+        obs = torch.from_numpy(batch.observed_joints[:, -n_in:, PREDICTED]).double()  # (N, 10, 25, 3)
+        dist = torch.cdist(obs.flatten(1), keys)  # (N, M)
+        if dtw:
+            cand = dist.topk(min(k, keys.shape[0]), largest=False).indices.numpy()
+            o, t = obs.flatten(2).numpy(), train[:, :n_in].flatten(2).numpy()
+            best = np.array([c[np.argmin([_dtw(o[i], t[j]) for j in c])] for i, c in enumerate(cand)])
+        else:
+            best = dist.argmin(1).numpy()
+        fut = train[best, n_in:n_in + batch.output_n]  # (N, T, 25, 3)
+        if residual:
+            fut = fut - train[best, n_in - 1:n_in] + obs[:, -1:]
+        return fut.numpy()
+
+    return predict

@@ -1,0 +1,104 @@
+"""CMU-Mocap benchmark as training data (``PoseData``, adapter ``cmu_expmap``): pose vector = exp-map angles.
+
+Pose vector (D = 78): the 117 numbers of a benchmark row minus the root position (3) and root
+rotation (3) — the protocol removes both — and minus the 11 joints without degrees of freedom
+(``spec.joints.CMU_NO_DOF``: their channels are zero in every file). ``joints_fn`` puts the
+zeros back and runs the protocol's forward kinematics (``training.data.cmu.cmu_expmap_to_joints``),
+returning the 25 protocol joints in mm. There is no β / Π in this data: those streams are disabled.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from core.errors import DataError
+from spec.joints import CMU_NO_DOF, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
+from training.data.cmu import CMU_FRAME_DIM, cmu_expmap_to_joints, cmu_files, load_cmu_expmap
+from training.data.credits import CMU as CMU_CREDIT
+from training.tasks.pose_data import PoseAdapter, PoseData
+
+CMU_TRAIN_ACTIONS = ("basketball", "jumping", "running", "soccer", "walking")
+# exp-map channels (indices into the 117-vector) that form the pose vector
+POSE_CHANNELS = np.array([3 + 3 * int(j) + c for j in CmuJoint if j != CmuJoint.ROOT and j not in CMU_NO_DOF
+                          for c in range(3)])
+PREDICTED = [int(j) for j in CMU_PREDICTED_JOINTS]
+
+
+def rows_to_pose(rows: np.ndarray | torch.Tensor):
+    """(..., 117) benchmark rows -> (..., 78) pose vectors."""
+    return rows[..., POSE_CHANNELS]
+
+
+def pose_to_rows(pose: torch.Tensor) -> torch.Tensor:
+    """(..., 78) pose vectors -> (..., 117) rows with zero root and zero no-DOF channels."""
+    rows = pose.new_zeros(pose.shape[:-1] + (CMU_FRAME_DIM,))
+    rows[..., torch.as_tensor(POSE_CHANNELS, device=pose.device)] = pose
+    return rows
+
+
+def pose_to_joints(pose: torch.Tensor) -> torch.Tensor:
+    """(..., 78) -> (..., 25, 3) protocol joints in mm (differentiable; root removed)."""
+    rows = pose_to_rows(pose)
+    joints = cmu_expmap_to_joints(rows[..., 3:].reshape(rows.shape[:-1] + (38, 3)))
+    return joints[..., PREDICTED, :]
+
+
+def predicted_edges() -> list[tuple[int, int]]:
+    """Skeleton edges among the 25 protocol joints: each joint to its nearest protocol ancestor.
+
+    The legs and spine hang off the removed root/hips; their first protocol joints are linked to
+    the first spine joint so φ sees one connected graph.
+    """
+    pos = {j: i for i, j in enumerate(PREDICTED)}
+    edges, orphans = [], []
+    for j in PREDICTED:
+        p = CMU_PARENTS[j]
+        while p >= 0 and p not in pos:
+            p = CMU_PARENTS[p]
+        (edges.append((pos[p], pos[j])) if p >= 0 else orphans.append(pos[j]))
+    hub = pos[int(CmuJoint.LOWER_BACK)]
+    edges += [(hub, o) for o in orphans if o != hub]
+    return edges
+
+
+def load_cmu_pose(split: str, actions, root=None, downsample: int = 2):
+    """{class: [((T_i, 78) pose vectors, (T_i, 25, 3) mm joints)]} at 25 fps, whole files.
+
+    Joints come from FK on the 50 fps frames before downsampling, as in the protocol loader.
+    """
+    out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for i, (action, files) in enumerate(cmu_files(root, split, actions).items()):
+        for f in files:
+            seq = load_cmu_expmap(f)
+            joints = cmu_expmap_to_joints(seq.expmap)[::downsample][:, PREDICTED]  # (T', 25, 3)
+            pose = rows_to_pose(seq.frames()[::downsample])  # (T', 78)
+            out.setdefault(i, []).append((pose.astype(np.float32), joints.astype(np.float32)))
+    return out
+
+
+def cmu_expmap_data(options: dict, n_obs: int, n_future: int, split: str) -> PoseData:
+    """Options: ``actions`` (default the five with full train+test data), ``root``, ``stride``."""
+    actions = list(options.get("actions", CMU_TRAIN_ACTIONS))
+    root, stride = options.get("root"), int(options.get("stride", 1))
+    if not actions:
+        raise DataError("data.options.actions: empty action list")
+    per_class = load_cmu_pose(split, actions, root)
+    w = n_obs + n_future
+    poses, joints, labels = [], [], []
+    for c, items in per_class.items():
+        for pose, jt in items:
+            starts = np.arange(0, pose.shape[0] - w + 1, stride)
+            idx = starts[:, None] + np.arange(w)[None]  # (n, w)
+            poses.append(pose[idx])
+            joints.append(jt[idx])
+            labels += [c] * len(starts)
+    if not labels:
+        raise DataError(f"CMU {split}: no window of {w} frames in {actions}")
+    return PoseData(theta=torch.from_numpy(np.concatenate(poses)), action=torch.tensor(labels),
+                    action_names=actions,
+                    sequences={c: [p for p, _ in items] for c, items in per_class.items()},
+                    joints_fn=pose_to_joints, joint_edges=predicted_edges(), joint_scale=1e-3,
+                    joints=torch.from_numpy(np.concatenate(joints)))
+
+
+CMU_EXPMAP = PoseAdapter(cmu_expmap_data, representation="cmu_expmap", credit=CMU_CREDIT)

@@ -1,0 +1,81 @@
+"""Evaluate the SMPL-θ predictor (the live model) on CMU test motion retargeted to SMPL.
+
+    python -m training.tasks.cmu_smpl.evaluate [--checkpoint weights/predictor_smpl] [--out-dir runs/paper1_results]
+
+Same windows as the CMU protocol (10 observed → 25 future at 25 fps, stride 1) but in the live
+representation: error = mean distance over the 24 SMPL joints (built-in skeleton, root-relative, with
+the root orientation applied), mm. Writes ``smpl_<method>.json`` for predictor and zero_velocity
+(in θ space) in the JSON layout of ``training.evaluate`` (task ``cmu_smpl``), which
+``python -m training.motion_predictor.report`` adds to docs/results/paper1.md. ``--checkpoint`` is a
+bundle folder or a trainer checkpoint of a motion predictor.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.config import config_hash
+from core.errors import cli_errors
+from core.paths import WEIGHTS_DIR
+from training.engine.checkpoint import load_model
+from training.eval.metrics import mpjpe
+from training.eval.report import CMU_TEST_ACTIONS, EvalConfig
+from training.tasks.cmu_smpl.data import cmu_smpl_data, smpl_joints
+
+HORIZONS_MS = EvalConfig().horizons_ms      # the CMU protocol's, as training.evaluate
+ACTIONS = CMU_TEST_ACTIONS                  # five trained actions + the unseen washwindow
+
+
+@torch.no_grad()
+def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path | None, batch: int = 256,
+                  actions: list[str] = ACTIONS) -> dict[str, dict]:
+    """Per-action mm at the protocol horizons for the predictor and zero velocity; JSON files (with
+    the resolved settings) in `out_dir` unless it is None."""
+    model = load_model(checkpoint, "motion_predictor")
+    n_obs, n_fut = model.cfg.n_obs, model.cfg.n_future
+    frames = [h // 40 - 1 for h in HORIZONS_MS]
+    methods = {
+        "predictor": lambda obs: model(obs)["theta"],
+        "zero_velocity": lambda obs: obs[:, -1:].expand(-1, n_fut, -1),
+    }
+    results = {m: {"per_action": {}, "windows": {}} for m in methods}
+    for action in actions:
+        data = cmu_smpl_data({"actions": [action], "yaw_copies": 0}, n_obs, n_fut, "test")
+        th = data.theta  # (N, 35, 72)
+        gt = smpl_joints(th[:, n_obs:])  # (N, 25, 24, 3) m
+        for m, fn in methods.items():
+            pred = torch.cat([fn(th[s:s + batch, :n_obs]) for s in range(0, th.shape[0], batch)])
+            err = mpjpe(smpl_joints(pred).numpy(), gt.numpy()) * 1000.0  # (25,) mm
+            results[m]["per_action"][action] = [float(err[f]) for f in frames]
+            results[m]["windows"][action] = int(th.shape[0])
+    if out_dir is None:
+        return results
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = {"checkpoint": str(checkpoint), "horizons_ms": HORIZONS_MS, "actions": list(actions)}
+    for m, r in results.items():
+        doc = {"task": "cmu_smpl", "method": m, "horizons_ms": HORIZONS_MS, "unit": "mm", **r,
+               "config_hash": config_hash(cfg), "config": cfg}
+        (out / f"smpl_{m}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    return results
+
+
+@cli_errors
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m training.tasks.cmu_smpl.evaluate", description=__doc__.split("\n")[0])
+    ap.add_argument("--checkpoint", default=str(WEIGHTS_DIR / "predictor_smpl"))
+    ap.add_argument("--out-dir", default="runs/paper1_results")
+    args = ap.parse_args(argv)
+    res = evaluate_smpl(args.checkpoint, args.out_dir)
+    for m, r in res.items():
+        avg = np.mean([r["per_action"][a] for a in ACTIONS[:5]], 0)
+        print(f"{m:<16}" + " ".join(f"{v:7.1f}" for v in avg) + "   (avg of 5 actions, mm)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
