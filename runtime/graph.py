@@ -23,12 +23,11 @@ from typing import Any, Literal
 from core.config import load_config
 from core.errors import ConfigError
 from runtime.registry import node_class
+from runtime.rundir import READY_FILE  # noqa: F401  (re-exported: the supervisor and runner read it here)
 from runtime.runner import InputSpec, RunSpec
 from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
 from spec.messages import Message
 
-# created in the run dir by the supervisor once every node runs; sources wait for it (RunSpec.ready_file)
-READY_FILE = "graph.ready"
 
 log = logging.getLogger("foresight.graph")
 
