@@ -3,22 +3,61 @@
 Loads `configs/pipeline.yaml` (or --config), applies the input flag and dotted `--set` overrides,
 validates the whole graph before starting anything, launches every node as its own process under
 the supervisor, prints a live summary once a second, and shuts everything down cleanly on
-Ctrl-C / SIGTERM, at --duration, or when the input ends.
+Ctrl-C / SIGTERM, at --duration, or when the input ends. The demo plays a rendered clip of real
+motion once (rendered into ~/.cache/foresight on the first run); the graph's scorer scores every
+forecast, the final summary prints the score and `--score PATH` writes it as JSON.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import math
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from core.cli import add_config_args
 from core.config import apply_overrides, read_yaml
 from core.errors import ConfigError, cli_errors
 from core.paths import CONFIG_DIR
 
-DEMO_SECONDS = 10.0
+def _nodes_of(raw: dict, type_name: str) -> list[str]:
+    nodes = raw.get("nodes")
+    return [n for n, nc in nodes.items() if isinstance(nc, dict) and nc.get("type") == type_name] \
+        if isinstance(nodes, dict) else []
+
+
+def _score_overrides(args, raw: dict, path: Path) -> list[str]:
+    """The scorer's JSON path and a description of the input it scores."""
+    names = _nodes_of(raw, "scorer")
+    if args.score and not names:
+        raise ConfigError("--score needs a node of type 'scorer' in the config (configs/pipeline.yaml has one)")
+    what = (f"video {Path(args.video).name}" if args.video else f"camera {args.camera}"
+            if args.camera is not None else "rendered CMU test split" if args.demo else "")
+    out = []
+    for n in names:
+        out.append(f"nodes.{n}.params.path={json.dumps(str(path))}")
+        if what:
+            out.append(f"nodes.{n}.params.source={json.dumps(what)}")
+    return out
+
+
+def check_writable(path: str) -> Path:
+    """--score's file, checked before anything starts (a run must not end in an unwritable path)."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise ConfigError(f"--score {path}: is a directory, give a file name")
+    existed = p.exists()
+    try:
+        with open(p, "a"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--score {path}: cannot write there ({exc.strerror})") from None
+    if not existed:
+        p.unlink()
+    return p.resolve()
 
 
 def _input_overrides(args, raw: dict) -> list[str]:
@@ -33,7 +72,7 @@ def _input_overrides(args, raw: dict) -> list[str]:
     for n in names:
         pre = f"nodes.{n}.params."
         if args.demo:
-            out.append(pre + "source=synthetic")
+            out.append(pre + "source=rendered")
         elif args.camera is not None:  # fps 0 = the device's / file's own rate
             out += [pre + "source=camera", pre + f"camera={args.camera}", pre + "fps=0"]
         elif args.video:
@@ -44,15 +83,17 @@ def _input_overrides(args, raw: dict) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group()
-    src.add_argument("--demo", action="store_true", help="embedded synthetic input (no files, no camera)")
+    src.add_argument("--demo", action="store_true",
+                     help="rendered clip of real (CMU test-split) motion, scored against its truth")
     src.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
     src.add_argument("--video", metavar="PATH", help="video file")
     add_config_args(ap, config_help="pipeline graph YAML (default: configs/pipeline.yaml)",
                     set_example="nodes.capture.params.fps=15", required=False)
     ap.set_defaults(config=str(CONFIG_DIR / "pipeline.yaml"))
     ap.add_argument("--duration", type=float, metavar="SECONDS",
-                    help=f"stream this long once every node is up (default: {DEMO_SECONDS:g} s with "
-                         f"--demo, else until Ctrl-C or the end of the input)")
+                    help="stream this long once every node is up (default: until the input ends or Ctrl-C)")
+    ap.add_argument("--score", metavar="PATH", help="write the live score (forecast vs zero/constant "
+                    "velocity, docs/pipeline.md) to this JSON file, rewritten every second and at the end")
     ap.add_argument("--quiet", action="store_true", help="only the final summary")
     ap.add_argument("--log-level", default="WARNING")
     return ap
@@ -69,9 +110,12 @@ def main(argv=None) -> int:
     from runtime.supervisor import Supervisor
 
     raw = apply_overrides(read_yaml(args.config), args.overrides)
-    overrides = _input_overrides(args, raw) + list(args.overrides)
+    score_path = check_writable(args.score) if args.score else None
+    tmp = None if score_path else tempfile.TemporaryDirectory(prefix="fs-score-")
+    score_file = score_path or Path(tmp.name) / "score.json"
+    overrides = _input_overrides(args, raw) + _score_overrides(args, raw, score_file) + list(args.overrides)
     cfg = load_pipeline(args.config, overrides)          # fails here, before any process starts
-    duration = args.duration if args.duration is not None else (DEMO_SECONDS if args.demo else None)
+    duration = args.duration
     if duration is not None and not (math.isfinite(duration) and duration > 0):
         raise ConfigError(f"--duration must be a number of seconds > 0, got {args.duration}")
 
@@ -100,7 +144,31 @@ def main(argv=None) -> int:
         took = sup.shutdown()
     if ok:  # on failure the error line alone is printed (by cli_errors)
         print(f"stopped {len(sup.procs)} nodes in {took:.2f}s", file=sys.stderr)
+        if score_file.exists():
+            print("\n".join(score_lines(json.loads(score_file.read_text()))), flush=True)
+            if score_path:
+                print(f"score written to {score_path}", file=sys.stderr)
+    if tmp is not None:
+        tmp.cleanup()
     return 0
+
+
+def score_lines(r: dict) -> list[str]:
+    """The final score as a small table (the JSON's fields; docs/pipeline.md explains them)."""
+    seen, det = r["frames_seen"], r["detected_fraction"]
+    vs = "the rendered truth" if r["reference"] == "truth" else "MediaPipe's later detections (not truth)"
+    head = (f"score vs {vs} ({r['source'] or 'input'}): {r['frames_scored']} forecasts scored; MediaPipe "
+            f"found the person in {100 * det:.1f} % of {seen} frames")
+    if not r["frames_scored"]:
+        why = "no person was detected" if seen and not det else "no forecast had its future in view"
+        return [head, f"  nothing to score: {why}"]
+    out = [head, "  horizon ms            " + "".join(f"{h:>7g}" for h in r["horizons_ms"])]
+    rows = [(f"{m.replace('_', ' ')} {unit}", r[f"{m}_{key}"]) for key, unit in
+            (("mm", "mm"), ("px", "px"), ("pck05", "PCK%")) for m in ("forecast", "zero_velocity", "constant_velocity")]
+    for name, vals in rows:
+        if vals is not None:
+            out.append(f"  {name:<22}" + "".join(f"{v:>7.1f}" if v is not None else f"{'-':>7}" for v in vals))
+    return out
 
 
 if __name__ == "__main__":

@@ -33,12 +33,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_once(tree: Path, video: Path, timeout_s: float) -> dict:
-    """One pipeline run from `tree` on `video`; forecast latencies seen by a gateway client."""
+# a node's line of run_pipeline's final summary
+NODE_LINE = re.compile(r"^\s+(\w+)\s+\w+\s+([\d.]+) msg/s\s+(?:latency from capture p50\s+([\d.]+) ms\s+p99\s+([\d.]+) ms"
+                       r"|\(source\))\s+(?:cost\s+([\d.]+) ms\s+)?drops (\d+)", re.M)
+
+
+def run_once(tree: Path, video: Path, timeout_s: float, extra: tuple[str, ...] = ()) -> dict:
+    """One pipeline run from `tree` on `video`; forecast latencies seen by a gateway client. `extra`:
+    more run_pipeline arguments (e.g. --duration)."""
     from runtime.client import ForecastSubscriber
     port = _free_port()
     cmd = [sys.executable, "run_pipeline.py", "--video", str(video), "--quiet",
-           "--set", f"nodes.gateway.bind=tcp://127.0.0.1:{port}"]
+           "--set", f"nodes.gateway.bind=tcp://127.0.0.1:{port}", *extra]
     sub = ForecastSubscriber(f"tcp://127.0.0.1:{port}", topics=["forecast"])
     lat, t0 = [], time.monotonic()
     proc = subprocess.Popen(cmd, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -55,8 +61,12 @@ def run_once(tree: Path, video: Path, timeout_s: float) -> dict:
     # the final summary's per-node lines: "  <node> running  9.9 msg/s  latency from capture p50  41.0 ms ..."
     stages = {m.group(1): float(m.group(2)) for m in re.finditer(
         r"^\s+(\w+)\s+\w+\s+[\d.]+ msg/s\s+latency from capture p50\s+([\d.]+) ms", out, re.M)}
-    return {"lat_ms": np.asarray(lat) * 1e3, "stages": stages, "seconds": time.monotonic() - t0,
-            "rc": proc.returncode, "tail": out.strip().splitlines()[-3:]}
+    final = out[out.rfind("final:"):]
+    nodes = {m.group(1): {"fps": float(m.group(2)), "p50": float(m.group(3) or "nan"), "p99": float(m.group(4) or "nan"),
+                          "cost": float(m.group(5) or "nan"), "drops": int(m.group(6))}
+             for m in NODE_LINE.finditer(final)}
+    return {"lat_ms": np.asarray(lat) * 1e3, "stages": stages, "nodes": nodes, "seconds": time.monotonic() - t0,
+            "rc": proc.returncode, "tail": out.strip().splitlines()[-3:], "output": out}
 
 
 def _row(name: str, runs: list[dict]) -> str:

@@ -55,6 +55,7 @@ class PatternSource(Node):
 class InvertParams:
     delay_s: float = 0.0         # simulated compute time per frame (tests of slow consumers)
     stall_after: int = 0         # test hook: block forever after this many frames (a hung model)
+    setup_s: float = 0.0         # test hook: seconds setup() takes (a model loading)
 
 
 class Invert(Node):
@@ -62,6 +63,9 @@ class Invert(Node):
     INPUTS = (Input("frames", VideoFrame, policy="latest"),)
     OUTPUTS = {"inverted": Output(VideoFrame, queue=8)}
     Params = InvertParams
+
+    def setup(self) -> None:
+        time.sleep(self.params.setup_s)
 
     def process(self, msg: VideoFrame):
         if self.params.delay_s:
@@ -140,6 +144,20 @@ def summarize(msg: Message) -> str:
         return f"motion forecast {len(msg.times)} steps to +{horizon:.2f}s {msg.action}".rstrip()
     if isinstance(msg, P.CharPoseForecast):
         return f"char-pose forecast {len(msg.times)} poses: {', '.join(msg.step_labels)}"
+    if isinstance(msg, P.Score):
+        return _score_summary(msg)
+    if isinstance(msg, P.PoseTruth):
+        return f"truth {msg.label} facing {msg.facing_deg:+.0f} deg"
     return msg.TYPE
+
+
+def _score_summary(msg) -> str:
+    """'vs truth: 212 scored, detected 100%; mm @80/160/...: forecast 41/52/.. | zero-vel .. | const-vel ..'"""
+    key, unit = ("mm", "mm") if msg.forecast_mm else ("px", "px")
+    fmt = lambda vals: "/".join("-" if v is None else f"{v:.0f}" for v in vals)  # noqa: E731
+    rows = " | ".join(f"{name} {fmt(getattr(msg, f'{m}_{key}'))}" for name, m in
+                      (("forecast", "forecast"), ("zero-vel", "zero_velocity"), ("const-vel", "constant_velocity")))
+    return (f"vs {msg.reference}: {msg.frames_scored} scored, detected {100 * msg.detected_fraction:.0f}% of "
+            f"{msg.frames_seen}; {unit} @{'/'.join(f'{h:g}' for h in msg.horizons_ms)} ms: {rows}")
 
 

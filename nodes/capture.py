@@ -1,4 +1,14 @@
-"""Capture node: camera (OpenCV index), video file, or the synthetic animated figure.
+"""Capture node: camera (OpenCV index), video file, the rendered real-motion clip, or the procedural
+figure.
+
+`rendered` (the demo's default) plays a clip of CMU test-split motion drawn as a shaded mannequin
+(render/: MediaPipe sees it like a person), in real time: the frame shown at a moment is the clip's
+frame at that moment, frames the node was too late for are skipped (counted as `frames_skipped`).
+Each frame's ground truth goes out on its own topic, `truth` (PoseTruth, same frame_id and
+capture_ts), for the scorer. The clip is rendered once into a cache by `build()`, which the launcher
+runs before any process starts (with a progress bar: it takes ~1 minute on a first run).
+`synthetic` is the old procedural stick figure; its frames carry ground-truth BlazePose keypoints
+that pose2d can pass through (`synthetic_passthrough`), a test aid, not a perception path.
 
 Input problems are one-line fatal errors (exit code 2, never restarted, so a missing camera does
 not make the supervisor hot-loop): a camera that cannot be opened, a missing file, a file OpenCV
@@ -15,24 +25,28 @@ import time
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from core.errors import DataError
 from runtime.node import EndOfStream, Node, Output
+from render.clip import ClipSpec
 from spec.joints import BLAZEPOSE_LAYOUT
-from spec.messages import VideoFrame
+from spec.messages import PoseTruth, VideoFrame
 
 
 @dataclasses.dataclass
 class CaptureParams:
-    source: Literal["camera", "video", "synthetic"] = "synthetic"
+    source: Literal["camera", "video", "rendered", "synthetic"] = "rendered"
     camera: int = 0                  # OpenCV camera index (source: camera)
     video: str = ""                  # file path (source: video)
     loop: bool = False               # video: restart at the end instead of finishing
-    fps: float = 0.0                 # pacing; 0 = native (video file rate, 30 synthetic, camera rate)
+    fps: float = 0.0                 # pacing; 0 = native (video file / clip rate, 30 synthetic, camera rate)
     width: int = 640                 # synthetic frame size / requested camera size
     height: int = 480
     source_id: str = "cam0"
     absent_every_s: float = 10.0     # synthetic: the figure leaves the view this often...
     absent_for_s: float = 1.5        # ...for this long ("no person" frames)
+    clip: ClipSpec = dataclasses.field(default_factory=ClipSpec)   # rendered: playlist, size, style
 
     def __post_init__(self):
         if self.fps < 0 or self.width <= 0 or self.height <= 0:
@@ -45,13 +59,27 @@ class CaptureParams:
 
 class Capture(Node):
     IS_SOURCE = True
-    OUTPUTS = {"frames": Output(VideoFrame, queue=8)}
+    OUTPUTS = {"frames": Output(VideoFrame, queue=8), "truth": Output(PoseTruth)}
     Params = CaptureParams
+
+    @classmethod
+    def build(cls, params: CaptureParams) -> None:
+        """Render the clip into the cache unless it is there; without the CMU test files (a fresh
+        clone without ../shared) this is the one-line DataError that stops the launch."""
+        if params.source == "rendered":
+            from render.clip import load_or_build
+            load_or_build(params.clip)
 
     def setup(self) -> None:
         p = self.params
-        self.frame_id, self.cap, self.fig = 0, None, None
-        self.t0 = time.monotonic()
+        self.frame_id, self.cap, self.fig, self.clip = 0, None, None, None
+        self.t0 = None                               # monotonic time of the first frame produced
+        if p.source == "rendered":
+            from render.clip import load_or_build
+            self.clip = load_or_build(p.clip, progress=False)      # a cache hit after build()
+            self.period_s = 1.0 / (p.fps or self.clip.fps)
+            self.last_index = -1
+            return
         if p.source == "synthetic":
             from nodes.synthetic import SyntheticFigure
             self.fig = SyntheticFigure(p.width, p.height, p.absent_every_s, p.absent_for_s)
@@ -83,6 +111,10 @@ class Capture(Node):
 
     def produce(self):
         p = self.params
+        if self.t0 is None:
+            self.t0, self.wall0 = time.monotonic(), time.time()
+        if self.clip is not None:
+            return self._rendered()
         if self.fig is not None:
             t = time.monotonic() - self.t0
             img, kp, world = self.fig.render(t)
@@ -105,6 +137,30 @@ class Capture(Node):
                              image=img)
         self.frame_id += 1
         return msg
+
+    def _rendered(self):
+        """The clip's frame at this moment of playback (real time) and its truth."""
+        clip, p = self.clip, self.params
+        i = int((time.monotonic() - self.t0) * clip.fps)
+        if i >= len(clip):
+            if not p.loop:
+                raise EndOfStream
+            self.t0, self.wall0, self.last_index, i = time.monotonic(), time.time(), -1, 0
+        if i <= self.last_index:
+            return None                                  # called early: this frame is already out
+        self.counters["frames_skipped"] += max(0, i - self.last_index - 1)
+        self.last_index = i
+        # stamped with the moment the clip shows this frame, so truth looked up by capture time is exact
+        ident = dict(source_id=p.source_id, frame_id=self.frame_id, capture_ts=self.wall0 + i / clip.fps)
+        self.frame_id += 1
+        frame = VideoFrame(**ident, image=clip.image(i))
+        if not clip.present[i]:
+            truth = PoseTruth(**ident, joints=np.zeros((0, 3), np.float32), keypoints=np.zeros((0, 2), np.float32),
+                              image_size=clip.size, has_person=False)
+        else:
+            truth = PoseTruth(**ident, joints=clip.joints[i], keypoints=clip.keypoints[i], image_size=clip.size,
+                              facing_deg=float(clip.facing_deg[i]), label=clip.labels[clip.segment[i]])
+        return [("frames", frame), ("truth", truth)]
 
     def _check_complete(self) -> None:
         """A file that ends short of the frame count in its header is truncated or corrupt: an

@@ -1,10 +1,10 @@
 """pose2d node: MediaPipe BlazePose (33 image + world landmarks) per frame, or "no person".
 
 MediaPipe 0.10.21 `mediapipe.solutions.pose` with model_complexity=1 (the only bundled model) and
-static_image_mode=False (tracking across frames, one tracker per source_id). Frames from the
-synthetic demo source carry their ground-truth keypoints; with `synthetic_passthrough: true` those
-are published as-is instead of running MediaPipe on a stick-figure drawing it was never meant to
-detect. Such Pose2D messages are exact ground truth, not detections, and the docs say so.
+static_image_mode=False (tracking across frames, one tracker per source_id). MediaPipe runs on every
+frame, the rendered demo's included. Test aid only: frames of the procedural `synthetic` source carry
+ground-truth keypoints, and `synthetic_passthrough: true` publishes those instead of running MediaPipe
+on a stick figure it cannot detect (exact ground truth, not detections; no default graph uses it).
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class Pose2DParams:
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     smooth_landmarks: bool = True
-    synthetic_passthrough: bool = True   # use ground truth carried by synthetic frames
+    synthetic_passthrough: bool = False  # test aid: publish the ground truth synthetic frames carry
 
     def __post_init__(self):
         for name in ("min_detection_confidence", "min_tracking_confidence"):
@@ -49,15 +49,21 @@ class Pose2DNode(Node):
         import mediapipe as mp  # heavy: imported in the node process only
         self._mp_pose = mp.solutions.pose
         self._trackers: dict[str, object] = {}
+        # A tracker builds its MediaPipe graph on its first frame (~0.2 s): done here for the first
+        # camera, whose first frames otherwise arrived during that stall and were dropped
+        self._spare = self._new_tracker()
+        self._spare.process(np.zeros((64, 64, 3), np.uint8))
+
+    def _new_tracker(self):
+        p = self.params
+        return self._mp_pose.Pose(static_image_mode=False, model_complexity=1, smooth_landmarks=p.smooth_landmarks,
+                                  min_detection_confidence=p.min_detection_confidence,
+                                  min_tracking_confidence=p.min_tracking_confidence)
 
     def _tracker(self, source_id: str):
         tr = self._trackers.get(source_id)
         if tr is None:
-            p = self.params
-            tr = self._mp_pose.Pose(static_image_mode=False, model_complexity=1,
-                                    smooth_landmarks=p.smooth_landmarks,
-                                    min_detection_confidence=p.min_detection_confidence,
-                                    min_tracking_confidence=p.min_tracking_confidence)
+            tr, self._spare = self._spare or self._new_tracker(), None
             self._trackers[source_id] = tr
         return tr
 
@@ -95,5 +101,6 @@ class Pose2DNode(Node):
             tr.close()
 
     def teardown(self) -> None:
-        for tr in getattr(self, "_trackers", {}).values():
-            tr.close()
+        for tr in [*getattr(self, "_trackers", {}).values(), getattr(self, "_spare", None)]:
+            if tr is not None:
+                tr.close()

@@ -1,7 +1,7 @@
 """regress node: Pose2D (BlazePose-33 image + world landmarks) -> BodyParams (SMPL θ, β, Π, joints).
 
 A thin adapter over models.streaming.body: one BodyTrack per source fits θ by IK on MediaPipe's
-metric world landmarks (continuous over time), the weak-perspective camera Π to the image keypoints,
+metric world landmarks (One-Euro filtered, continuous over time), the weak-perspective camera Π to the image keypoints,
 β = 0 (the built-in mean-shape skeleton) and joints by FK. It takes the newest pose only (latest
 wins): IK costs ~15 ms a frame, and the downstream windows resample by capture time, so a skipped
 pose costs accuracy, never latency. "No person" in -> BodyParams(has_person=False) out.
@@ -13,6 +13,7 @@ from typing import Literal
 
 import numpy as np
 
+from models.streaming.filters import OneEuroParams
 from nodes._common import blazepose
 from runtime.node import Input, Node, Output
 from spec.messages import BodyParams, Pose2D
@@ -24,6 +25,10 @@ class RegressParams:
     shape: Literal["neutral", "male_avg"] = "neutral"   # built-in skeleton used by IK and FK
     max_gap_s: float = 0.5         # longer gaps between a source's frames restart θ continuity
     num_threads: int = 1           # torch intra-op threads of this process
+    # One-Euro filters before the IK (models.streaming.filters): world landmarks in metres, image
+    # keypoints in units of the longer image side; docs/pipeline.md has how they were chosen
+    world_filter: OneEuroParams = dataclasses.field(default_factory=lambda: OneEuroParams(min_cutoff=1.0, beta=1.0))
+    image_filter: OneEuroParams = dataclasses.field(default_factory=lambda: OneEuroParams(min_cutoff=1.0, beta=1.0))
 
     def __post_init__(self):
         if not 0 <= self.refine_iters <= 50:
@@ -55,7 +60,9 @@ class Regress(Node):
         world, keypoints = blazepose(msg)
         tr = self.tracks.get(msg.source_id)
         if tr is None:
-            tr = self.tracks[msg.source_id] = self.fitter.track(max_gap_s=self.params.max_gap_s)
+            p = self.params
+            tr = self.tracks[msg.source_id] = self.fitter.track(max_gap_s=p.max_gap_s, world_filter=p.world_filter,
+                                                                image_filter=p.image_filter)
         est = tr.push(msg.capture_ts, world, keypoints, msg.scores, msg.image_size)
         return msg.derive(BodyParams, theta=est.theta.astype(np.float32), beta=np.zeros(10, np.float32),
                           cam=est.cam.astype(np.float32), joints3d=est.joints.astype(np.float32))

@@ -23,9 +23,11 @@ from typing import Any, Literal
 from core.config import load_config
 from core.errors import ConfigError
 from runtime.registry import node_class
+from runtime.rundir import READY_FILE  # noqa: F401  (re-exported: the supervisor and runner read it here)
 from runtime.runner import InputSpec, RunSpec
 from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
 from spec.messages import Message
+
 
 log = logging.getLogger("foresight.graph")
 
@@ -52,8 +54,13 @@ class NodeConfig:
     # beyond it takes the slot of the one idle longest (>= source_idle_s), else it is refused
     max_sources: int = 0
     source_idle_s: float = 2.0
+    # CPU priority of the node's process (os.nice, 0-19): side branches at 10 leave the cores to the
+    # capture -> forecast path when both want them (a 2-core host runs ~7 node processes)
+    nice: int = 0
 
     def __post_init__(self):
+        if not 0 <= self.nice <= 19:
+            raise ValueError(f"nice must be in 0..19 (0 = normal priority), got {self.nice}")
         if self.queue_max < 1:
             raise ValueError(f"queue_max must be >= 1, got {self.queue_max}")
         if self.max_sources < 0 or self.source_idle_s <= 0:
@@ -262,5 +269,7 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=policies,
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
             sndhwm=output_queue(cfg, name), max_future_s=cfg.max_future_s,
-            max_sources=nc.max_sources or cls.MAX_SOURCES, source_idle_s=nc.source_idle_s)
+            max_sources=nc.max_sources or cls.MAX_SOURCES, source_idle_s=nc.source_idle_s,
+            ready_file=str(Path(run_dir) / READY_FILE) if cls.IS_SOURCE else "",
+            ready_wait_s=cfg.supervisor.startup_timeout_s, nice=nc.nice)
     return specs

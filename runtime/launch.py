@@ -46,6 +46,8 @@ def main(argv=None) -> int:
         return EXIT_FATAL
     logging.basicConfig(level=args.log_level.upper(),
                         format=f"[{spec.name}] %(levelname)s %(message)s", stream=sys.stderr)
+    if spec.nice:
+        os.nice(spec.nice)                       # a side branch yields the CPU to the forecast path
     try:
         node = node_class(spec.type)(spec.name, spec.params)
         runner = NodeRunner(node, spec)

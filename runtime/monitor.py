@@ -24,6 +24,13 @@ def notable(counters: dict[str, int]) -> str:
     return "  ! " + ", ".join(hits) if hits else ""
 
 
+def cost(counters: dict[str, int]) -> str:
+    """'cost  12.3 ms  ': the node's own time per message since it started (handler + publishing,
+    runtime.runner's busy_us), so latency from capture splits into own cost and queueing + hops."""
+    n = counters.get("processed", 0)
+    return f"cost {counters.get('busy_us', 0) / n / 1e3:5.1f} ms  " if n else ""
+
+
 class LiveMonitor:
     """Counts messages on `refs` ("<node>.<topic>") and renders a few readable summary lines."""
 
@@ -65,7 +72,7 @@ class LiveMonitor:
                 lat = f"latency from capture p50 {hb.latency_p50_ms:6.1f} ms  p99 {hb.latency_p99_ms:6.1f} ms"
             else:
                 lat = f"{'(source)' if p.is_source else 'latency -':<45}"
-            out.append(f"  {name:<11} {hb.state:<8} {hb.fps:5.1f} msg/s  {lat}  drops {hb.drops}"
+            out.append(f"  {name:<11} {hb.state:<8} {hb.fps:5.1f} msg/s  {lat}  {cost(hb.counters)}drops {hb.drops}"
                        f"  restarts {p.restarts}{notable(hb.counters)}")
         for ref, _ in self.subs:
             n = self.no_person[ref]

@@ -97,6 +97,13 @@ class Node:
         return wild
 
     # ---- lifecycle (override what you need) ---------------------------------------------
+    @classmethod
+    def build(cls, params: Any) -> None:
+        """One-time preparation the node's process will need (a cache to fill), run by the launcher
+        (Supervisor.start) before any node process starts: slow work here shows its progress on
+        the terminal and is not cut short by the startup timeout. Must be idempotent and cheap when
+        there is nothing to do; a ForesightError stops the pipeline before it starts."""
+
     def setup(self) -> None:
         """Acquire resources (camera, model). ForesightError here is fatal: no restart."""
 

@@ -28,7 +28,7 @@ import zmq
 from spec.messages import (  # noqa: F401  (re-exported: `from runtime import protocol as P`)
     DTYPES, MAX_NDIM, REGISTRY, _check_shape, ActionProbs, BadDtype, BodyParams, CharPoseForecast, DecodeError,
     Heartbeat, InvalidField, MalformedHeader, Message, MessageTooLarge, MotionForecast, Pose2D,
-    ShapeMismatch, TruncatedMessage, UnknownMessageType, UnsupportedVersion, VideoFrame, message)
+    PoseTruth, Score, ShapeMismatch, TruncatedMessage, UnknownMessageType, UnsupportedVersion, VideoFrame, message)
 
 PROTOCOL_VERSION = 1
 # frame types whose len() is their size in bytes (checked by exact class on the hot path)

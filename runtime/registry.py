@@ -21,12 +21,13 @@ BUILTIN_NODES: dict[str, str] = {
     "invert": "nodes.basic:Invert",             # frame -> inverted frame (tests)
     "recorder": "nodes.basic:Recorder",         # JSON-lines sink of any topic
     "relay": "nodes.basic:Relay",               # republishes its inputs: the client gateway
-    "capture": "nodes.capture:Capture",         # camera | video file | synthetic figure
+    "capture": "nodes.capture:Capture",         # camera | video file | rendered clip | synthetic figure
     "pose2d": "nodes.pose2d:Pose2DNode",        # MediaPipe BlazePose 33 landmarks
     "regress": "nodes.regress:Regress",         # BlazePose -> SMPL θ, β, Π (IK)
     "action": "nodes.action:Action",            # θ window -> action probabilities (recognition-only graphs)
     "predictor": "nodes.predictor:Predictor",   # θ -> motion forecast + action (paper 1)
     "forecaster": "nodes.forecaster:Forecaster",  # pose stream -> characteristic-pose forecast (paper 2)
+    "scorer": "nodes.scorer:Scorer",            # forecasts vs truth / later detections -> live score
 }
 
 

@@ -27,6 +27,10 @@ from core.errors import ConfigError
 log = logging.getLogger("foresight.supervisor")
 
 LOCK = "supervisor.lock"
+# created by the supervisor once every node runs; sources wait for it (RunSpec.ready_file). A stale one
+# from a killed pipeline would let the next one's sources start before its models load: removed at
+# acquire, and at release like the sockets.
+READY_FILE = "graph.ready"
 TEMP_PREFIX = "fs-"
 STALE_AFTER_S = 2.0      # an unlocked lock file this old is abandoned (a new one is locked within µs)
 
@@ -52,6 +56,7 @@ class RunDir:
                               f"{_owner(self.path / LOCK)}); stop that one or give this one its own run_dir")
         os.ftruncate(self._fd, 0)
         os.write(self._fd, f"{os.getpid()}\n".encode())
+        (self.path / READY_FILE).unlink(missing_ok=True)
         stale = sorted(self.path.glob("*.sock"))
         for sock in stale:                    # a dead pipeline's: we hold the lock, nobody else may
             sock.unlink(missing_ok=True)
@@ -65,7 +70,7 @@ class RunDir:
         if self._created and not self.configured:
             shutil.rmtree(self.path, ignore_errors=True)
         else:
-            for f in [*self.path.glob("*.sock"), self.path / LOCK]:
+            for f in [*self.path.glob("*.sock"), self.path / READY_FILE, self.path / LOCK]:
                 f.unlink(missing_ok=True)
             if self._created:
                 try:
@@ -119,7 +124,8 @@ def sweep_stale_temp_dirs(tmp: str | None = None) -> list[Path]:
 
 
 def _ours(d: Path) -> bool:
-    """A run dir holds only sockets and the lock (and a supervisor socket or the lock): never
-    delete someone else's `fs-*` folder."""
+    """A run dir holds only sockets, the lock and the ready mark (and a supervisor socket or the lock):
+    never delete someone else's `fs-*` folder."""
     names = [p.name for p in d.iterdir()] if d.is_dir() else []
-    return bool({LOCK, "supervisor.sock"} & set(names)) and all(n == LOCK or n.endswith(".sock") for n in names)
+    return bool({LOCK, "supervisor.sock"} & set(names)) and \
+        all(n in (LOCK, READY_FILE) or n.endswith(".sock") for n in names)

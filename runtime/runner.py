@@ -67,6 +67,11 @@ class RunSpec:
     max_future_s: float = 1.0                        # later capture stamps are dropped (rejected.future_ts)
     max_sources: int = 8                             # live sources served at once (runtime.sources)
     source_idle_s: float = 2.0
+    # sources: produce nothing until this file exists (the supervisor creates it once every node of
+    # the graph is running), at most ready_wait_s; "" = start at once
+    ready_file: str = ""
+    ready_wait_s: float = 60.0
+    nice: int = 0                                    # os.nice of the node process (runtime.launch)
 
 
 class NodeRunner:
@@ -182,10 +187,20 @@ class NodeRunner:
         if own_ctx:  # destroy, not term: a socket some library left open must not hang the exit
             ctx.destroy(linger=200)
 
+    def _graph_ready(self) -> bool:
+        """A source holds its first frame until the whole graph runs: frames sent while a model
+        downstream still loads would reach nobody (the first seconds of a video or a clip lost)."""
+        s = self.spec
+        if self._ready or not s.ready_file or os.path.exists(s.ready_file) or \
+                time.monotonic() - self._ready_since > s.ready_wait_s:
+            self._ready = True
+        return self._ready
+
     def _loop(self) -> None:
         node, interval = self.node, self.spec.heartbeat_interval_s
         next_hb = time.monotonic() + interval
         next_tick = time.monotonic()
+        self._ready, self._ready_since = False, time.monotonic()
         while not self.stop_event.is_set():
             deadline = min(next_hb, next_tick) if node.IS_SOURCE else next_hb
             wait_ms = max(0, min(int((deadline - time.monotonic()) * 1000), 50))  # stop seen < 50 ms
@@ -197,8 +212,9 @@ class NodeRunner:
                 self._process_pending()
             elif wait_ms:
                 self.stop_event.wait(wait_ms / 1000)
-            if node.IS_SOURCE and time.monotonic() >= next_tick:
+            if node.IS_SOURCE and time.monotonic() >= next_tick and self._graph_ready():
                 next_tick = max(next_tick + node.period_s, time.monotonic())
+                start = time.perf_counter()
                 try:
                     produced = node.route(node.produce())
                 except EndOfStream:
@@ -208,6 +224,7 @@ class NodeRunner:
                     self._publish(topic, msg)
                 if produced:
                     self.stats.processed(None)
+                    self.stats.count("busy_us", int((time.perf_counter() - start) * 1e6))
             if time.monotonic() >= next_hb:
                 next_hb = time.monotonic() + interval
                 self._heartbeat()
@@ -258,6 +275,7 @@ class NodeRunner:
 
     def _process_pending(self) -> None:
         for topic, msg in self.inbox.pop_all():
+            start = time.perf_counter()
             try:
                 outs = self.node.deliver(topic, msg)
             except Rejected as rej:
@@ -279,6 +297,8 @@ class NodeRunner:
             # once per input message (a node may publish several outputs for one): fps counts
             # inputs handled, latency is from capture to the end of handling it
             self.stats.processed(msg.capture_ts)
+            # the node's own cost (handler + publishing), apart from queueing and hops: busy_us / processed
+            self.stats.count("busy_us", int((time.perf_counter() - start) * 1e6))
 
     def _publish(self, topic: str, msg: P.Message) -> None:
         if self._pub is not None:

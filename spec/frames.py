@@ -8,6 +8,8 @@ Frames (all right-handed, metres unless said otherwise):
   * body root        the body frame turned about +Y so the hip axis (right hip -> left hip) is +X and
                      the person faces +Z (heading removed): CMU's "root rotation removed" frame.
   * camera           OpenCV camera frame: x right, y down, z forward (the optical axis).
+  * scene            the rendered source's world (render/): Y up, floor at y = 0; a level camera at
+                     azimuth `az` sits in direction (sin az, 0, cos az) from the person, looking back.
 
 A level camera looking at the person makes MediaPipe world and camera axes parallel, and each differs
 from the body frame by 180 degrees about X. The rotation is its own inverse; the two names below say
@@ -21,6 +23,14 @@ import numpy as np
 MEDIAPIPE_WORLD_TO_BODY = np.diag([1.0, -1.0, -1.0])
 BODY_TO_MEDIAPIPE_WORLD = MEDIAPIPE_WORLD_TO_BODY.T
 BODY_TO_CAMERA = np.diag([1.0, -1.0, -1.0])
+
+
+def scene_to_body(azimuth: float) -> np.ndarray:
+    """(3, 3) scene -> body frame of a level camera at `azimuth` (rad): rows are the camera's right,
+    up and backward (towards the camera) directions, so a person the renderer shows facing that camera
+    faces +Z in the body frame, as MediaPipe world landmarks do after MEDIAPIPE_WORLD_TO_BODY. It is
+    a yaw by -azimuth."""
+    return yaw_matrix(-azimuth)
 
 
 def to_frame(points, rotation: np.ndarray):

@@ -298,6 +298,45 @@ class CharPoseForecast(Message):
 
 
 @message
+class PoseTruth(Message):
+    """Ground truth of one frame from a source that knows it (the rendered demo), published on its own
+    topic with the frame's source_id, frame_id and capture_ts, so a scorer can look up the true
+    present and future of every forecast by capture time."""
+    TYPE = "PoseTruth"
+    ARRAYS = {"joints": ("float32", ("J", 3)), "keypoints": ("float32", ("J", 2))}
+    joints: np.ndarray                   # (J, 3) float32 metres, root-relative, body frame (Y up) of the camera
+    keypoints: np.ndarray                # (J, 2) float32 pixels of the same joints in the frame
+    joint_layout: str = "smpl24"
+    image_size: tuple[int, int] = (0, 0)  # (width, height)
+    facing_deg: float = 0.0              # the person's heading seen from the camera: 0 facing it, +-180 away
+    label: str = ""                      # what is playing, e.g. "walking@20deg"
+    has_person: bool = True              # false: the person is out of view (J = 0)
+
+
+@message
+class Score(Message):
+    """Running score of the forecasts of one source (source_id) against the truth or, for real video,
+    against what MediaPipe reports later. Lists are per horizon; None where nothing was scored yet;
+    the *_mm lists are empty without 3D truth."""
+    TYPE = "Score"
+    horizons_ms: list[float]
+    forecast_mm: list[Optional[float]] = field(default_factory=list)          # 3D joint error, root-relative
+    zero_velocity_mm: list[Optional[float]] = field(default_factory=list)
+    constant_velocity_mm: list[Optional[float]] = field(default_factory=list)
+    forecast_px: list[Optional[float]] = field(default_factory=list)          # 2D error of the projection
+    zero_velocity_px: list[Optional[float]] = field(default_factory=list)
+    constant_velocity_px: list[Optional[float]] = field(default_factory=list)
+    forecast_pck05: list[Optional[float]] = field(default_factory=list)       # PCK@0.05 of the bbox
+    zero_velocity_pck05: list[Optional[float]] = field(default_factory=list)
+    constant_velocity_pck05: list[Optional[float]] = field(default_factory=list)
+    frames_scored: int = 0               # forecasts scored at one horizon or more
+    frames_seen: int = 0                 # pose2d frames the scorer saw (with a person in view, for truth)
+    detected_fraction: float = 0.0       # of those, the share MediaPipe detected a person in
+    reference: str = ""                  # "truth" (rendered source) | "mediapipe" (real video: future detections)
+    source: str = ""                     # what was scored, e.g. "rendered: walking@20deg, ..."
+
+
+@message
 class Heartbeat(Message):
     """Liveness + stats of one node (source_id = node name, frame_id = heartbeat sequence)."""
     TYPE = "Heartbeat"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-BackendKind = Literal["auto", "cpu", "cuda", "tensorrt"]
+# auto: tensorrt > cuda > torchscript (CPU); cpu = eager PyTorch on the CPU
+BackendKind = Literal["auto", "cpu", "torchscript", "cuda", "tensorrt"]
 
 
 @dataclasses.dataclass

@@ -88,7 +88,7 @@ def synthetic_poses(n: int, fps: float = 30.0, t0: float = 1000.0, source_id: st
     landmarks, as pose2d publishes them with synthetic_passthrough), one every 1/fps s of capture
     time. `absent` = (from_s, to_s) makes those frames "no person"."""
     fig = SyntheticFigure(640, 480, absent_every_s=0)
-    node = Pose2DNode("pose2d")
+    node = Pose2DNode("pose2d", {"synthetic_passthrough": True})   # ground truth, not MediaPipe
     out = []
     for i in range(n):
         t = start_s + i / fps

@@ -101,13 +101,19 @@ def _ub9_error(res, ub) -> float:
     return float((fit - ub).norm(dim=-1).mean()) * 1000
 
 
-def single_frame_ms(frames: torch.Tensor, joint_set: str, refine_iters: int) -> float:
-    """Mean ms per solve_ik call on ONE frame at a time (as the regress node calls it), (T, K, 3) in."""
+def single_frame_ms(frames: torch.Tensor, joint_set: str, refine_iters: int, numpy: bool = False) -> float:
+    """Mean ms per call on ONE frame at a time, (T, K, 3) in: solve_ik, or (numpy) models.ik.fast's
+    solve_frame, which the regress node runs."""
+    from models.ik.fast import solve_frame
     pts = frames.numpy()
-    solve_ik(pts[0], joint_set, refine_iters=refine_iters, continuity=False)        # warm-up
+
+    def solve(f):
+        return solve_frame(f, joint_set, refine_iters=refine_iters) if numpy else \
+            solve_ik(f, joint_set, refine_iters=refine_iters, continuity=False)
+    solve(pts[0])                                                                      # warm-up
     t0 = time.perf_counter()
     for f in pts:
-        solve_ik(f, joint_set, refine_iters=refine_iters, continuity=False)
+        solve(f)
     return (time.perf_counter() - t0) * 1000 / len(pts)
 
 
@@ -132,8 +138,9 @@ def main(argv=None) -> int:
     if args.latency_frames > 0:
         joints = BodyModel(dtype=DT).joints(plausible_theta(args.latency_frames, 0))
         live = to_frame(spread(joints, KM.BLAZEPOSE_TO_SMPL, len(K.BlazePoseJoint)) * 0.9, BODY_TO_MEDIAPIPE_WORLD)
-        for iters in (0, 2, 3, args.refine):
-            print(f"single-frame BlazePose-33, refine {iters:2d}: {single_frame_ms(live, 'blazepose', iters):.2f} ms")
+        for iters in (0, 1, 2, 3, args.refine):
+            print(f"single-frame BlazePose-33, refine {iters:2d}: solve_ik {single_frame_ms(live, 'blazepose', iters):.2f} ms, "
+                  f"numpy solve_frame {single_frame_ms(live, 'blazepose', iters, numpy=True):.2f} ms")
     return 0
 
 

@@ -4,9 +4,14 @@
     track = fitter.track(max_gap_s=0.5)                # one per stream
     est = track.push(t, world, keypoints, scores, (w, h))   # -> BodyEstimate
 
-* θ (24, 3): `models.ik.solve_ik` on MediaPipe's metric world landmarks (analytic bone-direction IK +
-  a few Levenberg-Marquardt steps; docs/body.md has the per-frame cost). The IK works in the body
-  frame (spec.frames: MediaPipe world -> body is 180 deg about X).
+* θ (24, 3): the IK of `models.ik` on MediaPipe's metric world landmarks (analytic bone-direction IK +
+  a few Levenberg-Marquardt steps), run per frame by its numpy single-frame form `models.ik.fast`
+  (same numbers as `solve_ik`, ~10x less time than torch's per-op dispatch on one frame). The IK
+  works in the body frame (spec.frames: MediaPipe world -> body is 180 deg about X).
+* One-Euro filtering (models.streaming.filters) of the world landmarks and of the image keypoints
+  (normalised by the longer image side) before the IK and the camera fit, by capture time: MediaPipe
+  smooths its image landmarks but not its world landmarks, whose frame-to-frame jitter the IK would
+  turn into joint-angle noise that the predictor reads as motion.
 * Continuity: each frame's θ is unwrapped against the previous frame of the same stream, so the time
   series never flips sign / 2pi and the downstream windows can interpolate it linearly. A gap longer
   than max_gap_s restarts it.
@@ -23,9 +28,9 @@ import dataclasses
 from typing import Literal
 
 import numpy as np
-import torch
 
 from core.errors import Rejected
+from models.streaming.filters import OneEuro, OneEuroParams
 from spec.frames import BODY_TO_CAMERA, to_frame
 from spec.joint_maps import BLAZEPOSE_TO_SMPL, mapping_matrix
 from spec.joints import BlazePoseJoint, SmplJoint
@@ -62,21 +67,25 @@ class BodyFitter:
     """IK + FK + camera fit, shared by every stream of a process."""
 
     def __init__(self, *, refine_iters: int = 1, shape: Literal["neutral", "male_avg"] = "neutral"):
-        from models.body import BodyModel
-        from models.ik import solve_ik
-        self.refine_iters, self.shape, self._solve_ik = refine_iters, shape, solve_ik
-        self.body = BodyModel(gender="male" if shape == "male_avg" else "neutral", dtype=torch.float64)
+        self.refine_iters, self.shape = refine_iters, shape
         A = mapping_matrix(BLAZEPOSE_TO_SMPL, len(BlazePoseJoint), len(SmplJoint))   # (24, 33)
         self.observed = np.flatnonzero(A.sum(1) > 0)                                 # SMPL joints seen in 2D
         self.A = A[self.observed]                                                    # (N, 33)
 
-    def track(self, *, max_gap_s: float = 0.5) -> "BodyTrack":
-        return BodyTrack(self, max_gap_s=max_gap_s)
+    def track(self, *, max_gap_s: float = 0.5, world_filter: OneEuroParams | None = None,
+              image_filter: OneEuroParams | None = None) -> "BodyTrack":
+        """One stream's state; filters default to off (the regress node turns them on)."""
+        off = OneEuroParams(enabled=False)
+        return BodyTrack(self, max_gap_s=max_gap_s, world_filter=world_filter or off, image_filter=image_filter or off)
 
     def theta(self, world: np.ndarray) -> np.ndarray:
-        res = self._solve_ik(world, "blazepose", shape=self.shape, refine_iters=self.refine_iters,
-                             continuity=False)
-        return res.theta.numpy()                                                     # (24, 3)
+        from models.ik.fast import solve_frame
+        return solve_frame(world, "blazepose", shape=self.shape, refine_iters=self.refine_iters)   # (24, 3)
+
+    def joints(self, theta: np.ndarray) -> np.ndarray:
+        """FK on the built-in skeleton, as models.body.BodyModel (pelvis at its rest offset)."""
+        from models.ik.fast import fk
+        return fk(theta, self.shape)[0]
 
     def camera(self, joints: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, size) -> np.ndarray | None:
         w, h = size
@@ -87,13 +96,16 @@ class BodyFitter:
 
 
 class BodyTrack:
-    def __init__(self, fitter: BodyFitter, *, max_gap_s: float = 0.5):
+    def __init__(self, fitter: BodyFitter, *, max_gap_s: float = 0.5, world_filter: OneEuroParams,
+                 image_filter: OneEuroParams):
         self.fitter, self.max_gap_s = fitter, max_gap_s
         self.prev: tuple[float, np.ndarray] | None = None                # (t, θ) of the last frame
+        self.world_filter = OneEuro(world_filter, max_gap_s=max_gap_s)
+        self.image_filter = OneEuro(image_filter, max_gap_s=max_gap_s)
 
     def push(self, t: float, world, keypoints, scores, image_size) -> BodyEstimate:
         """world (33, 3) MediaPipe world (m), keypoints (33, >=2) px, scores (33,), image (w, h)."""
-        from models.geometry import axis_angle_continuity
+        from models.ik.fast import continuous
         world, kp, sc = (np.asarray(a, np.float64) for a in (world, keypoints, scores))
         if world.shape != (len(BlazePoseJoint), 3) or kp.shape[0] != len(BlazePoseJoint) or sc.shape != (len(BlazePoseJoint),):
             raise Rejected("shape", f"needs BlazePose-33 world/keypoints/scores, got {world.shape} / {kp.shape} / {sc.shape}")
@@ -101,11 +113,15 @@ class BodyTrack:
             raise Rejected("nan", "NaN/inf in keypoints, scores or world landmarks")
         if min(image_size) <= 0:
             raise Rejected("image_size", f"image_size {tuple(image_size)} is not a real size")
+        world = self.world_filter(t, world)
+        scale = float(max(image_size))
+        kp = kp.copy()
+        kp[:, :2] = self.image_filter(t, kp[:, :2] / scale) * scale
         theta = self.fitter.theta(world)
         if self.prev is not None and 0 < t - self.prev[0] <= self.max_gap_s:
-            theta = axis_angle_continuity(np.stack([self.prev[1], theta]), dim=0)[1]
+            theta = continuous(self.prev[1], theta)
         self.prev = (t, theta)
-        joints = self.fitter.body.joints(torch.as_tensor(theta)[None])[0].numpy()  # (24, 3)
+        joints = self.fitter.joints(theta)                                          # (24, 3)
         cam = self.fitter.camera(joints, kp, sc, image_size)
         if cam is None:
             raise Rejected("degenerate", "weak-perspective fit failed (no visible joints)")

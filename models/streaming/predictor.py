@@ -153,10 +153,10 @@ class PredictorSession:
 
 
 def _smpl_fk() -> Callable[[np.ndarray], np.ndarray]:
-    """θ (T, 72) -> joints (T, 24, 3) on the built-in SMPL skeleton (no licensed files needed)."""
-    from models.body import BodyModel
-    body = BodyModel()
-    return lambda theta: body.joints(torch.as_tensor(theta).reshape(-1, 24, 3)).numpy().astype(np.float32)
+    """θ (T, 72) -> joints (T, 24, 3) on the built-in SMPL skeleton (no licensed files needed), in numpy
+    (models.ik.fast.fk: the same FK as models.body.BodyModel, 2.3 -> ~0.2 ms for 25 frames)."""
+    from models.ik.fast import fk
+    return lambda theta: fk(np.asarray(theta).reshape(-1, 24, 3))[0].astype(np.float32)
 
 
 class RecognitionEngine:

@@ -34,8 +34,23 @@ def _auto_vs_eager():
 def test_auto_on_cpu_matches_eager():
     got, want, kind = _auto_vs_eager()
     if not torch.cuda.is_available():
-        assert kind == "cpu"
+        assert kind == "torchscript"                      # the frozen trace, checked against eager
     torch.testing.assert_close(got, want)
+
+
+class _Branchy(torch.nn.Module):
+    """Python control flow on a tensor value: a trace bakes in one branch."""
+
+    def forward(self, x):
+        return x * 2.0 if float(x.sum()) > 0 else -x
+
+
+def test_a_module_torchscript_cannot_trace_faithfully_runs_eager(caplog):
+    x = torch.ones(2, 3)
+    prep = prepare(_Branchy(), (x,), BackendConfig(kind="torchscript", verify_export=False))
+    assert prep.kind == "cpu" and "TorchScript unavailable" in caplog.text
+    y = -torch.ones(2, 3)
+    torch.testing.assert_close(prep.fn(y), -y)            # eager: the other branch still works
 
 
 def test_export_program_runs_same_numbers():

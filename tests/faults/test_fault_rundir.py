@@ -75,3 +75,15 @@ def test_a_killed_launcher_s_run_dir_is_removed_by_the_next_start(procs, tmp_pat
     nxt = pipeline(procs, "next", tmp_path / "n.jsonl", duration=0.5)   # the next pipeline to start ...
     nxt.wait(30)
     assert nxt.returncode == 0 and not mine[0].exists()   # ... removed it (and its own at exit)
+
+
+def test_a_killed_pipeline_s_ready_mark_never_starts_the_next_one_s_sources_early(run_dir):
+    """`graph.ready` tells sources every node runs: one left by a SIGKILLed pipeline would send the next
+    pipeline's first frames to models still loading."""
+    from runtime.rundir import READY_FILE, RunDir
+    (run_dir / READY_FILE).touch()                        # a dead pipeline's
+    rd = RunDir(str(run_dir)).acquire()
+    assert not (run_dir / READY_FILE).exists()
+    (run_dir / READY_FILE).touch()                        # this pipeline's, once its nodes ran
+    rd.release()
+    assert list(run_dir.iterdir()) == []

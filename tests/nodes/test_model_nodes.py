@@ -79,9 +79,10 @@ def test_predictor_publishes_forecast_and_action_as_its_session(predictor_weight
         (t1, fc), (t2, act) = outs
         assert (t1, t2) == ("forecast", "action") and isinstance(fc, MotionForecast) and isinstance(act, ActionProbs)
         assert fc.frame_id == act.frame_id == b.frame_id and fc.capture_ts == b.capture_ts
-        np.testing.assert_array_equal(fc.theta, ref.theta.reshape(25, 24, 3))
-        np.testing.assert_array_equal(fc.joints, ref.joints)
-        assert act.labels == ACTIONS and np.array_equal(act.probs, ref.probs)
+        # the node runs the TorchScript backend (auto on a CPU), the reference session eager PyTorch
+        np.testing.assert_allclose(fc.theta, ref.theta.reshape(25, 24, 3), atol=1e-5)
+        np.testing.assert_allclose(fc.joints, ref.joints, atol=1e-5)
+        assert act.labels == ACTIONS and np.allclose(act.probs, ref.probs, atol=1e-5)
         assert fc.action.startswith(ref.label) and fc.action.endswith("(agnostic bank)") == ref.agnostic
     assert n_out >= 20 and node.counters["bank_agnostic"] + node.counters["bank_action"] == n_out
     decode(encode(fc))

@@ -22,7 +22,8 @@ def test_node_modules_import_without_torch():
     # the graph imports node modules to validate a pipeline: they must stay cheap (spec layer only)
     import subprocess
     import sys
-    code = "import sys, nodes.pose2d, nodes.regress, nodes.forecaster, nodes.predictor; assert 'torch' not in sys.modules"
+    code = ("import sys, nodes.pose2d, nodes.regress, nodes.forecaster, nodes.predictor, nodes.scorer, nodes.capture; "
+            "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -32,9 +33,13 @@ def test_full_graph_delivers_forecasts_to_a_client(predictor_weights, forecaster
         f"nodes.predictor.params.weights={predictor_weights}",
         f"nodes.forecaster.params.weights={forecaster_weights}", f"nodes.gateway.bind=tcp://127.0.0.1:{port}",
         "nodes.predictor.params.backend.verify_export=true",     # the export dry run, in a real process
+        # the procedural figure and pose2d's ground-truth passthrough (test option): the model nodes'
+        # wiring without MediaPipe; the rendered default is tests/nodes/test_selfscore.py's
+        "nodes.capture.params.source=synthetic", "nodes.capture.params.fps=30",
+        "nodes.pose2d.params.synthetic_passthrough=true",
         "nodes.capture.params.absent_every_s=3", "nodes.capture.params.absent_for_s=0.7"])
     # no regress -> action -> predictor diamond: the predictor publishes the action itself
-    assert set(cfg.nodes) == {"capture", "pose2d", "regress", "predictor", "forecaster", "gateway"}
+    assert set(cfg.nodes) == {"capture", "pose2d", "regress", "predictor", "forecaster", "scorer", "gateway"}
     got: dict[type, list] = {MotionForecast: [], CharPoseForecast: [], ActionProbs: []}
     sup = Supervisor(cfg).start()
     sub = ForecastSubscriber(f"tcp://127.0.0.1:{port}", topics=["forecast", "action", "charposes"])

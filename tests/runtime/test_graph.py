@@ -50,6 +50,7 @@ def test_good_config_and_overrides(tmp_path):
     (GOOD + "  src: {type: pattern}\n", "duplicate key 'src'"),
     (GOOD + "supervisor: {heartbeat_timeout_s: 0.1}\n", "supervisor"),
     (GOOD.replace("version: 1", "version: 2"), "version"),
+    (GOOD.replace("{type: invert,", "{type: invert, nice: -5,"), "nodes.inv: nice must be in 0..19"),
 ])
 def test_bad_config_names_the_field(tmp_path, text, field):
     with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("]", r"\]")):

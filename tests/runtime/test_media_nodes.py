@@ -70,11 +70,17 @@ def test_pose2d_reports_no_person_as_a_message(pose_node):
 
 
 def test_synthetic_source_ground_truth_passthrough(pose_node):
+    """The stick figure's truth reaches regress only as an explicit test option; by default MediaPipe
+    runs on it (and finds no person: a stick figure is not one to MediaPipe)."""
     cap = Capture("cap", {"source": "synthetic", "width": 320, "height": 240})
     cap.setup()
     f = cap.produce()
     assert f.image.shape == (240, 320, 3) and f.gt_keypoints.shape == (33, 3) and f.gt_layout == "blazepose33"
-    p = pose_node.process(f)
+    assert not pose_node.process(f).has_person
+    passthrough = Pose2DNode("pose2d", {"synthetic_passthrough": True})
+    passthrough.setup()
+    p = passthrough.process(f)
+    passthrough.teardown()
     assert p.has_person and np.allclose(p.keypoints[:, :2], f.gt_keypoints[:, :2])
     assert p.keypoints[B.NOSE, 1] < p.keypoints[B.LEFT_HIP, 1] < p.keypoints[B.LEFT_ANKLE, 1]
     fig = SyntheticFigure(320, 240, absent_every_s=10, absent_for_s=1.5)
@@ -136,13 +142,15 @@ def test_truncated_video_is_an_error_saying_how_much_was_read(shared_video, tmp_
     cap.teardown()
 
 
-def test_demo_command_runs_and_exits_cleanly(capsys):
-    """The --demo path of the CLI on the runtime-only graph (capture -> pose2d -> gateway); the
-    model nodes of configs/pipeline.yaml are exercised by their own tests."""
+def test_demo_command_runs_and_exits_cleanly(cmu_root, tmp_path, monkeypatch, capsys):
+    """The --demo path of the CLI on the runtime-only graph (capture -> pose2d -> gateway): MediaPipe
+    finds the rendered mannequin; the model nodes and the score are tests/nodes/test_selfscore.py's."""
+    monkeypatch.setenv("FORESIGHT_CACHE", str(tmp_path))
     rc = run_pipeline.main(["--demo", "--config", str(CONFIG_DIR / "pipeline_pose.yaml"),
-                            "--duration", "4", "--quiet", "--set", "nodes.gateway.bind=auto"])
+                            "--duration", "4", "--quiet", "--set", "nodes.gateway.bind=auto",
+                            "--set", "nodes.capture.params.clip={segments: [{action: walking, seconds: 3}]}"])
     out = capsys.readouterr()
     assert rc == 0, out.err
-    m = re.search(r"pose2d\.pose2d: (\d+) received", out.out)
-    assert m and int(m.group(1)) > 10, out.out
+    m = re.search(r"pose2d\.pose2d: (\d+) received(?: \(no person: (\d+)\))?", out.out)
+    assert m and int(m.group(1)) > 10 and int(m.group(2) or 0) < int(m.group(1)) // 4, out.out
     assert re.search(r"stopped 3 nodes in (0|1)\.\d\ds", out.err)

@@ -34,6 +34,14 @@ def samples() -> list[P.Message]:
                          joints=f32(25, 24, 3), action="walking"),
         P.CharPoseForecast(**base, times=np.array([1.0, 2.0]), labels=["a", "b", "c"],
                            probs=f32(2, 3), poses=f32(2, 9, 3)),
+        P.PoseTruth(**base, joints=f32(24, 3), keypoints=f32(24, 2), image_size=(640, 480), facing_deg=-170.5,
+                    label="walking@20deg"),
+        P.PoseTruth(**base, joints=np.zeros((0, 3), np.float32), keypoints=np.zeros((0, 2), np.float32),
+                    has_person=False),
+        P.Score(**base, horizons_ms=[80.0, 1000.0], forecast_mm=[41.5, None], zero_velocity_mm=[40.0, 90.1],
+                constant_velocity_mm=[39.0, 200.0], forecast_px=[3.0, 9.5], forecast_pck05=[88.0, 51.2],
+                frames_scored=12, frames_seen=30, detected_fraction=0.9, reference="truth", source="rendered"),
+        P.Score(**base, horizons_ms=[80.0], forecast_px=[None], reference="mediapipe"),   # no 3D truth: empty mm lists
         P.Heartbeat(**base, pid=123, fps=29.5, latency_p50_ms=3.2, drops=4,
                     counters={"received": 10, "decode_errors.truncated": 1}),
     ]

@@ -45,6 +45,32 @@ def _stat(pid: str) -> tuple[str, int]:
         return "", -1
 
 
+def test_a_source_starts_once_every_node_runs_so_no_frame_is_lost_to_a_loading_model(sockdir):
+    """invert takes 2 s to set up (a model loading); the source holds its first frame until the
+    supervisor has seen every node running (graph.ready), so the sink gets frame 0 onwards."""
+    rec = os.path.join(sockdir, "rec.jsonl")
+    cfg = load_pipeline(SELFTEST, [f"nodes.sink.params.path={rec}", "nodes.invert.params.setup_s=2.0"])
+    sup = Supervisor(cfg).start()
+    try:
+        assert run_until(sup, lambda: len(records(rec)) >= 20, 20), sup.procs
+    finally:
+        sup.shutdown()
+    ids = [r["frame_id"] for r in records(rec)]
+    assert ids[0] <= 2, ids[:5]                          # not ~100 (2 s at 50 fps sent to nobody)
+
+
+def test_graph_options_reach_the_processes(sockdir):
+    """`nice` lowers a node's CPU priority in its own process."""
+    cfg = load_pipeline(SELFTEST, ["nodes.sink.nice=7"])
+    sup = Supervisor(cfg).start()
+    try:
+        assert run_until(sup, lambda: sup.all_running(), 20), sup.procs
+        nice = {n: int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16]) for n, pid in sup.pids().items()}
+    finally:
+        sup.shutdown()
+    assert nice["sink"] == nice["source"] + 7, nice
+
+
 def test_selftest_pipeline_runs_from_configs_and_shuts_down_cleanly(sockdir):
     rec = os.path.join(sockdir, "rec.jsonl")
     cfg = load_pipeline(SELFTEST, [f"nodes.sink.params.path={rec}"])
