@@ -66,7 +66,7 @@ def test_suite_scores_runs_and_baselines_and_writes_report(tiny_runs):
 def test_claim_verdicts():
     """The claim logic on known scores, exact strings: lower/higher, missing values, seed noise."""
     from training.tasks.charposes.evaluation import Scores
-    from training.tasks.charposes.task import _claims
+    from training.tasks.charposes.suite import claims as _claims
 
     def s(name, e2d, top1, q=None, q_sd=None):
         return Scores(name, 10, top1, top1, e2d, [e2d], None, None, quality3d=q, quality3d_sd=q_sd)
@@ -109,3 +109,31 @@ def test_single_forecaster_method_and_missing_checkpoint(tiny_runs):
     from core.errors import ForesightError
     with pytest.raises(ForesightError, match="config.yaml"):           # neither a run nor a bundle folder
         evaluate(EvalConfig(task="charposes", method="forecaster", checkpoint=str(REPO_ROOT / "configs")))
+
+
+def test_the_paper2_suite_runs_from_a_fresh_clone_on_the_shipped_bundle(cmu_root, tmp_path, monkeypatch):
+    """The README's command with no runs/ at all (a fresh clone): the shipped bundle stands in for `full`,
+    every other run is listed as not evaluated (and the claims needing them say so), quality is n/a, the
+    committed report is left alone, and the results record the weights actually used."""
+    from core.config import read_yaml
+    from models.bundle import bundle_digest
+    cfg_doc = read_yaml(REPO_ROOT / "configs" / "train" / "paper2_eval.yaml")
+    opts = cfg_doc["task_options"]
+    assert opts["report"].startswith("runs/")                    # never docs/ unless asked
+    opts["runs"] = {n: str(tmp_path / "absent" / n) for n in opts["runs"]}
+    opts["report"] = str(tmp_path / "paper2.md")
+    committed = (REPO_ROOT / "docs" / "results" / "paper2.md").read_bytes()
+    res = evaluate(EvalConfig(**{k: v for k, v in cfg_doc.items() if k != "task_options"}, task_options=opts))
+    assert (REPO_ROOT / "docs" / "results" / "paper2.md").read_bytes() == committed
+    assert res.extra["weights"] == {"full": {"path": "weights/forecaster",
+                                             "bundle_digest": bundle_digest(REPO_ROOT / "weights" / "forecaster")}}
+    assert set(res.extra["not_evaluated"]) == set(opts["runs"]) - {"full"}
+    scores = {s["name"]: s for s in res.extra["scores"]}
+    assert scores["full"]["windows"] == 384 and scores["full"]["note"] == "(shipped bundle)"
+    assert scores["full"]["mpjpe2d_px"] < scores["zero_velocity"]["mpjpe2d_px"]
+    assert all(s["quality3d"] is None for s in scores.values())
+    text = (tmp_path / "paper2.md").read_text()
+    assert "- full < zero_velocity in 2D MPJPE (px): " in text and "**reproduced**" in text
+    assert "- full > action_only in top-1 accuracy: **not evaluated** (action_only: " in text
+    assert "## Runs not evaluated here" in text and "3D quality" in text and "n/a" in text
+    assert "Seed repeats" not in text and "history H = 3" not in text   # groups of absent runs are left out

@@ -65,8 +65,9 @@ def test_cmu_zero_velocity_matches_the_reference_implementation(cmu_root, tmp_pa
     assert main(["--task", "cmu", "--method", "zero_velocity", "--data-root", str(cmu_root),
                  "--json", str(out)]) == 0
     table = capsys.readouterr().out
-    assert "average" in table and "1000ms" in table
+    assert "mean of 6" in table and "1000ms" in table       # 6 actions, washwindow included: not the 5-action mean
     doc = json.loads(out.read_text())
+    assert doc["average_over"] == ["basketball", "jumping", "running", "soccer", "walking", "washwindow"]
     assert doc["horizons_ms"] == [80, 160, 320, 400, 560, 1000]
     assert doc["windows"] == {"basketball": 255, "jumping": 1009, "running": 48, "soccer": 265,
                               "walking": 146, "washwindow": 1343}

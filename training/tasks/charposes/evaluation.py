@@ -16,7 +16,8 @@ import torch
 
 from core.config import config_hash
 from core.errors import CheckpointError, DataError
-from models.bundle import load_bundle
+from core.paths import REPO_ROOT
+from models.bundle import bundle_digest, load_bundle
 from training.tasks.charposes.dataset import CharPoseData, forward_batch
 from training.tasks.charposes.metrics import QualityClassifier, mpjpe, pa_mpjpe, topk_accuracy
 from training.tasks.charposes.skeleton import upper_body_bones
@@ -65,7 +66,15 @@ def forecaster_predictor(path: str | Path, device: str = "cpu") -> Callable:
         return {"logits": logits.cpu().numpy(), "poses3d": y.cpu().numpy(), "poses2d": proj.cpu().numpy()}
 
     predict.data = data_of_train_config(train, f"{d / 'bundle.yaml'}: training.config")
+    predict.weights = {"path": _shown(d), "bundle_digest": bundle_digest(d)}   # recorded in the results JSON
     return predict
+
+
+def _shown(d: Path) -> str:
+    try:
+        return str(d.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(d)
 
 
 def score(predict: Callable, data: CharPoseData, name: str, batch_size: int = 512) -> tuple[Scores, np.ndarray | None]:
