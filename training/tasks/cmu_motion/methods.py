@@ -11,7 +11,11 @@
   label_accuracy: float     — with ``labels: gt``, each window's label is replaced by a wrong class
                               with probability 1 − accuracy (seeded): the "recognition accuracy
                               100 % → 60 %" table;
-  agnostic: bool            — always read the action-agnostic bank.
+  agnostic: bool            — always read the action-agnostic bank;
+  fallback: none | gated    — ``gated``: mix the forecast with constant and zero velocity by a gate
+                              on the forecast's novelty, fitted at start on held-out training files
+                              (training.tasks.cmu_motion.fallback; not in the paper: an ablation row);
+  fallback_stride: int      — window stride over those files for the fit (default 5).
 ``--checkpoint`` is a motion-predictor bundle folder or a trainer checkpoint (loaded through
 training.engine); the default is the shipped ``weights/predictor_cmu``.
 """
@@ -67,7 +71,7 @@ def build_cmu_predictor(ctx: MethodContext):
         raise CheckpointError(f"{path}: predictor for pose vectors of {model.cfg.pose_dim} numbers; "
                               f"task cmu needs the 78-number CMU exp-map model")
     opts = dict(ctx.options)
-    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed"}
+    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride"}
     if unknown:
         raise ConfigError(f"method_options: unknown option(s) {sorted(unknown)} for cmu/predictor")
     if opts.get("agnostic"):
@@ -82,7 +86,27 @@ def build_cmu_predictor(ctx: MethodContext):
         out = model(obs, action_probs=None if probs is None else probs.to(ctx.device))
         return pose_to_joints(out["theta"].double()).cpu()  # (N, 25, 25, 3) mm, protocol order
 
-    return predict
+    fallback = opts.get("fallback", "none")
+    if fallback not in ("none", "gated"):
+        raise ConfigError(f"method_options.fallback: expected none or gated, got {fallback!r}")
+    return predict if fallback == "none" else _gated(predict, ctx, int(opts.get("fallback_stride", 5)))
+
+
+def _gated(predict, ctx: MethodContext, stride: int):
+    """The predictor mixed with constant and zero velocity by a novelty gate fitted on held-out files."""
+    from training.tasks.cmu_motion.fallback import calibration_sets, fit_gate
+    cmu = ctx.config.cmu if ctx.config else CMUProtocol()
+    root = ctx.config.data_root if ctx.config else None
+    gate = fit_gate(calibration_sets(predict, root, input_n=cmu.input_n, output_n=cmu.output_n,
+                                     downsample=cmu.downsample, predicted=PREDICTED, stride=stride))
+
+    def gated(batch: CMUBatch) -> np.ndarray:
+        model = np.asarray(predict(batch), dtype=np.float64)                      # (N, T, 25, 3)
+        cv = constant_velocity(batch.observed_joints, batch.output_n)[:, :, PREDICTED]
+        zv = zero_velocity(batch.observed_joints, batch.output_n)[:, :, PREDICTED]
+        return gate.mix(model, cv, zv)
+    gated.gate = gate
+    return gated
 
 
 @numba.njit(cache=True)
