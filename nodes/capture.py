@@ -133,15 +133,17 @@ class Capture(Node):
                 ok, img = self.cap.read()
                 if not ok:
                     raise EndOfStream
-            msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=time.time(),
-                             image=img)
+            # offline: stamped on the video's own timeline (frames come faster or slower than real time)
+            stamp = self.wall0 + self.frame_id * self.period_s if self.offline else time.time()
+            msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=stamp, image=img)
         self.frame_id += 1
         return msg
 
     def _rendered(self):
         """The clip's frame at this moment of playback (real time) and its truth."""
         clip, p = self.clip, self.params
-        i = int((time.monotonic() - self.t0) * clip.fps)
+        # offline: every frame in turn, on the clip's timeline; live: the frame due now
+        i = self.last_index + 1 if self.offline else int((time.monotonic() - self.t0) * clip.fps)
         if i >= len(clip):
             if not p.loop:
                 raise EndOfStream
