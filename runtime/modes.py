@@ -29,8 +29,9 @@ def _of_type(raw: dict, type_name: str) -> list[str]:
 
 
 def gateways(raw: dict) -> list[str]:
-    """Relay nodes with an explicit bind: what external clients connect to."""
-    return [n for n in _of_type(raw, "relay") if raw["nodes"][n].get("bind", "auto") != "auto"]
+    """Relay nodes with an explicit bind: what external clients connect to (else every relay)."""
+    relays = _of_type(raw, "relay")
+    return [n for n in relays if raw["nodes"][n].get("bind", "auto") != "auto"] or relays
 
 
 def save_overrides(raw: dict, path: Path, *, frames: bool, what: str) -> list[str]:
@@ -90,10 +91,10 @@ def replay_pipeline(args, raw: dict) -> PipelineConfig:
     from core.config import apply_overrides
     from runtime.recording import inspect
     nodes = raw.get("nodes") if isinstance(raw.get("nodes"), dict) else {}
+    info = inspect(args.replay)
     gws = gateways(raw)
     if not gws:
         raise ConfigError("--replay needs a gateway in the config (a relay node with a bind)")
-    info = inspect(args.replay)
     wire = [t for t in info.topics if t != "frames"] or list(info.topics)
     data = {"version": 1, "supervisor": raw.get("supervisor", {}), "offline": bool(args.fast),
             "nodes": {"replay": {"type": "replay", "params": {"path": str(Path(args.replay).resolve()),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,7 +237,11 @@ def _messages(path: Path) -> Iterator[tuple[str, float, dict]]:
                         raise RecordingError(f"--replay {path}: message {rec.sequence} on {topic!r} "
                                              f"is not JSON") from None
                     yield topic, rec.log_time / 1e9, payload
-        except (McapError, EOFError, ValueError, KeyError, OSError) as exc:
+        except RecordingError:
+            raise
+        except Exception as exc:  # the mcap reader raises McapError, struct.error, EOFError, ... on bad bytes
+            if not isinstance(exc, (McapError, EOFError, ValueError, KeyError, OSError, struct.error)):
+                raise
             raise RecordingError(f"--replay {path}: truncated or corrupt MCAP "
                                  f"({type(exc).__name__}: {str(exc)[:80] or 'unexpected end'})") from None
 

@@ -12,7 +12,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 import run_pipeline
 from core.paths import REPO_ROOT
