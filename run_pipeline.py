@@ -34,7 +34,8 @@ def _score_overrides(args, raw: dict, path: Path) -> list[str]:
     names = _nodes_of(raw, "scorer")
     if args.score and not names:
         raise ConfigError("--score needs a node of type 'scorer' in the config (configs/pipeline.yaml has one)")
-    what = (f"video {Path(args.video).name}" if args.video else f"camera {args.camera}"
+    what = (f"video {Path(args.video).name}" if args.video else f"images {args.images}" if args.images
+            else f"stream {args.url}" if args.url else f"camera {args.camera}"
             if args.camera is not None else "rendered CMU test split" if args.demo else "")
     out = []
     for n in names:
@@ -66,7 +67,8 @@ def _input_overrides(args, raw: dict) -> list[str]:
     nodes = raw.get("nodes")
     names = [n for n, nc in nodes.items() if isinstance(nc, dict) and nc.get("type") == "capture"] \
         if isinstance(nodes, dict) else []
-    if isinstance(nodes, dict) and not names and (args.demo or args.camera is not None or args.video):
+    if isinstance(nodes, dict) and not names and (args.demo or args.camera is not None or args.video
+                                                  or args.images or args.url):
         raise ConfigError("--demo/--camera/--video need a node of type 'capture' in the config")
     out = []
     for n in names:
@@ -77,6 +79,9 @@ def _input_overrides(args, raw: dict) -> list[str]:
             out += [pre + "source=camera", pre + f"camera={args.camera}", pre + "fps=0"]
         elif args.video:
             out += [pre + "source=video", pre + f"video={args.video}", pre + "fps=0"]
+        elif args.images or args.url:
+            kind, where = ("images", args.images) if args.images else ("url", args.url)
+            out += [pre + f"source={kind}", pre + f"{kind}={json.dumps(where)}", pre + f"fps={args.fps}"]
     return out
 
 
@@ -87,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rendered clip of real (CMU test-split) motion, scored against its truth")
     src.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
     src.add_argument("--video", metavar="PATH", help="video file")
+    src.add_argument("--images", metavar="DIR", help="folder of images, in name order, at --fps")
+    src.add_argument("--url", metavar="URL", help="network stream (rtsp://, http://): reconnects with backoff")
     src.add_argument("--replay", metavar="PATH", help="publish a --save recording on the gateway again "
                      "(at its recorded pace; --fast: as fast as the client takes it)")
     add_config_args(ap, config_help="pipeline graph YAML (default: configs/pipeline.yaml)",
@@ -102,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--offline", action="store_true", help="process every frame of --video/--demo as "
                     "fast as the nodes allow: lossless links with backpressure, a progress bar")
     ap.add_argument("--fast", action="store_true", help="--replay without pacing (lossless)")
+    ap.add_argument("--fps", type=float, default=0.0, help="frame rate of --images (required there) or "
+                    "the pace to take --url frames at (default: as they come)")
     ap.add_argument("--quiet", action="store_true", help="only the final summary")
     ap.add_argument("--log-level", default="WARNING")
     return ap

@@ -62,9 +62,9 @@ def check_flags(args) -> None:
     """Flag combinations that make no sense: one line, before anything starts."""
     if args.fast and not args.replay:
         raise ConfigError("--fast goes with --replay (a live or --offline run sets its own pace)")
-    if args.offline and not (args.video or args.demo):
-        raise ConfigError("--offline needs a finite input: --video PATH or --demo (a camera never ends; "
-                          "--replay has --fast)")
+    if args.offline and not (args.video or args.demo or args.images):
+        raise ConfigError("--offline needs a finite input: --video PATH, --images DIR or --demo (a camera "
+                          "or stream never ends; --replay has --fast)")
     if args.replay and args.score:
         raise ConfigError("--score scores a live run; a --replay has no scorer (the recording holds the "
                           "score topic if the run had one)")
@@ -117,6 +117,9 @@ def replay_pipeline(args, raw: dict) -> PipelineConfig:
 def total_frames(args, cfg: PipelineConfig) -> int | None:
     if args.video:
         return video_frames(args.video)
+    if args.images:
+        from core.files import image_files
+        return len(image_files(args.images)) if Path(args.images).is_dir() else None
     return None
 
 
