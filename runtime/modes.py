@@ -124,8 +124,7 @@ def total_frames(args, cfg: PipelineConfig) -> int | None:
 
 
 class Progress:
-    """Offline progress on stderr: frames done / total, fps, from the nodes' heartbeats (the least
-    advanced node's last frame id: every link is lossless, so that is the frames fully processed)."""
+    """Offline progress on stderr: frames done / total, fps, from the nodes' heartbeats (frames_done)."""
 
     def __init__(self, total: int | None, *, quiet: bool = False):
         from tqdm import tqdm
@@ -146,13 +145,26 @@ class Progress:
         took = time.monotonic() - self.t0
         self.bar.close()
         load = os.getloadavg()[0]
-        return (f"offline: {self.done} frames in {took:.1f} s, {self.done / max(took, 1e-9):.1f} fps "
+        line = (f"offline: {self.done} frames in {took:.1f} s, {self.done / max(took, 1e-9):.1f} fps "
                 f"(load average {load:.2f})")
+        restarted = [f"{n} x{p.restarts}" for n, p in sup.procs.items() if p.restarts]
+        if restarted:   # a restarted node lost what was queued for it: say so, never a silent gap
+            line += f"; WARNING: frames were lost to node restarts ({', '.join(restarted)})"
+        return line
 
 
 def frames_done(sup) -> int:
-    lasts = [p.last.counters.get("frame.last", -1) + 1 for p in sup.procs.values()
-             if not p.is_source and p.last is not None and p.spec.inputs]
+    """Frames the source's direct consumers (pose2d, a recorder) have handled: every link is lossless and
+    ordered, so that is their last frame id + 1; the run ends only once everything downstream of them
+    has drained too (Supervisor._drained). Later stages are not counted: a forecast is not made for
+    every frame (the model's window refills after nobody was in view)."""
+    srcs = {n for n, p in sup.procs.items() if p.is_source}
+    first = [n for n in sup.procs if any(split_ref(r)[0] in srcs and split_ref(r)[1] == "frames"
+                                         for r in sup.cfg.nodes[n].inputs)]
+    # a replay sends no frames: then its consumers (the gateway), by the frame ids of what they forwarded
+    first = first or [n for n in sup.procs if any(split_ref(r)[0] in srcs for r in sup.cfg.nodes[n].inputs)]
+    lasts = [sup.procs[n].last.counters.get("frame.last", -1) + 1 if sup.procs[n].last is not None else 0
+             for n in first]
     return min(lasts) if lasts else 0
 
 
