@@ -34,7 +34,8 @@ def _score_overrides(args, raw: dict, path: Path) -> list[str]:
     names = _nodes_of(raw, "scorer")
     if args.score and not names:
         raise ConfigError("--score needs a node of type 'scorer' in the config (configs/pipeline.yaml has one)")
-    what = (f"video {Path(args.video).name}" if args.video else f"camera {args.camera}"
+    what = (f"video {Path(args.video).name}" if args.video else f"images {args.images}" if args.images
+            else f"stream {args.url}" if args.url else f"camera {args.camera}"
             if args.camera is not None else "rendered CMU test split" if args.demo else "")
     out = []
     for n in names:
@@ -66,7 +67,8 @@ def _input_overrides(args, raw: dict) -> list[str]:
     nodes = raw.get("nodes")
     names = [n for n, nc in nodes.items() if isinstance(nc, dict) and nc.get("type") == "capture"] \
         if isinstance(nodes, dict) else []
-    if isinstance(nodes, dict) and not names and (args.demo or args.camera is not None or args.video):
+    if isinstance(nodes, dict) and not names and (args.demo or args.camera is not None or args.video
+                                                  or args.images or args.url):
         raise ConfigError("--demo/--camera/--video need a node of type 'capture' in the config")
     out = []
     for n in names:
@@ -77,6 +79,9 @@ def _input_overrides(args, raw: dict) -> list[str]:
             out += [pre + "source=camera", pre + f"camera={args.camera}", pre + "fps=0"]
         elif args.video:
             out += [pre + "source=video", pre + f"video={args.video}", pre + "fps=0"]
+        elif args.images or args.url:
+            kind, where = ("images", args.images) if args.images else ("url", args.url)
+            out += [pre + f"source={kind}", pre + f"{kind}={json.dumps(where)}", pre + f"fps={args.fps}"]
     return out
 
 
@@ -87,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="rendered clip of real (CMU test-split) motion, scored against its truth")
     src.add_argument("--camera", type=int, metavar="N", help="OpenCV camera index")
     src.add_argument("--video", metavar="PATH", help="video file")
+    src.add_argument("--images", metavar="DIR", help="folder of images, in name order, at --fps")
+    src.add_argument("--url", metavar="URL", help="network stream (rtsp://, http://): reconnects with backoff")
+    src.add_argument("--replay", metavar="PATH", help="publish a --save recording on the gateway again "
+                     "(at its recorded pace; --fast: as fast as the client takes it)")
     add_config_args(ap, config_help="pipeline graph YAML (default: configs/pipeline.yaml)",
                     set_example="nodes.capture.params.fps=15", required=False)
     ap.set_defaults(config=str(CONFIG_DIR / "pipeline.yaml"))
@@ -94,6 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stream this long once every node is up (default: until the input ends or Ctrl-C)")
     ap.add_argument("--score", metavar="PATH", help="write the live score (forecast vs zero/constant "
                     "velocity, docs/pipeline.md) to this JSON file, rewritten every second and at the end")
+    ap.add_argument("--save", metavar="PATH", help="record what the gateway serves and the monitored "
+                    "topics into an MCAP file (docs/protocol.md, 'Recordings')")
+    ap.add_argument("--save-frames", action="store_true", help="--save the camera frames too (JPEG)")
+    ap.add_argument("--offline", action="store_true", help="process every frame of --video/--demo as "
+                    "fast as the nodes allow: lossless links with backpressure, a progress bar")
+    ap.add_argument("--fast", action="store_true", help="--replay without pacing (lossless)")
+    ap.add_argument("--fps", type=float, default=0.0, help="frame rate of --images (required there) or "
+                    "the pace to take --url frames at (default: as they come)")
     ap.add_argument("--quiet", action="store_true", help="only the final summary")
     ap.add_argument("--log-level", default="WARNING")
     return ap
@@ -109,33 +126,44 @@ def main(argv=None) -> int:
     from runtime.signals import StopFlag, stop_on_signals
     from runtime.supervisor import Supervisor
 
+    from runtime import modes
     raw = apply_overrides(read_yaml(args.config), args.overrides)
+    modes.check_flags(args)
     score_path = check_writable(args.score) if args.score else None
     tmp = None if score_path else tempfile.TemporaryDirectory(prefix="fs-score-")
     score_file = score_path or Path(tmp.name) / "score.json"
-    overrides = _input_overrides(args, raw) + _score_overrides(args, raw, score_file) + list(args.overrides)
-    cfg = load_pipeline(args.config, overrides)          # fails here, before any process starts
+    extra = modes.mode_overrides(args, raw)   # --save / --offline
+    if args.replay:
+        cfg = modes.replay_pipeline(args, raw)
+    else:
+        overrides = _input_overrides(args, raw) + _score_overrides(args, raw, score_file) + list(args.overrides)
+        cfg = load_pipeline(args.config, overrides + extra)   # fails here, before any process starts
     duration = args.duration
     if duration is not None and not (math.isfinite(duration) and duration > 0):
         raise ConfigError(f"--duration must be a number of seconds > 0, got {args.duration}")
 
     stop = stop_on_signals(StopFlag())
     sup = Supervisor(cfg, env={"FORESIGHT_LOG_LEVEL": args.log_level.upper()})
-    mon, ok = None, False
+    mon, ok, bar = None, False, None
     try:
         sup.start()
         mon = LiveMonitor(sup, cfg.monitor, summarize)
+        bar = modes.Progress(modes.total_frames(args, cfg), quiet=args.quiet) if cfg.offline else None
 
         last_print = [time.monotonic()]
 
         def tick(_sup):  # every 0.1 s: read monitored topics promptly; print once a second
             mon.poll()
-            if not args.quiet and time.monotonic() - last_print[0] >= 1.0:
+            if bar is not None:
+                bar.update(_sup)
+            elif not args.quiet and time.monotonic() - last_print[0] >= 1.0:
                 last_print[0] = time.monotonic()
                 print("\n".join(mon.lines()), flush=True)
 
         sup.run(duration=duration, on_tick=tick, tick_s=0.1, stop_event=stop, count_from_ready=True)
         mon.poll()
+        if bar is not None:
+            print(bar.finish(sup), flush=True)
         print("final:\n" + "\n".join(mon.lines()[1:]), flush=True)
         ok = True
     finally:
@@ -148,6 +176,8 @@ def main(argv=None) -> int:
             print("\n".join(score_lines(json.loads(score_file.read_text()))), flush=True)
             if score_path:
                 print(f"score written to {score_path}", file=sys.stderr)
+        if args.save:
+            print(f"recording written to {args.save}", file=sys.stderr)
     if tmp is not None:
         tmp.cleanup()
     return 0

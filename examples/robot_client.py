@@ -7,8 +7,10 @@ With CURVE (remote gateway): `python -m runtime.keys keys/`, give the gateway
 `curve: {secret_key_file: keys/server.key_secret, authorized_clients_dir: keys/clients}` and run
 this client with `--server-key keys/server.key --client-key keys/client1.key_secret`.
 
-A robot plans against the forecast at its own control time: `pose_at(forecast, t)` picks the
-predicted joints for an absolute time t (forecast times are absolute epoch seconds).
+A robot plans against the forecast at its own control time: `forecast.pose_at(t)` interpolates the
+predicted joints at an absolute time t (forecast times are absolute epoch seconds), and
+`forecast.joint_enum` names them (`SmplJoint.LEFT_WRIST`); `sub.pose_at(t)` does the same on the
+newest forecast the client received.
 """
 from __future__ import annotations
 
@@ -24,14 +26,6 @@ from runtime.client import ForecastSubscriber
 from runtime.transport import CurveKeys
 
 
-def pose_at(fc: P.MotionForecast, t: float) -> np.ndarray:
-    """(J, 3) joints linearly interpolated at absolute time t (clamped to the forecast horizon)."""
-    i = int(np.clip(np.searchsorted(fc.times, t), 1, len(fc.times) - 1))
-    t0, t1 = fc.times[i - 1], fc.times[i]
-    w = float(np.clip((t - t0) / max(t1 - t0, 1e-9), 0.0, 1.0))
-    return (1 - w) * fc.joints[i - 1] + w * fc.joints[i]
-
-
 def describe(msg: P.Message) -> str:
     age_ms = msg.latency_s * 1e3
     head = f"{msg.TYPE:<16} {msg.source_id}#{msg.frame_id:<6} {age_ms:6.1f} ms after capture: "
@@ -39,9 +33,12 @@ def describe(msg: P.Message) -> str:
         return head + "no person"
     if isinstance(msg, P.MotionForecast):
         horizon = msg.times[-1] - time.time()
-        wrist = pose_at(msg, time.time() + 0.5)[-1]
-        return head + f"{len(msg.times)} steps, horizon +{horizon:.2f}s, action {msg.action or '?'}, " \
-                      f"last joint at +0.5s {np.round(wrist, 2).tolist()}"
+        # +0.5 s from now, or half-way through a replayed (past) forecast
+        t = time.time() + 0.5 if msg.times[-1] > time.time() + 0.5 else float(msg.times[len(msg.times) // 2])
+        wrist = msg.pose_at(t)[msg.joint_enum.RIGHT_WRIST]
+        bank = f", {msg.bank} bank" if msg.bank else ""
+        return head + f"{len(msg.times)} steps, horizon +{horizon:.2f}s, action {msg.action or '?'}{bank}, " \
+                      f"right wrist at +{t - time.time():.1f}s {np.round(wrist, 2).tolist()}"
     if isinstance(msg, P.CharPoseForecast):
         steps = ", ".join(f"{lab}@+{t - time.time():.1f}s" for lab, t in zip(msg.step_labels, msg.times))
         return head + f"characteristic poses: {steps}"

@@ -141,7 +141,8 @@ def summarize(msg: Message) -> str:
         return f"action {msg.label} ({float(np.max(msg.probs)):.2f})" if len(msg.labels) else "action ?"
     if isinstance(msg, P.MotionForecast):
         horizon = float(msg.times[-1] - msg.capture_ts) if len(msg.times) else 0.0
-        return f"motion forecast {len(msg.times)} steps to +{horizon:.2f}s {msg.action}".rstrip()
+        bank = " (agnostic bank)" if msg.bank == "agnostic" else ""
+        return f"motion forecast {len(msg.times)} steps to +{horizon:.2f}s {msg.action}{bank}".rstrip()
     if isinstance(msg, P.CharPoseForecast):
         return f"char-pose forecast {len(msg.times)} poses: {', '.join(msg.step_labels)}"
     if isinstance(msg, P.Score):

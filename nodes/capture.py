@@ -36,9 +36,14 @@ from spec.messages import PoseTruth, VideoFrame
 
 @dataclasses.dataclass
 class CaptureParams:
-    source: Literal["camera", "video", "rendered", "synthetic"] = "rendered"
+    source: Literal["camera", "video", "rendered", "synthetic", "images", "url"] = "rendered"
     camera: int = 0                  # OpenCV camera index (source: camera)
     video: str = ""                  # file path (source: video)
+    images: str = ""                 # folder of images, natural name order (source: images; needs fps)
+    url: str = ""                    # rtsp:// or http(s):// stream (source: url; nodes.inputs)
+    url_timeout_s: float = 3.0       # url: open / read timeout of one attempt
+    connect_for_s: float = 10.0      # url: the first connection must succeed within this
+    reconnect_for_s: float = 60.0    # url: give up after the stream has been lost this long
     loop: bool = False               # video: restart at the end instead of finishing
     fps: float = 0.0                 # pacing; 0 = native (video file / clip rate, 30 synthetic, camera rate)
     width: int = 640                 # synthetic frame size / requested camera size
@@ -55,6 +60,12 @@ class CaptureParams:
             raise ValueError("source 'video' needs params.video (a file path)")
         if self.source == "video" and not Path(self.video).is_file():
             raise ValueError(f"video file {self.video} not found")
+        if self.source == "images" and not (self.images and self.fps > 0):
+            raise ValueError("source 'images' needs params.images (a folder) and params.fps > 0 (--fps)")
+        if self.source == "url" and not self.url.startswith(("rtsp://", "rtsps://", "http://", "https://", "rtmp://")):
+            raise ValueError(f"source 'url' needs params.url = rtsp://... or http(s)://..., got {self.url!r}")
+        if min(self.url_timeout_s, self.connect_for_s, self.reconnect_for_s) <= 0:
+            raise ValueError("url_timeout_s, connect_for_s and reconnect_for_s must be > 0")
 
 
 class Capture(Node):
@@ -72,7 +83,7 @@ class Capture(Node):
 
     def setup(self) -> None:
         p = self.params
-        self.frame_id, self.cap, self.fig, self.clip = 0, None, None, None
+        self.frame_id, self.cap, self.fig, self.clip, self.reader = 0, None, None, None, None
         self.t0 = None                               # monotonic time of the first frame produced
         if p.source == "rendered":
             from render.clip import load_or_build
@@ -88,6 +99,13 @@ class Capture(Node):
         os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")  # our one-line errors replace its noise
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")   # AV_LOG_QUIET: and FFmpeg's
         import cv2
+        if p.source in ("images", "url"):
+            from nodes.inputs import ImageFolder, NetworkStream
+            self.reader = ImageFolder(p.images, self.counters) if p.source == "images" else \
+                NetworkStream(p.url, self.counters, timeout_s=p.url_timeout_s, connect_for_s=p.connect_for_s,
+                              reconnect_for_s=p.reconnect_for_s)
+            self.period_s = 1.0 / p.fps if p.fps else 0.0
+            return
         if p.source == "camera":
             self.cap = cv2.VideoCapture(p.camera)
             if not self.cap.isOpened():
@@ -115,7 +133,13 @@ class Capture(Node):
             self.t0, self.wall0 = time.monotonic(), time.time()
         if self.clip is not None:
             return self._rendered()
-        if self.fig is not None:
+        if self.reader is not None:
+            img = self.reader.read()
+            if img is None:
+                return None
+            stamp = self.wall0 + self.frame_id * self.period_s if self.offline and self.period_s else time.time()
+            msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=stamp, image=img)
+        elif self.fig is not None:
             t = time.monotonic() - self.t0
             img, kp, world = self.fig.render(t)
             msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=time.time(),
@@ -133,15 +157,17 @@ class Capture(Node):
                 ok, img = self.cap.read()
                 if not ok:
                     raise EndOfStream
-            msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=time.time(),
-                             image=img)
+            # offline: stamped on the video's own timeline (frames come faster or slower than real time)
+            stamp = self.wall0 + self.frame_id * self.period_s if self.offline else time.time()
+            msg = VideoFrame(source_id=p.source_id, frame_id=self.frame_id, capture_ts=stamp, image=img)
         self.frame_id += 1
         return msg
 
     def _rendered(self):
         """The clip's frame at this moment of playback (real time) and its truth."""
         clip, p = self.clip, self.params
-        i = int((time.monotonic() - self.t0) * clip.fps)
+        # offline: every frame in turn, on the clip's timeline; live: the frame due now
+        i = self.last_index + 1 if self.offline else int((time.monotonic() - self.t0) * clip.fps)
         if i >= len(clip):
             if not p.loop:
                 raise EndOfStream
@@ -172,5 +198,7 @@ class Capture(Node):
                             f"frames its header declares (truncated or corrupt file)")
 
     def teardown(self) -> None:
+        if getattr(self, "reader", None) is not None and hasattr(self.reader, "release"):
+            self.reader.release()
         if getattr(self, "cap", None) is not None:
             self.cap.release()

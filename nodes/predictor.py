@@ -4,8 +4,8 @@ A thin adapter over models.streaming.predictor: one PredictorSession per source 
 bundle's fps by capture time and forecasts 25 frames stamped capture_ts + k/25 s, with joints by FK on
 the built-in SMPL skeleton. The recogniser runs once per forecast, inside the model, and picks the
 memory bank; its probabilities are published as `action` (so no separate action node is needed).
-MotionForecast.action = the recognised class, with " (agnostic bank)" appended when the model read the
-action-agnostic bank (recognition unsure, or motion unlike that class's bank: the novelty fallback).
+MotionForecast.action = the recognised class; MotionForecast.bank = "agnostic" when the model read the
+action-agnostic bank (recognition unsure, or motion unlike that class's bank: the novelty fallback), else "action".
 "No person" in -> an empty MotionForecast (T = 0) and an ActionProbs without classes out.
 """
 from __future__ import annotations
@@ -62,5 +62,5 @@ class Predictor(Node):
             return None                                          # the window is still filling
         self.counters["bank_agnostic" if pred.agnostic else "bank_action"] += 1
         return [msg.derive(MotionForecast, times=pred.times, theta=pred.theta.reshape(-1, 24, 3),
-                           joints=pred.joints, action=pred.label + (" (agnostic bank)" if pred.agnostic else "")),
+                           joints=pred.joints, action=pred.label, bank="agnostic" if pred.agnostic else "action"),
                 msg.derive(ActionProbs, labels=pred.labels, probs=pred.probs)]

@@ -30,6 +30,7 @@ import threading
 import time
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
 import zmq
 
 from runtime import protocol as P
@@ -65,6 +66,7 @@ class ForecastSubscriber:
         self.skipped = 0               # latest_only: older messages read and discarded
         self._last_id: dict[tuple[str, str], int] = {}
         self._pending: dict[tuple[str, str], P.Message] = {}    # latest_only: newest per (topic, source)
+        self.forecasts: dict[str, P.MotionForecast] = {}         # newest forecast with a person, per source
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_rx = time.monotonic()
@@ -132,7 +134,20 @@ class ForecastSubscriber:
         topic = frames[0].bytes.decode(errors="replace")
         self._count_gap((topic, msg.source_id), msg.frame_id)
         self.received += 1
+        if isinstance(msg, P.MotionForecast) and msg.has_person:
+            self.forecasts[msg.source_id] = msg
         return topic, msg
+
+    def pose_at(self, t: float | None = None, source_id: str | None = None) -> np.ndarray | None:
+        """Joints (J, 3) at absolute time `t` (default: now), interpolated in the newest forecast received
+        from `source_id` (default: the newest of any source); None when no received forecast spans `t`.
+        Only reflects what recv() / the callback thread has read."""
+        t = time.time() if t is None else t
+        if source_id is not None:
+            fc = self.forecasts.get(source_id)
+        else:
+            fc = max(self.forecasts.values(), key=lambda f: f.capture_ts, default=None)
+        return None if fc is None else fc.pose_at(t)
 
     def _count_gap(self, key: tuple[str, str], frame_id: int) -> None:
         last = self._last_id.get(key)

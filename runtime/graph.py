@@ -101,6 +101,9 @@ class PipelineConfig:
     # a message stamped further ahead of the receiving node's clock is dropped (rejected.future_ts):
     # every node runs on this host, so only a bad stamp or a wall clock stepped back can do that
     max_future_s: float = 1.0
+    # offline processing (run_pipeline.py --offline): every link a lossless FIFO with backpressure,
+    # sources unpaced and stamped on their own timeline, the run ends once everything has gone through
+    offline: bool = False
 
     def __post_init__(self):
         if self.max_message_bytes < 1024 or self.max_future_s <= 0:
@@ -260,7 +263,7 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
                            authorized_clients_dir=nc.curve.authorized_clients_dir)
                  if nc.curve else None)
         cls = node_class(nc.type)
-        policies = {topic: nc.policies.get(topic) or cls.input_for(topic).policy
+        policies = {topic: "ordered" if cfg.offline else nc.policies.get(topic) or cls.input_for(topic).policy
                     for _, topic in map(split_ref, nc.inputs)}
         specs[name] = RunSpec(
             name=name, type=nc.type, params=dict(nc.params),
@@ -268,7 +271,9 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             bind=binds[name], curve=curve, heartbeat_endpoint=heartbeat_endpoint,
             heartbeat_interval_s=cfg.supervisor.heartbeat_interval_s, policies=policies,
             queue_max=nc.queue_max, max_message_bytes=cfg.max_message_bytes,
-            sndhwm=output_queue(cfg, name), max_future_s=cfg.max_future_s,
+            sndhwm=output_queue(cfg, name), offline=cfg.offline,
+            # offline sources stamp frames on the video's timeline, which may run ahead of the clock
+            max_future_s=1e12 if cfg.offline else cfg.max_future_s,
             max_sources=nc.max_sources or cls.MAX_SOURCES, source_idle_s=nc.source_idle_s,
             ready_file=str(Path(run_dir) / READY_FILE) if cls.IS_SOURCE else "",
             ready_wait_s=cfg.supervisor.startup_timeout_s, nice=nc.nice)

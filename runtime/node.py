@@ -78,6 +78,7 @@ class Node:
         else:
             self.params = self.parse_params(params or {})
         self.period_s = 0.0          # sources: minimum seconds between produce() calls
+        self.offline = False         # set by the runner: process everything, no real-time pacing
         # node-level counters, sent in every heartbeat beside the runner's
         self.counters: collections.Counter[str] = collections.Counter()
 

@@ -1,4 +1,4 @@
-"""Foresight wire protocol, version 1: msgpack header + raw little-endian array buffers.
+"""Foresight wire protocol, version 2: msgpack header + raw little-endian array buffers.
 
 A message on the wire is a ZeroMQ multipart message (the full spec is `docs/protocol.md`):
 
@@ -30,7 +30,8 @@ from spec.messages import (  # noqa: F401  (re-exported: `from runtime import pr
     Heartbeat, InvalidField, MalformedHeader, Message, MessageTooLarge, MotionForecast, Pose2D,
     PoseTruth, Score, ShapeMismatch, TruncatedMessage, UnknownMessageType, UnsupportedVersion, VideoFrame, message)
 
-PROTOCOL_VERSION = 1
+# 2: MotionForecast.bank (the memory bank read; `action` is a clean class name since)
+PROTOCOL_VERSION = 2
 # frame types whose len() is their size in bytes (checked by exact class on the hot path)
 _LEN_TYPES = frozenset({bytes, bytearray, zmq.Frame})
 

@@ -28,6 +28,8 @@ BUILTIN_NODES: dict[str, str] = {
     "predictor": "nodes.predictor:Predictor",   # θ -> motion forecast + action (paper 1)
     "forecaster": "nodes.forecaster:Forecaster",  # pose stream -> characteristic-pose forecast (paper 2)
     "scorer": "nodes.scorer:Scorer",            # forecasts vs truth / later detections -> live score
+    "mcap": "nodes.record:McapSink",            # records every input message into an MCAP file
+    "replay": "nodes.record:Replay",            # publishes an MCAP recording again
 }
 
 

@@ -33,6 +33,7 @@ from runtime.transport import CurveKeys, Inbox, Publisher, Subscriber
 log = logging.getLogger("foresight.node")
 
 EXIT_OK, EXIT_CRASH, EXIT_FATAL = 0, 1, 2
+EXTERNAL_WAIT_S = 2.0        # offline: longest wait for a full external client before sending lossy
 
 
 @dataclasses.dataclass
@@ -72,6 +73,9 @@ class RunSpec:
     ready_file: str = ""
     ready_wait_s: float = 60.0
     nice: int = 0                                    # os.nice of the node process (runtime.launch)
+    # lossless flow control (PipelineConfig.offline): a full subscriber queue blocks the publisher,
+    # a full inbox stops reading the socket, so a slow node slows its upstream down to the source
+    offline: bool = False
 
 
 class NodeRunner:
@@ -109,6 +113,7 @@ class NodeRunner:
         try:
             self._open(ctx)
             self._heartbeat()
+            self.node.offline = self.spec.offline
             self._setup()
             # Everything loaded so far (torch, models, mediapipe) lives as long as the process:
             # freezing it keeps the cyclic GC from re-scanning that heap in the middle of a frame.
@@ -171,7 +176,7 @@ class NodeRunner:
         for i in s.inputs:
             latest = all(self.inbox.policies.get(t) == "latest" for t in i.topics)
             # latest-wins inputs keep almost nothing queued in ZeroMQ; ordered ones hold a backlog
-            hwm = s.rcvhwm if latest else max(s.rcvhwm, 4 * s.queue_max)
+            hwm = s.rcvhwm if latest or s.offline else max(s.rcvhwm, 4 * s.queue_max)
             self._subs.append(Subscriber(ctx, i.endpoint, i.topics, rcvhwm=hwm, curve=i.curve))
         self._poller = zmq.Poller()
         for sub in self._subs:
@@ -212,14 +217,22 @@ class NodeRunner:
                 self._process_pending()
             elif wait_ms:
                 self.stop_event.wait(wait_ms / 1000)
-            if node.IS_SOURCE and time.monotonic() >= next_tick and self._graph_ready():
-                next_tick = max(next_tick + node.period_s, time.monotonic())
+            if node.IS_SOURCE and self.state != "finished" and time.monotonic() >= next_tick \
+                    and self._graph_ready():
+                # offline: no pacing, the blocking publish is the pace (_publish_lossless)
+                next_tick = time.monotonic() if self.spec.offline else \
+                    max(next_tick + node.period_s, time.monotonic())
                 start = time.perf_counter()
                 try:
                     produced = node.route(node.produce())
                 except EndOfStream:
                     self.state = "finished"
-                    return
+                    if not self.spec.offline:
+                        return
+                    # offline: stay up, socket open, until the supervisor stops the run: closing
+                    # would discard what still waits in ZeroMQ for a slow subscriber
+                    self._heartbeat()
+                    continue
                 for topic, msg in produced:
                     self._publish(topic, msg)
                 if produced:
@@ -230,8 +243,12 @@ class NodeRunner:
                 self._heartbeat()
 
     def _drain(self, sub: Subscriber) -> None:
-        for topic, frames in sub.drain(ready=True):  # only called when poll saw POLLIN
+        # offline: read no more than the inbox holds; the rest waits in ZeroMQ and blocks upstream
+        room = max(0, self.spec.queue_max - len(self.inbox)) if self.spec.offline else 256
+        for topic, frames in sub.drain(room, ready=True):  # only called when poll saw POLLIN
             self.stats.count("received")
+            if self.spec.offline:
+                self.stats.count(f"received.{topic}")
             try:
                 msg = P.decode(frames, self.limits)
             except P.DecodeError as exc:
@@ -274,7 +291,11 @@ class NodeRunner:
         return ok
 
     def _process_pending(self) -> None:
-        for topic, msg in self.inbox.pop_all():
+        items = self.inbox.pop_all()
+        for i, (topic, msg) in enumerate(items):
+            self._in_hand = len(items) - i   # a heartbeat while publishing counts these as pending
+            if self.spec.offline and i:      # a FIFO batch of queue_max slow messages must not look hung
+                self._heartbeat_if_due()
             start = time.perf_counter()
             try:
                 outs = self.node.deliver(topic, msg)
@@ -294,21 +315,53 @@ class NodeRunner:
                 continue
             for out_topic, out in outs:
                 self._publish(out_topic, out)
+            if self.spec.offline:  # progress: inputs are in order and lossless
+                c = self.stats.counters
+                c["frame.last"] = max(c.get("frame.last", -1), msg.frame_id)
             # once per input message (a node may publish several outputs for one): fps counts
             # inputs handled, latency is from capture to the end of handling it
             self.stats.processed(msg.capture_ts)
             # the node's own cost (handler + publishing), apart from queueing and hops: busy_us / processed
             self.stats.count("busy_us", int((time.perf_counter() - start) * 1e6))
+        self._in_hand = 0
 
     def _publish(self, topic: str, msg: P.Message) -> None:
         if self._pub is not None:
-            self._pub.publish(topic, msg)
+            if self.spec.offline:
+                self._publish_lossless(topic, msg)
+            else:
+                self._pub.publish(topic, msg)
         self.stats.count("published")
+
+    def _publish_lossless(self, topic: str, msg: P.Message) -> None:
+        """Offline: wait while a subscriber's queue is full (heartbeats go on, a stop ends the wait).
+        External clients (a tcp:// bind) are waited for at most EXTERNAL_WAIT_S per message, then
+        sent lossy: a stalled client must not hold the run forever."""
+        frames = self._pub.frames(topic, msg)
+        limit = EXTERNAL_WAIT_S if self.spec.bind.startswith("tcp://") else None
+        t0 = time.monotonic()
+        while not self._pub.try_send(frames):
+            if self.stop_event.is_set():
+                raise StopRequested
+            if limit is not None and time.monotonic() - t0 > limit:
+                self._pub.send_lossy(frames)
+                break
+            self._heartbeat_if_due()   # blocked by a slow consumer, not hung
+            self.stop_event.wait(0.001)
+        self.stats.count(f"published.{topic}")
+
+    def _heartbeat_if_due(self) -> None:
+        now = time.monotonic()
+        if now >= getattr(self, "_next_hb", 0.0):
+            self._next_hb = now + self.spec.heartbeat_interval_s
+            self._heartbeat()
 
     def _heartbeat(self) -> None:
         self.stats.roll()
         c = self.stats.counters
         c["drops"], c["gaps"] = self.inbox.drops, self.inbox.gaps
+        if self.spec.offline:
+            c["inbox"] = len(self.inbox) + getattr(self, "_in_hand", 0)
         if self.spec.inputs:
             c["sources.live"] = len(self.sources)
             c["sources.evicted"], c["sources.refused"] = self.sources.evicted, self.sources.refused

@@ -122,11 +122,34 @@ class Publisher:
             raise
 
     def publish(self, topic: str, msg: P.Message) -> None:
-        frames = [topic.encode(), *P.encode(msg)]
+        frames = self.frames(topic, msg)
         try:
             self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
         except zmq.Again:
             self._overflow(frames)
+
+    @staticmethod
+    def frames(topic: str, msg: P.Message) -> list:
+        return [topic.encode(), *P.encode(msg)]
+
+    def try_send(self, frames: list) -> bool:
+        """Lossless send (offline flow control): False while any subscriber's queue is full."""
+        try:
+            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+            return True
+        except zmq.Again:
+            self.sock.getsockopt(_EVENTS)   # let ZeroMQ see how far subscribers have read
+            return False
+
+    def send_lossy(self, frames: list) -> None:
+        self.slow_subscriber += 1
+        self.sock.setsockopt(_XPUB_NODROP, 0)
+        try:
+            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
+        except zmq.Again:
+            pass
+        finally:
+            self.sock.setsockopt(_XPUB_NODROP, 1)
 
     def _overflow(self, frames: list) -> None:
         # ZeroMQ learns how far each subscriber has read from commands it processes lazily; reading

@@ -175,6 +175,16 @@ class Message:
     def latency_s(self) -> float:
         return time.time() - self.capture_ts
 
+    @property
+    def joint_enum(self) -> type | None:
+        """The IntEnum naming this message's joints (spec.joints), from its layout field, or None:
+        `pose.keypoints[pose.joint_enum.NOSE]`, `fc.joints[:, fc.joint_enum.LEFT_WRIST]`."""
+        for name in ("joint_layout", "layout", "pose_layout", "gt_layout"):
+            layout = getattr(self, name, None)
+            if layout:
+                return _joint_enum(layout)
+        return None
+
     def derive(self, cls: type["Message"], **kw) -> "Message":
         """A new message of `cls` carrying this message's source_id/frame_id/capture_ts."""
         return cls(source_id=self.source_id, frame_id=self.frame_id, capture_ts=self.capture_ts, **kw)
@@ -194,6 +204,11 @@ def _check_shape(where: str, shape: tuple, spec: tuple | list, sym: dict[str, in
         if (size != want) if kind is int else (sym.setdefault(want, size) != size) if kind is str \
                 else (size not in want):
             raise ShapeMismatch(f"{where}: shape {shape} does not match {spec}")
+
+
+def _joint_enum(layout: str):
+    from spec.joints import LAYOUT_JOINTS   # torch-free; imported late: spec.joints is not needed to decode
+    return LAYOUT_JOINTS.get(layout)
 
 
 def message(cls):
@@ -271,8 +286,23 @@ class MotionForecast(Message):
     theta: np.ndarray                    # (T, 24, 3) float32 SMPL axis-angle
     joints: np.ndarray                   # (T, J, 3) float32 metres
     joint_layout: str = "smpl24"
-    action: str = ""                     # action that guided the forecast
+    action: str = ""                     # the recognised action class that guided the forecast (a class name)
+    # which memory bank the predictor read: "action" (that class's bank), "agnostic" (the action-agnostic
+    # bank: recognition unsure or motion unlike the class's bank), "" (no person / no bank model)
+    bank: str = ""
     has_person: bool = True              # false: "nobody in view" (T = 0)
+
+    def pose_at(self, t: float) -> np.ndarray | None:
+        """Joints (J, 3) at absolute time `t` (epoch s), linear between forecast steps; None outside
+        [times[0], times[-1]] or with nobody in view (the forecast does not extrapolate)."""
+        times = self.times
+        if not len(times) or not times[0] <= t <= times[-1]:
+            return None
+        k = int(np.searchsorted(times, t, side="right")) - 1
+        if k >= len(times) - 1:
+            return self.joints[-1].copy()
+        w = (t - times[k]) / (times[k + 1] - times[k])
+        return ((1 - w) * self.joints[k] + w * self.joints[k + 1]).astype(np.float32)
 
 
 @message

@@ -145,3 +145,61 @@ def test_example_client_describes_no_person_forecasts():
     full = P.MotionForecast(source_id="cam0", frame_id=4, capture_ts=1.0, times=np.array([1.04, 1.08]),
                             theta=np.zeros((2, 24, 3), np.float32), joints=np.ones((2, 24, 3), np.float32))
     assert "2 steps" in describe(full)
+
+
+def test_pose_at_interpolates_the_newest_forecast_and_joints_have_names(ctx, sockdir):
+    """pose_at on a message and on the client (newest forecast received), joint_enum names the joints;
+    a no-person forecast does not replace the last one with a person."""
+    from spec.joints import SmplJoint
+    ep = f"ipc://{sockdir}/pa.sock"
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.LINGER, 0)
+    pub.bind(ep)
+    fc = forecast(1)
+    fc.joints[:] = np.arange(10, dtype=np.float32)[:, None, None]      # joint value = step index
+    empty = P.MotionForecast(source_id="cam0", frame_id=2, capture_ts=time.time(), times=np.zeros(0),
+                             theta=np.zeros((0, 24, 3), np.float32), joints=np.zeros((0, 24, 3), np.float32),
+                             has_person=False)
+    with ForecastSubscriber(ep, ["forecast"]) as sub:
+        got = []
+        end = time.monotonic() + 10
+        while len(got) < 2 and time.monotonic() < end:   # resend until the subscription is through
+            for m in (fc, empty):
+                pub.send_multipart([b"forecast", *P.encode(m)])
+            m = sub.recv(0.2)
+            if m is not None:
+                got.append(m)
+        assert sub.forecasts["cam0"].frame_id == 1
+        t = fc.times[2] + 0.25 * (fc.times[3] - fc.times[2])
+        assert np.allclose(sub.pose_at(t), 2.25) and np.allclose(fc.pose_at(t), 2.25)
+        assert sub.pose_at(fc.times[0] - 0.01) is None and sub.pose_at(fc.times[-1] + 0.01) is None
+        assert sub.pose_at(t, source_id="other") is None
+    assert fc.joint_enum is SmplJoint and fc.joints[:, fc.joint_enum.LEFT_WRIST].shape == (10, 3)
+    assert empty.pose_at(time.time()) is None and empty.joints.shape == (0, 24, 3)
+    pub.close()
+
+
+def test_the_client_imports_without_torch_or_mediapipe():
+    """The client stack (runtime.client, the codec, spec.joints) needs pyzmq + msgpack + numpy only:
+    with torch, mediapipe and OpenCV made unimportable it still imports and decodes a forecast."""
+    import subprocess
+    import sys
+    code = """
+import sys
+for name in ("torch", "mediapipe", "cv2", "scipy", "sklearn", "numba", "yaml"):
+    sys.modules[name] = None      # any import of them raises ImportError
+import numpy as np
+from runtime.client import ForecastSubscriber
+from runtime import protocol as P
+from spec.joints import SmplJoint
+fc = P.MotionForecast(source_id="c", frame_id=1, capture_ts=1.0, times=1 + np.arange(1, 26) / 25,
+                      theta=np.zeros((25, 24, 3), np.float32), joints=np.zeros((25, 24, 3), np.float32))
+back = P.decode(P.encode(fc))
+assert back.joint_enum is SmplJoint and back.pose_at(1.5).shape == (24, 3)
+ForecastSubscriber("tcp://127.0.0.1:1", ["forecast"]).close()
+heavy = [m for m in ("torch", "mediapipe", "cv2", "scipy", "sklearn", "numba", "yaml") if sys.modules.get(m)]
+print("ok", heavy)
+"""
+    from core.paths import REPO_ROOT
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok []", r.stderr

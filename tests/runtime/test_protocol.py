@@ -95,7 +95,8 @@ def _repack(frames, **changes):
 def test_specific_errors():
     frames = P.encode(samples()[2])
     cases = [
-        (_repack(frames, version=2), P.UnsupportedVersion),
+        (_repack(frames, version=P.PROTOCOL_VERSION + 1), P.UnsupportedVersion),
+        (_repack(frames, version=1), P.UnsupportedVersion),
         (_repack(frames, type="Nope"), P.UnknownMessageType),
         ([bytes(f) for f in frames[:-1]], P.TruncatedMessage),
         ([b"\xc1garbage"], P.MalformedHeader),
@@ -182,7 +183,7 @@ def test_docs_protocol_pseudocode_decodes_a_forecast_without_the_runtime():
     frames = [b"forecast", *[bytes(memoryview(b).cast("B")) if not isinstance(b, bytes) else b
                              for b in P.encode(fc)]]
     topic, h = frames[0].decode(), msgpack.unpackb(frames[1])
-    assert topic == "forecast" and h["version"] == 1 and h["type"] == "MotionForecast"
+    assert topic == "forecast" and h["version"] == P.PROTOCOL_VERSION and h["type"] == "MotionForecast"
     assert len(frames) - 2 == len(h["arrays"])
     fmt = {"uint8": "B", "bool": "?", "int16": "h", "uint16": "H", "int32": "i", "float32": "f",
            "int64": "q", "float64": "d"}
