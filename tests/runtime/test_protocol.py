@@ -95,7 +95,7 @@ def _repack(frames, **changes):
 def test_specific_errors():
     frames = P.encode(samples()[2])
     cases = [
-        (_repack(frames, version=2), P.UnsupportedVersion),
+        (_repack(frames, version=3), P.UnsupportedVersion),
         (_repack(frames, type="Nope"), P.UnknownMessageType),
         ([bytes(f) for f in frames[:-1]], P.TruncatedMessage),
         ([b"\xc1garbage"], P.MalformedHeader),
