@@ -21,9 +21,10 @@
   of the SMPL joints that have a BlazePose counterpart, in normalised image coordinates:
   (px - image centre) / (max(W, H) / 2), i.e. the longer image side spans [-1, 1].
 * joints (24, 3): FK of θ on the built-in skeleton, metres, root-relative (no translation).
-* root (3,): with camera intrinsics K, the hip centre in the camera frame (metres), from the same
-  filtered world and image landmarks (models.streaming.root.estimate_root); None without K or when
-  the fit is degenerate.
+* root (3,): with camera intrinsics K, the pelvis in the camera frame (metres): MediaPipe's hip centre
+  from the same filtered world and image landmarks (models.streaming.root.estimate_root), moved to the
+  SMPL pelvis by the fitted skeleton's pelvis - hip-centre offset (~9 cm up: the pelvis joint sits above
+  the hip joints). None without K or when the fit is degenerate.
 """
 from __future__ import annotations
 
@@ -133,5 +134,8 @@ class BodyTrack:
         root = None
         if intrinsics is not None:
             from models.streaming.root import estimate_root
-            root = estimate_root(world, kp, sc, intrinsics)
+            root = estimate_root(world, kp, sc, intrinsics)                            # hip centre
+            if root is not None:
+                hip_centre = (joints[SmplJoint.LEFT_HIP] + joints[SmplJoint.RIGHT_HIP]) / 2.0
+                root = root + to_frame(joints[SmplJoint.PELVIS] - hip_centre, BODY_TO_CAMERA)
         return BodyEstimate(theta=theta, joints=joints, cam=cam, root=root)
