@@ -141,3 +141,14 @@ def test_root_path_session_on_the_camera_grid():
     # it keeps coming closer: depth falls by ~1 m over the second
     assert 0.6 < last.root[2] - last.path[-1, 2] < 1.4, last.path[[0, -1]]
     assert np.all(np.diff(last.path[:, 2]) < 0)
+
+
+def test_numpy_head_equals_the_module():
+    from models.streaming.root import NumpyHead
+    model = load_bundle("weights/root_cmu", kind="root_forecaster").model
+    head = NumpyHead(model)
+    root, hips = _walk(10, speed=0.7, yaw=-2.0)
+    root = root + torch.randn(10, 3) * 0.01
+    with torch.no_grad():
+        want = model(root[None], hips[None])[0].double().numpy()
+    np.testing.assert_allclose(head(root.double().numpy(), hips.double().numpy()), want, atol=2e-5)
