@@ -173,3 +173,24 @@ def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):
     plain = _node(Predictor, weights=str(predictor_weights), root_weights="")
     outs = [o for b in here for o in plain.deliver("body", b)]
     assert outs and all(getattr(m, "root_path", None) is None for _, m in outs)
+
+
+def test_regress_camera_config(poses, tmp_path):
+    """Given intrinsics move the root as the pinhole says (the depth scales with the focal length); a bad
+    intrinsics file is a one-line config error at start-up; root: false sends none."""
+    from core.errors import ConfigError
+    p = next(p for p in poses if p.has_person)
+    roots = {}
+    for f in (500.0, 1000.0):
+        reg = Regress("regress", {"refine_iters": 0, "camera": {"fx": f, "fy": f, "cx": 320.0, "cy": 240.0}})
+        reg.setup()
+        roots[f] = reg.deliver("pose2d", p)[0][1].root
+    np.testing.assert_allclose(roots[1000.0][2], 2 * roots[500.0][2], rtol=0.02)
+    bad = tmp_path / "cam.yaml"
+    bad.write_text("fx: 1\n")
+    reg = Regress("regress", {"camera": {"intrinsics_file": str(bad)}})
+    with pytest.raises(ConfigError, match="camera.intrinsics_file .*cam.yaml: needs fx"):
+        reg.setup()
+    off = Regress("regress", {"refine_iters": 0, "root": False})
+    off.setup()
+    assert off.deliver("pose2d", p)[0][1].root is None
