@@ -77,10 +77,6 @@ def _input_overrides(args, raw: dict) -> list[str]:
             out += [pre + "source=camera", pre + f"camera={args.camera}", pre + "fps=0"]
         elif args.video:
             out += [pre + "source=video", pre + f"video={args.video}", pre + "fps=0"]
-    if args.demo and isinstance(nodes, dict):   # the rendered clip's true field of view, for the root estimate
-        from render.camera import Camera
-        out += [f"nodes.{n}.params.camera.hfov_deg={Camera().hfov_deg:.4f}" for n, nc in nodes.items()
-                if isinstance(nc, dict) and nc.get("type") == "regress"]
     return out
 
 
