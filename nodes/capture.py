@@ -185,7 +185,8 @@ class Capture(Node):
                               image_size=clip.size, has_person=False)
         else:
             truth = PoseTruth(**ident, joints=clip.joints[i], keypoints=clip.keypoints[i], image_size=clip.size,
-                              facing_deg=float(clip.facing_deg[i]), label=clip.labels[clip.segment[i]])
+                              facing_deg=float(clip.facing_deg[i]), label=clip.labels[clip.segment[i]],
+                              root=None if clip.root is None else clip.root[i])
         return [("frames", frame), ("truth", truth)]
 
     def _check_complete(self) -> None:

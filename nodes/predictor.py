@@ -7,17 +7,22 @@ memory bank; its probabilities are published as `action` (so no separate action 
 MotionForecast.action = the recognised class; MotionForecast.bank = "agnostic" when the model read the
 action-agnostic bank (recognition unsure, or motion unlike that class's bank: the novelty fallback), else "action".
 "No person" in -> an empty MotionForecast (T = 0) and an ActionProbs without classes out.
+Root: when BodyParams carries the pelvis in the camera frame (regress with intrinsics), the root head
+(`root_weights`, models.streaming.root.RootPath) forecasts its path on the same time grid:
+MotionForecast.root / root_path (camera frame), and root_world / root_path_world with a `camera_pose`.
 """
 from __future__ import annotations
 
 import dataclasses
+from typing import Optional
 
 import numpy as np
 
 from nodes._common import bundle_path, backend_prepare
 from runtime.node import Input, Node, Output
 from spec.messages import ActionProbs, BodyParams, MotionForecast
-from spec.params import BackendConfig
+from spec.frames import camera_to_world
+from spec.params import BackendConfig, CameraPose
 
 
 @dataclasses.dataclass
@@ -26,6 +31,8 @@ class PredictorParams:
     max_gap_s: float = 0.5                    # longer gaps between frames restart the window
     num_threads: int = 1
     backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)
+    root_weights: str = "weights/root_cmu"    # a root_forecaster bundle; "" = no root path
+    camera_pose: Optional[CameraPose] = None  # camera -> world: adds root_world / root_path_world
 
     def __post_init__(self):
         if self.max_gap_s <= 0:
@@ -43,10 +50,41 @@ class Predictor(Node):
         bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")   # checks the folder first
         from models.streaming.predictor import PredictorEngine
         self.engine = PredictorEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads), need="smpl_theta")
-        self.sessions = {}
+        self.sessions, self.roots = {}, {}
+        self.root_bundle = None
+        if p.root_weights:
+            from core.errors import CheckpointError
+            rb = load_bundle(bundle_path(p.root_weights), kind="root_forecaster")
+            s = self.engine.serving
+            if (rb.serving.fps, rb.serving.horizon) != (s.fps, s.horizon):
+                raise CheckpointError(f"{p.root_weights}: root head runs at {rb.serving.fps} fps x {rb.serving.horizon}, "
+                                      f"the predictor at {s.fps} fps x {s.horizon}: the paths would not share times")
+            self.root_bundle = rb
 
     def release(self, source_id: str) -> None:
         self.sessions.pop(source_id, None)
+        self.roots.pop(source_id, None)
+
+    def root_arrays(self, msg: BodyParams) -> dict:
+        """root / root_path (+ world) of this frame, or {} (no head, no root in, window filling)."""
+        if self.root_bundle is None or msg.root is None:
+            return {}
+        r = self.roots.get(msg.source_id)
+        if r is None:
+            from models.streaming.root import RootPath
+            r = self.roots[msg.source_id] = RootPath(self.root_bundle, max_gap_s=self.params.max_gap_s,
+                                                     events=self.counters)
+        joints = msg.joints3d if msg.joints3d is not None and msg.joints3d.shape == (24, 3) \
+            else self.engine.fk(msg.theta.reshape(1, 72))[0]
+        out = r.push(msg.capture_ts, msg.root, joints)
+        if out is None:
+            return {}
+        arrays = {"root": out.root, "root_path": out.path}
+        pose = self.params.camera_pose
+        if pose is not None:
+            arrays["root_world"] = camera_to_world(out.root, pose.rotation, pose.position).astype(np.float32)
+            arrays["root_path_world"] = camera_to_world(out.path, pose.rotation, pose.position).astype(np.float32)
+        return arrays
 
     def process(self, msg: BodyParams):
         if not msg.has_person:
@@ -58,9 +96,11 @@ class Predictor(Node):
             s = self.sessions[msg.source_id] = self.engine.session(max_gap_s=self.params.max_gap_s,
                                                                    events=self.counters)
         pred = s.push(msg.capture_ts, msg.theta)
+        root = self.root_arrays(msg)                             # its own window: fed on every frame
         if pred is None:
             return None                                          # the window is still filling
         self.counters["bank_agnostic" if pred.agnostic else "bank_action"] += 1
         return [msg.derive(MotionForecast, times=pred.times, theta=pred.theta.reshape(-1, 24, 3),
-                           joints=pred.joints, action=pred.label, bank="agnostic" if pred.agnostic else "action"),
+                           joints=pred.joints, action=pred.label, bank="agnostic" if pred.agnostic else "action",
+                           **root),
                 msg.derive(ActionProbs, labels=pred.labels, probs=pred.probs)]

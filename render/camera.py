@@ -28,6 +28,11 @@ class Camera:
             raise ValueError("camera distance must be > 0.5 m, image size and focal length > 0")
 
     @property
+    def hfov_deg(self) -> float:
+        """Horizontal field of view (principal point at the image centre, square pixels)."""
+        return math.degrees(2.0 * math.atan(self.width / 2.0 / self.focal_px))
+
+    @property
     def to_body(self) -> np.ndarray:
         """(3, 3) scene -> body frame (camera's right, up, backward)."""
         return scene_to_body(math.radians(self.azimuth_deg))

@@ -110,6 +110,7 @@ class Clip:
     fps: float
     size: tuple[int, int]      # (width, height)
     key: str = ""
+    root: np.ndarray | None = None   # (T, 3) float32 pelvis in the camera frame (m), NaN in gaps
 
     def __len__(self) -> int:
         return len(self.jpeg)
@@ -171,7 +172,7 @@ def _load(path: Path) -> Clip | None:
             return Clip(jpeg=[blob[a:b] for a, b in zip(starts, ends)], joints=z["joints"],
                         keypoints=z["keypoints"], theta=z["theta"], present=z["present"], facing_deg=z["facing_deg"],
                         segment=z["segment"], labels=[str(s) for s in z["labels"]], fps=float(z["fps"]),
-                        size=(int(z["size"][0]), int(z["size"][1])), key=path.stem)
+                        size=(int(z["size"][0]), int(z["size"][1])), key=path.stem, root=z["root"])
     except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError):
         log.warning("rendered clip %s unreadable; rendering it again", path)
         return None
@@ -186,7 +187,7 @@ def _save_atomic(path: Path, clip: Clip) -> None:
                  jpeg_ends=np.cumsum([len(b) for b in clip.jpeg]), joints=clip.joints,
                  keypoints=clip.keypoints, theta=clip.theta, present=clip.present, facing_deg=clip.facing_deg,
                  segment=clip.segment, labels=np.array(clip.labels), fps=np.array(clip.fps),
-                 size=np.array(clip.size))
+                 size=np.array(clip.size), root=clip.root)
         os.replace(tmp, path)          # atomic: a concurrent reader never sees half a file
     finally:
         if os.path.exists(tmp):

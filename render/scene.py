@@ -29,6 +29,7 @@ class FrameTruth:
     joints: np.ndarray      # (24, 3) float32 metres, root-relative, body frame of this camera (Y up)
     keypoints: np.ndarray   # (24, 2) float32 pixels of the joints in the image
     facing_deg: float       # person's heading seen from the camera: 0 facing it, +-180 turned away
+    root: np.ndarray        # (3,) float32 pelvis in the camera frame (OpenCV axes), metres
 
 
 def _backdrop(cam: Camera, rays: np.ndarray) -> np.ndarray:
@@ -64,7 +65,8 @@ def frame_truth(cam: Camera, joints: np.ndarray, rotmats: np.ndarray) -> FrameTr
     rel = (joints - joints[SmplJoint.PELVIS]) @ R.T
     fwd = R @ rotmats[SmplJoint.PELVIS][:, 2]                       # pelvis +Z (the person's front)
     return FrameTruth(rel.astype(np.float32), cam.project(joints).astype(np.float32),
-                      float(np.degrees(np.arctan2(fwd[0], fwd[2]))))
+                      float(np.degrees(np.arctan2(fwd[0], fwd[2]))),
+                      cam.to_camera(joints[SmplJoint.PELVIS]).astype(np.float32))
 
 
 class Scene:

@@ -30,8 +30,12 @@ from spec.messages import (  # noqa: F401  (re-exported: `from runtime import pr
     Heartbeat, InvalidField, MalformedHeader, Message, MessageTooLarge, MotionForecast, Pose2D,
     PoseTruth, Score, ShapeMismatch, TruncatedMessage, UnknownMessageType, UnsupportedVersion, VideoFrame, message)
 
-# 2: MotionForecast.bank (the memory bank read; `action` is a clean class name since)
+# 2: MotionForecast.bank (the memory bank read; `action` is a clean class name since) and the
+#    optional root arrays (MotionForecast.root/root_path/..., BodyParams.root, PoseTruth.root).
+# Both changes landed together, so one version carries both: every message is written as v2 and a v1
+# header is refused (a v1 reader would take `action` for the old "walking (agnostic bank)" string).
 PROTOCOL_VERSION = 2
+SUPPORTED_VERSIONS = (2,)
 # frame types whose len() is their size in bytes (checked by exact class on the hot path)
 _LEN_TYPES = frozenset({bytes, bytearray, zmq.Frame})
 
@@ -52,10 +56,13 @@ def encode(msg: Message, *, send_ts: float | None = None) -> list:
     """Message -> [header bytes, buffer, ...]. Array buffers are the arrays themselves (no copy)."""
     cls = type(msg)
     arrays_meta, buffers = [], []
+    version, since = PROTOCOL_VERSION, cls.SINCE
     for name, dt, npdt, _, _ in cls._ASPEC:
         arr = getattr(msg, name)
         if arr is None:
             continue
+        if since:
+            version = max(version, since.get(name, 1))   # the lowest version that has every array sent
         if not (arr.dtype is npdt or arr.dtype == npdt) or not arr.flags.c_contiguous:
             arr = np.ascontiguousarray(arr, dtype=npdt)   # little-endian C order on the wire
         arrays_meta.append([name, dt, list(arr.shape)])
@@ -64,7 +71,7 @@ def encode(msg: Message, *, send_ts: float | None = None) -> list:
     for name in cls._SCALARS:
         v = getattr(msg, name)
         fields[name] = list(v) if isinstance(v, tuple) else v
-    header = {"version": PROTOCOL_VERSION, "type": cls.TYPE, "source_id": msg.source_id,
+    header = {"version": version, "type": cls.TYPE, "source_id": msg.source_id,
               "frame_id": int(msg.frame_id), "capture_ts": float(msg.capture_ts),
               "send_ts": time.time() if send_ts is None else float(send_ts),
               "fields": fields, "arrays": arrays_meta}
@@ -106,8 +113,9 @@ def decode_header(raw: Any, limits: Limits = DEFAULT_LIMITS, *, nbytes: int | No
     version = header.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise MalformedHeader("header.version missing or not an int")
-    if version != PROTOCOL_VERSION:
-        raise UnsupportedVersion(f"protocol version {version} (this decoder speaks {PROTOCOL_VERSION})")
+    if version not in SUPPORTED_VERSIONS:
+        raise UnsupportedVersion(f"protocol version {version} (this decoder speaks "
+                                 f"{', '.join(map(str, SUPPORTED_VERSIONS))})")
     for key, types_ in _HEADER_TYPES:
         if type(header.get(key)) not in types_:
             raise MalformedHeader(f"header.{key} missing or not {types_[0].__name__}")
@@ -158,6 +166,9 @@ def decode(frames: list, limits: Limits = DEFAULT_LIMITS) -> Message:
     sym: dict[str, int] = {}   # shape symbols ("T", "J", ...) must agree across arrays
     for i, meta in enumerate(metas):
         name, arr = _decode_array(cls, meta, views[i + 1], sizes[i + 1], sym)
+        if cls.SINCE and cls.SINCE.get(name, 1) > header["version"]:
+            raise MalformedHeader(f"{cls.TYPE}: array {name!r} is protocol v{cls.SINCE[name]}, "
+                                  f"header says v{header['version']}")
         if values.get(name) is not None:
             raise MalformedHeader(f"{cls.TYPE}: array {name!r} listed twice")
         values[name] = arr

@@ -8,6 +8,8 @@ Frames (all right-handed, metres unless said otherwise):
   * body root        the body frame turned about +Y so the hip axis (right hip -> left hip) is +X and
                      the person faces +Z (heading removed): CMU's "root rotation removed" frame.
   * camera           OpenCV camera frame: x right, y down, z forward (the optical axis).
+  * world            a fixed frame of the user's (a room, a robot base), given by a configured camera
+                     pose: camera -> world is ``p_world = R @ p_camera + c`` (`camera_to_world`).
   * scene            the rendered source's world (render/): Y up, floor at y = 0; a level camera at
                      azimuth `az` sits in direction (sin az, 0, cos az) from the person, looking back.
 
@@ -23,6 +25,10 @@ import numpy as np
 MEDIAPIPE_WORLD_TO_BODY = np.diag([1.0, -1.0, -1.0])
 BODY_TO_MEDIAPIPE_WORLD = MEDIAPIPE_WORLD_TO_BODY.T
 BODY_TO_CAMERA = np.diag([1.0, -1.0, -1.0])
+CAMERA_TO_BODY = BODY_TO_CAMERA.T
+# A level camera: MediaPipe's world axes are the camera's (x right, y down, z forward), only the origin
+# differs (the hip centre vs the optical centre), which models.streaming.root solves for.
+MEDIAPIPE_WORLD_TO_CAMERA = np.eye(3)
 
 
 def scene_to_body(azimuth: float) -> np.ndarray:
@@ -59,3 +65,10 @@ def body_to_root(points: np.ndarray, left_hip: int, right_hip: int) -> np.ndarra
     `left_hip` / `right_hip` index the hip joints of the layout."""
     R = yaw_matrix(heading_yaw(points[left_hip], points[right_hip]))
     return points @ R.T
+
+
+def camera_to_world(points: np.ndarray, rotation: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """(..., 3) camera-frame points -> world frame of a camera pose: `rotation` (3, 3) turns camera axes
+    into world axes (its columns are the camera's x, y, z in the world), `position` (3,) is the optical
+    centre in the world."""
+    return np.asarray(points) @ np.asarray(rotation).T + np.asarray(position)

@@ -121,6 +121,9 @@ class Message:
     # tuple of ints (one of), str (a symbol that must bind to the same size everywhere);
     # a list of exact shapes means "one of these".
     ARRAYS: ClassVar[dict[str, tuple[str, tuple]]] = {}
+    # optional arrays added after protocol v1 -> the version that added them; a sender writes the lowest
+    # version covering the arrays it sends, so a message without them still reads as v1 everywhere
+    SINCE: ClassVar[dict[str, int]] = {}
     _SCALARS: ClassVar[dict[str, Any]] = {}
     _ASPEC: ClassVar[tuple] = ()
     _DEFAULTS: ClassVar[dict] = {}
@@ -248,11 +251,13 @@ class BodyParams(Message):
     """SMPL body: theta (24,3) or (72,) axis-angle, beta (10,), weak-perspective cam (s,tx,ty)."""
     TYPE = "BodyParams"
     ARRAYS = {"theta": ("float32", [(24, 3), (72,)]), "beta": ("float32", (None,)),
-              "cam": ("float32", (3,)), "joints3d": ("float32", (None, 3))}
+              "cam": ("float32", (3,)), "joints3d": ("float32", (None, 3)), "root": ("float32", (3,))}
+    SINCE = {"root": 2}
     theta: np.ndarray                    # (24, 3) or (72,) float32 axis-angle
     beta: np.ndarray                     # (10,) float32 shape coefficients
     cam: np.ndarray                      # (3,) float32 Π = (s, tx, ty)
     joints3d: Optional[np.ndarray] = None  # (J, 3) float32 metres
+    root: Optional[np.ndarray] = None    # (3,) float32 pelvis (hip centre) in the camera frame, metres (v2)
     joint_layout: str = "smpl24"
     has_person: bool = True
 
@@ -278,13 +283,22 @@ class ActionProbs(Message):
 
 @message
 class MotionForecast(Message):
-    """Future body motion with absolute timestamps (epoch seconds)."""
+    """Future body motion with absolute timestamps (epoch seconds). The optional root arrays (v2) place
+    the body: the pelvis now and at each forecast time, camera frame (OpenCV: x right, y down, z forward),
+    metres; the *_world ones in the world frame of a configured camera pose (docs/protocol.md)."""
     TYPE = "MotionForecast"
     ARRAYS = {"times": ("float64", ("T",)), "theta": ("float32", ("T", 24, 3)),
-              "joints": ("float32", ("T", None, 3))}
+              "joints": ("float32", ("T", None, 3)), "root": ("float32", (3,)),
+              "root_path": ("float32", ("T", 3)), "root_world": ("float32", (3,)),
+              "root_path_world": ("float32", ("T", 3))}
+    SINCE = {"root": 2, "root_path": 2, "root_world": 2, "root_path_world": 2}
     times: np.ndarray                    # (T,) float64 absolute future times (epoch s)
     theta: np.ndarray                    # (T, 24, 3) float32 SMPL axis-angle
-    joints: np.ndarray                   # (T, J, 3) float32 metres
+    joints: np.ndarray                   # (T, J, 3) float32 metres, root-relative
+    root: Optional[np.ndarray] = None             # (3,) float32 pelvis at capture_ts, camera frame, m
+    root_path: Optional[np.ndarray] = None        # (T, 3) float32 pelvis at times[t], camera frame, m
+    root_world: Optional[np.ndarray] = None       # (3,) float32 `root` in the world frame
+    root_path_world: Optional[np.ndarray] = None  # (T, 3) float32 `root_path` in the world frame
     joint_layout: str = "smpl24"
     action: str = ""                     # the recognised action class that guided the forecast (a class name)
     # which memory bank the predictor read: "action" (that class's bank), "agnostic" (the action-agnostic
@@ -333,9 +347,11 @@ class PoseTruth(Message):
     topic with the frame's source_id, frame_id and capture_ts, so a scorer can look up the true
     present and future of every forecast by capture time."""
     TYPE = "PoseTruth"
-    ARRAYS = {"joints": ("float32", ("J", 3)), "keypoints": ("float32", ("J", 2))}
+    ARRAYS = {"joints": ("float32", ("J", 3)), "keypoints": ("float32", ("J", 2)), "root": ("float32", (3,))}
+    SINCE = {"root": 2}
     joints: np.ndarray                   # (J, 3) float32 metres, root-relative, body frame (Y up) of the camera
     keypoints: np.ndarray                # (J, 2) float32 pixels of the same joints in the frame
+    root: Optional[np.ndarray] = None    # (3,) float32 true pelvis in the camera frame, metres (v2)
     joint_layout: str = "smpl24"
     image_size: tuple[int, int] = (0, 0)  # (width, height)
     facing_deg: float = 0.0              # the person's heading seen from the camera: 0 facing it, +-180 away

@@ -21,6 +21,10 @@
   of the SMPL joints that have a BlazePose counterpart, in normalised image coordinates:
   (px - image centre) / (max(W, H) / 2), i.e. the longer image side spans [-1, 1].
 * joints (24, 3): FK of θ on the built-in skeleton, metres, root-relative (no translation).
+* root (3,): with camera intrinsics K, the pelvis in the camera frame (metres): MediaPipe's hip centre
+  from the same filtered world and image landmarks (models.streaming.root.estimate_root), moved to the
+  SMPL pelvis by the fitted skeleton's pelvis - hip-centre offset (~9 cm up: the pelvis joint sits above
+  the hip joints). None without K or when the fit is degenerate.
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ class BodyEstimate:
     theta: np.ndarray          # (24, 3) float64 axis-angle, continuous over the stream
     joints: np.ndarray         # (24, 3) float64 metres, root-relative, body frame (Y up)
     cam: np.ndarray            # (3,) weak-perspective (s, tx, ty)
+    root: np.ndarray | None = None   # (3,) float64 hip centre, camera frame, metres (with intrinsics)
 
 
 def fit_weak_perspective(joints_cam: np.ndarray, uv: np.ndarray, w: np.ndarray) -> np.ndarray | None:
@@ -103,8 +108,9 @@ class BodyTrack:
         self.world_filter = OneEuro(world_filter, max_gap_s=max_gap_s)
         self.image_filter = OneEuro(image_filter, max_gap_s=max_gap_s)
 
-    def push(self, t: float, world, keypoints, scores, image_size) -> BodyEstimate:
-        """world (33, 3) MediaPipe world (m), keypoints (33, >=2) px, scores (33,), image (w, h)."""
+    def push(self, t: float, world, keypoints, scores, image_size, intrinsics: np.ndarray | None = None) -> BodyEstimate:
+        """world (33, 3) MediaPipe world (m), keypoints (33, >=2) px, scores (33,), image (w, h);
+        intrinsics (3, 3) K in pixels for the root estimate (None: no root)."""
         from models.ik.fast import continuous
         world, kp, sc = (np.asarray(a, np.float64) for a in (world, keypoints, scores))
         if world.shape != (len(BlazePoseJoint), 3) or kp.shape[0] != len(BlazePoseJoint) or sc.shape != (len(BlazePoseJoint),):
@@ -125,4 +131,11 @@ class BodyTrack:
         cam = self.fitter.camera(joints, kp, sc, image_size)
         if cam is None:
             raise Rejected("degenerate", "weak-perspective fit failed (no visible joints)")
-        return BodyEstimate(theta=theta, joints=joints, cam=cam)
+        root = None
+        if intrinsics is not None:
+            from models.streaming.root import estimate_root
+            root = estimate_root(world, kp, sc, intrinsics)                            # hip centre
+            if root is not None:
+                hip_centre = (joints[SmplJoint.LEFT_HIP] + joints[SmplJoint.RIGHT_HIP]) / 2.0
+                root = root + to_frame(joints[SmplJoint.PELVIS] - hip_centre, BODY_TO_CAMERA)
+        return BodyEstimate(theta=theta, joints=joints, cam=cam, root=root)

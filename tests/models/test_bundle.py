@@ -57,7 +57,7 @@ def test_shipped_forecaster_bundle_gives_the_pre_bundle_outputs():
     assert len(s.primitives.centers) == 16 and s.target == "characteristic"
 
 
-@pytest.mark.parametrize("name", ["predictor_smpl", "predictor_cmu", "predictor_penn", "forecaster"])
+@pytest.mark.parametrize("name", ["predictor_smpl", "predictor_cmu", "predictor_penn", "forecaster", "root_cmu"])
 def test_shipped_cards_are_generated_from_their_bundle(name):
     d = WEIGHTS_DIR / name
     text = (d / "MODEL_CARD.md").read_text()

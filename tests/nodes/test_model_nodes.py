@@ -137,3 +137,61 @@ def test_shipped_bundles_run_in_the_nodes():
     assert all(got.values()), {k: len(v) for k, v in got.items()}
     last = got["forecast"][-1]
     assert np.isfinite(last.theta).all() and last.action.split(" ")[0] in ACTIONS
+
+
+def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):
+    """regress puts the pelvis in the camera frame into BodyParams.root (default 60 deg intrinsics); the
+    predictor forecasts its path on the forecast's times, equal to a RootPath session fed the same, and
+    in the world frame of a configured camera pose; without a root in, no root out."""
+    from models.streaming.root import RootPath
+    from spec.frames import camera_to_world
+    here = [b for b in bodies if b.has_person]
+    assert all(b.root is not None and b.root.shape == (3,) and 0.5 < b.root[2] < 20 for b in here)
+    pose = {"rotation": [[1, 0, 0], [0, -1, 0], [0, 0, -1]], "position": [0.0, 1.5, 0.0]}
+    node = _node(Predictor, weights=str(predictor_weights), camera_pose=pose)
+    ref = RootPath(load_bundle("weights/root_cmu", kind="root_forecaster"))
+    rooted = 0
+    for b in bodies:
+        outs = node.deliver("body", b)
+        if not b.has_person:
+            continue                      # a 0.1 s absence: both root windows bridge it (max_gap_s 0.5)
+        want = ref.push(b.capture_ts, b.root, b.joints3d)
+        if not outs:
+            continue
+        fc = outs[0][1]
+        if want is None:
+            assert fc.root_path is None
+            continue
+        rooted += 1
+        assert fc.root_path.shape == (len(fc.times), 3) and fc.root_path.dtype == np.float32
+        np.testing.assert_allclose(fc.root, b.root, atol=1e-6)
+        np.testing.assert_allclose(fc.root_path, want.path, atol=1e-5)
+        np.testing.assert_allclose(fc.root_path_world, camera_to_world(want.path, pose["rotation"], pose["position"]),
+                                   atol=1e-5)
+    assert rooted >= 15
+    back = decode(encode(fc))
+    assert np.array_equal(back.root_path, fc.root_path) and np.array_equal(back.root_world, fc.root_world)
+    plain = _node(Predictor, weights=str(predictor_weights), root_weights="")
+    outs = [o for b in here for o in plain.deliver("body", b)]
+    assert outs and all(getattr(m, "root_path", None) is None for _, m in outs)
+
+
+def test_regress_camera_config(poses, tmp_path):
+    """Given intrinsics move the root as the pinhole says (the depth scales with the focal length); a bad
+    intrinsics file is a one-line config error at start-up; root: false sends none."""
+    from core.errors import ConfigError
+    p = next(p for p in poses if p.has_person)
+    roots = {}
+    for f in (500.0, 1000.0):
+        reg = Regress("regress", {"refine_iters": 0, "camera": {"fx": f, "fy": f, "cx": 320.0, "cy": 240.0}})
+        reg.setup()
+        roots[f] = reg.deliver("pose2d", p)[0][1].root
+    np.testing.assert_allclose(roots[1000.0][2], 2 * roots[500.0][2], rtol=0.02)
+    bad = tmp_path / "cam.yaml"
+    bad.write_text("fx: 1\n")
+    reg = Regress("regress", {"camera": {"intrinsics_file": str(bad)}})
+    with pytest.raises(ConfigError, match="camera.intrinsics_file .*cam.yaml: needs fx"):
+        reg.setup()
+    off = Regress("regress", {"refine_iters": 0, "root": False})
+    off.setup()
+    assert off.deliver("pose2d", p)[0][1].root is None

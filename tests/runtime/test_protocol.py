@@ -29,13 +29,17 @@ def samples() -> list[P.Message]:
                  has_person=False),
         P.BodyParams(**base, theta=f32(24, 3), beta=f32(10), cam=f32(3), joints3d=f32(24, 3)),
         P.BodyParams(**base, theta=f32(72), beta=f32(10), cam=f32(3)),
+        P.BodyParams(**base, theta=f32(24, 3), beta=f32(10), cam=f32(3), root=f32(3)),
         P.ActionProbs(**base, labels=["walk", "run", "jump"], probs=np.array([.2, .7, .1], np.float32)),
         P.MotionForecast(**base, times=time.time() + np.arange(25) * 0.04, theta=f32(25, 24, 3),
                          joints=f32(25, 24, 3), action="walking"),
+        P.MotionForecast(**base, times=time.time() + np.arange(25) * 0.04, theta=f32(25, 24, 3),   # v2: root
+                         joints=f32(25, 24, 3), root=f32(3), root_path=f32(25, 3), root_world=f32(3),
+                         root_path_world=f32(25, 3)),
         P.CharPoseForecast(**base, times=np.array([1.0, 2.0]), labels=["a", "b", "c"],
                            probs=f32(2, 3), poses=f32(2, 9, 3)),
         P.PoseTruth(**base, joints=f32(24, 3), keypoints=f32(24, 2), image_size=(640, 480), facing_deg=-170.5,
-                    label="walking@20deg"),
+                    label="walking@20deg", root=f32(3)),
         P.PoseTruth(**base, joints=np.zeros((0, 3), np.float32), keypoints=np.zeros((0, 2), np.float32),
                     has_person=False),
         P.Score(**base, horizons_ms=[80.0, 1000.0], forecast_mm=[41.5, None], zero_velocity_mm=[40.0, 90.1],
@@ -198,3 +202,23 @@ def test_docs_protocol_pseudocode_decodes_a_forecast_without_the_runtime():
     t, j, c = 1, 4, 2   # C order: joints[t][j][c] at ((t * J) + j) * 3 + c
     assert joints[(t * jshape[1] + j) * 3 + c] == pytest.approx(float(fc.joints[t, j, c]))
     assert (h["source_id"], h["frame_id"], h["capture_ts"]) == ("cam0", 9, 100.0)
+
+
+def test_root_arrays_are_optional_in_version_2():
+    """The root arrays travel only when sent (a forecast without them decodes with None); every message
+    is v2 (the clean `action` + `bank` came with the same version) and a v1 header is refused; a root
+    path must have the forecast's T."""
+    base = dict(source_id="cam0", frame_id=1, capture_ts=10.0)
+    plain = P.MotionForecast(**base, times=np.arange(25.0), theta=f32(25, 24, 3), joints=f32(25, 24, 3))
+    rooted = P.MotionForecast(**base, times=np.arange(25.0), theta=f32(25, 24, 3), joints=f32(25, 24, 3),
+                              root=f32(3), root_path=f32(25, 3))
+    assert _header(P.encode(plain))["version"] == 2 and _header(P.encode(rooted))["version"] == 2
+    assert [a[0] for a in _header(P.encode(plain))["arrays"]] == ["times", "theta", "joints"]
+    back = P.decode([bytes(f) for f in P.encode(rooted)])
+    assert_same(rooted, back) and back.root_world is None
+    assert P.decode([bytes(f) for f in P.encode(plain)]).root is None
+    with pytest.raises(P.UnsupportedVersion):
+        P.decode(_repack(P.encode(rooted), version=1))
+    with pytest.raises(P.ShapeMismatch):
+        P.decode([bytes(f) for f in P.encode(P.MotionForecast(**base, times=np.arange(25.0), theta=f32(25, 24, 3),
+                                                               joints=f32(25, 24, 3), root_path=f32(24, 3)))])

@@ -17,6 +17,8 @@ PLUGIN_MODULES: list[str] = [
     "training.tasks.penn_2d.task",         # task "penn" (Penn Action PCK)
     "training.tasks.penn_2d.methods",      # penn: constant, nearest_neighbor, predictor
     "training.tasks.charposes.task",       # task "charposes" (paper 2): forecaster, baselines, suite
+    "training.tasks.cmu_root.protocol",    # task "cmu_root" (CMU-Mocap root trajectory, issue 11)
+    "training.tasks.cmu_root.methods",     # cmu_root: zero/constant velocity, predictor (weights/root_cmu)
 ]
 
 _loaded = False

@@ -1,0 +1,49 @@
+"""The ``cmu_root`` task on the real CMU test files: golden zero/constant-velocity errors (they pin the
+windows, the root scale and the metric), the shipped root head below constant velocity, and the root
+windows' geometry (heading from the root rotation; walkers move forward, +Z of the heading frame)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from training.eval.report import CMUProtocol, EvalConfig
+from training.evaluate import evaluate
+
+GOLDEN = {  # mm at 80/160/320/400/560/1000 ms, measured 2026-11-29 (docs/results/cmu_root.md)
+    "zero_velocity": {"walking": [53.473, 106.732, 212.899, 265.871, 371.756, 664.569],
+                      "jumping": [36.77, 72.647, 139.282, 168.844, 217.664, 270.727]},
+    "constant_velocity": {"walking": [4.695, 10.187, 25.775, 35.468, 57.124, 113.225],
+                          "jumping": [11.083, 32.294, 103.025, 149.027, 253.954, 538.604]},
+}
+
+
+def _run(method: str, cmu_root):
+    return evaluate(EvalConfig(task="cmu_root", method=method, data_root=str(cmu_root),
+                               cmu=CMUProtocol(actions=["walking", "jumping"])))
+
+
+@pytest.mark.parametrize("method", list(GOLDEN))
+def test_baselines_golden(method, cmu_root):
+    r = _run(method, cmu_root)
+    assert r.windows == {"walking": 145, "jumping": 1008} and r.unit == "mm"
+    for action, want in GOLDEN[method].items():
+        np.testing.assert_allclose(r.per_action[action], want, atol=2e-3)
+
+
+def test_root_head_beats_constant_velocity(cmu_root):
+    head, cv = _run("predictor", cmu_root), GOLDEN["constant_velocity"]
+    for action in cv:
+        assert all(a < b for a, b in zip(head.per_action[action], cv[action])), (action, head.per_action[action])
+
+
+def test_heading_frame_of_the_windows(cmu_root):
+    from models.root import heading_rotation
+    from training.tasks.cmu_root.data import build_root_windows
+    w = build_root_windows(cmu_root, "test", ["walking"])["walking"]
+    assert w.root.shape == w.hips.shape == (145, 35, 3)
+    root = torch.tensor(w.root / 1000.0)
+    R = heading_rotation(torch.tensor(w.hips[:, 9]))
+    ahead = ((root[:, -1] - root[:, 9])[:, None] @ R.transpose(1, 2))[:, 0]     # (N, 3) over 1 s, heading frame
+    assert 0.5 < ahead[:, 2].mean() < 1.0 and abs(ahead[:, 0].mean()) < 0.1      # forward = +Z, ~0.66 m/s
+    assert np.allclose(np.linalg.norm(w.hips, axis=-1), np.linalg.norm(w.hips[0, 0]))   # a rotated constant

@@ -1,0 +1,1 @@
+"""Evaluation task ``cmu_root``: CMU-Mocap root (pelvis) trajectory forecasting (see protocol.py)."""
