@@ -38,21 +38,52 @@ NODE_LINE = re.compile(r"^\s+(\w+)\s+\w+\s+([\d.]+) msg/s\s+(?:latency from capt
                        r"|\(source\))\s+(?:cost\s+([\d.]+) ms\s+)?drops (\d+)", re.M)
 
 
+class _HeaderSubscriber:
+    """Reads only the msgpack header of each forecast (frame 1): the compared commits may speak different
+    protocol versions (v1 before, v2 after), and latency needs nothing but `capture_ts`, which both have."""
+
+    def __init__(self, endpoint: str, topic: bytes):
+        import zmq
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.SUB)
+        self._sock.setsockopt(zmq.SUBSCRIBE, topic)
+        self._sock.connect(endpoint)
+        self._topic = topic
+
+    def recv(self, timeout_ms: int) -> dict | None:
+        import msgpack
+        if not self._sock.poll(timeout_ms):
+            return None
+        frames = self._sock.recv_multipart()
+        if len(frames) < 2 or frames[0] != self._topic:
+            return None
+        return msgpack.unpackb(frames[1])
+
+    def close(self) -> None:
+        self._sock.close(linger=0)
+        self._ctx.term()
+
+
+def _has_person(header: dict) -> bool:
+    """A forecast with frames: has_person true and a non-empty `times` array (v1 and v2 alike)."""
+    times = next((a for a in header.get("arrays", []) if a[0] == "times"), None)
+    return bool(header.get("fields", {}).get("has_person", True)) and times is not None and times[2][0] > 0
+
+
 def run_once(tree: Path, video: Path, timeout_s: float, extra: tuple[str, ...] = ()) -> dict:
     """One pipeline run from `tree` on `video`; forecast latencies seen by a gateway client. `extra`:
     more run_pipeline arguments (e.g. --duration)."""
-    from runtime.client import ForecastSubscriber
     port = _free_port()
     cmd = [sys.executable, "run_pipeline.py", "--video", str(video), "--quiet",
            "--set", f"nodes.gateway.bind=tcp://127.0.0.1:{port}", *extra]
-    sub = ForecastSubscriber(f"tcp://127.0.0.1:{port}", topics=["forecast"])
+    sub = _HeaderSubscriber(f"tcp://127.0.0.1:{port}", b"forecast")
     lat, t0 = [], time.monotonic()
     proc = subprocess.Popen(cmd, cwd=tree, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         while proc.poll() is None and time.monotonic() - t0 < timeout_s:
-            msg = sub.recv(timeout_s=0.1)
-            if msg is not None and msg.has_person and len(msg.times):
-                lat.append(time.time() - msg.capture_ts)
+            header = sub.recv(timeout_ms=100)
+            if header is not None and _has_person(header):
+                lat.append(time.time() - header["capture_ts"])
     finally:
         if proc.poll() is None:
             proc.terminate()
