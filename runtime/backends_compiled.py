@@ -64,12 +64,12 @@ def build_onnxruntime(module, inputs: tuple, ctx: Context) -> Prepared:
         session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
     except Exception as exc:                                   # a corrupt entry passes no hash; a bad export
         raise Unavailable(f"onnxruntime rejected the exported graph: {first_line(exc)}") from exc
-    names = [i.name for i in session.get_inputs()]
+    names = {i.name for i in session.get_inputs()}   # the exporter drops inputs the graph does not read
     single = len(session.get_outputs()) == 1
 
     def run(*args):
-        feed = {n: (a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a, np.float32))
-                for n, a in zip(names, args)}
+        feed = {f"in{i}": (a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a, np.float32))
+                for i, a in enumerate(args) if f"in{i}" in names}
         outs = [torch.from_numpy(o) for o in session.run(None, feed)]
         return outs[0] if single else tuple(outs)
     return Prepared(run, torch.device("cpu"), "onnxruntime", f"onnx {how}, ort {ort.__version__}")
