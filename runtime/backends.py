@@ -101,6 +101,20 @@ def prepare(module: torch.nn.Module, example_inputs: tuple, cfg: BackendConfig |
     return prep
 
 
+def is_cached(module: torch.nn.Module, example_inputs: tuple, cfg: BackendConfig) -> bool:
+    """Whether `prepare` would find its slow artefacts in the cache already (auto: the measured
+    choice; onnxruntime: the .onnx file) -- a launcher's build step skips the work then."""
+    ctx = Context(cfg, ArtifactCache.open(cfg.cache_dir))
+    cuda = torch.cuda.is_available() and cfg.kind not in CPU_KINDS
+    inputs = tuple(x.to("cuda" if cuda else "cpu") if torch.is_tensor(x) else x for x in example_inputs)
+    if cfg.kind == "auto":
+        return ctx.cache.get_json(ctx.key(module, inputs, "auto", candidates=AUTO_CUDA if cuda else AUTO_CPU),
+                                  ".choice.json") is not None
+    if cfg.kind == "onnxruntime":
+        return ctx.cache.get(ctx.key(module, inputs, "onnxruntime", opset=17), ".onnx") is not None
+    return True
+
+
 def build(kind: str, module, inputs, ctx: Context) -> Prepared:
     from runtime import backends_compiled as bc
     builders = {"cpu": _eager, "cuda": _eager, "torchscript": _trace, "onnxruntime": bc.build_onnxruntime,
