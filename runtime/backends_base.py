@@ -80,3 +80,12 @@ def to_fp32(out):
     if isinstance(out, (tuple, list)):
         return type(out)(to_fp32(o) for o in out)
     return out
+
+
+def relative_error_parts(got, want) -> list[float]:
+    """Per output tensor: max |got - want| / max |want| (float32 on the CPU)."""
+    out = []
+    for a, b in zip(flat(got), flat(want), strict=True):
+        a, b = a.detach().float().cpu(), b.detach().float().cpu()
+        out.append(float((a - b).abs().max()) / max(float(b.abs().max()), 1e-6))
+    return out
