@@ -90,7 +90,10 @@ def bench_config(config: str, kinds, args, device: str) -> tuple[list[str], dict
         t0 = time.perf_counter()
         try:
             cfg = BackendConfig(kind=kind, verify_export=False, precision=args.precision, cache_dir=args.cache_dir)
-            preps[kind] = prepare(served, (x[1],), cfg).fn
+            prep = prepare(served, (x[1],), cfg)
+            if prep.kind != kind:                     # torchscript falls back to eager when it differs
+                raise RuntimeError(f"fell back to {prep.kind}: {prep.note}")
+            preps[kind] = prep.fn
             build_s[kind] = time.perf_counter() - t0
         except Exception as exc:                      # an unavailable backend is a row that says why
             notes[kind] = str(exc).splitlines()[0][:160]

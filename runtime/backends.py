@@ -95,7 +95,9 @@ def prepare(module: torch.nn.Module, example_inputs: tuple, cfg: BackendConfig |
         if kind == "torchscript":   # a trace that bakes in control flow: the module still runs, eagerly
             log.warning("backend: TorchScript unavailable for %s (%s); running eager on the CPU",
                         type(module).__name__, exc)
-            return build("cpu", module, inputs, ctx)
+            prep = build("cpu", module, inputs, ctx)
+            prep.note = f"torchscript unavailable: {exc}"
+            return prep
         raise ConfigError(f"backend.kind={kind}: {exc}; use backend.kind=auto") from None
     log.info("backend: %s%s", kind, f" ({prep.note})" if prep.note else "")
     return prep

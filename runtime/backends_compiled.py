@@ -68,7 +68,7 @@ def build_onnxruntime(module, inputs: tuple, ctx: Context) -> Prepared:
     single = len(session.get_outputs()) == 1
 
     def run(*args):
-        feed = {f"in{i}": (a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a, np.float32))
+        feed = {f"in{i}": np.ascontiguousarray(a.detach().cpu().numpy() if torch.is_tensor(a) else np.asarray(a, np.float32))
                 for i, a in enumerate(args) if f"in{i}" in names}
         outs = [torch.from_numpy(o) for o in session.run(None, feed)]
         return outs[0] if single else tuple(outs)
