@@ -290,7 +290,12 @@ class NodeRunner:
             return
         pending = self._gather(pending)
         start = time.perf_counter()
-        results = self.node.deliver_batch(pending)
+        try:
+            results = self.node.deliver_batch(pending)
+        except ForesightError:
+            raise
+        except Exception as exc:                      # the batched call itself failed: drop the batch
+            results = [exc] * len(pending)
         for (topic, msg), result in zip(pending, results):
             self._finish(topic, msg, result, start)
             start = None                              # the batch's cost is counted once
