@@ -201,7 +201,10 @@ class MotionPredictor(nn.Module):
         if len(self.dec_reads):
             dt = self.cfg.dt
             padded = torch.cat([z[:, :1].expand(-1, dt - 1, -1), z], 1)  # (B, T+Δt-1, L)
-            win = padded.unfold(1, dt, 1).transpose(2, 3).flatten(2)  # (B, T, Δt*L)
+            # (B, T, Δt*L): the Δt shifted views side by side -- unfold(1, Δt, 1).transpose(2, 3)
+            # .flatten(2) in slices, which ONNX exports with a dynamic batch (unfold needs static sizes)
+            T = z.shape[1]
+            win = torch.cat([padded[:, i:i + T] for i in range(dt)], -1)
             extra = self._read_all(self.dec_reads, self.memories(sel, self.dec_reads, "dec", bank_kv), win)
         if self.cfg.action_input == "onehot":
             extra.append(probs[:, None].expand(-1, z.shape[1], -1))

@@ -35,6 +35,31 @@ def backend_prepare(backend: BackendConfig, num_threads: int):
     return run_on_backend
 
 
+def warm_backend(backend: BackendConfig, num_threads: int, make_engine) -> None:
+    """A model node's `build` step (the launcher, before the node processes start and outside their
+    start-up timeout): when the backend's slow artefacts (the ONNX export, auto's measured choice)
+    are not in the on-disk cache yet, `make_engine(prepare)` once so the node only loads them.
+    Cheap when they are: the module is hashed and the engine built eagerly."""
+    if backend.kind not in ("auto", "onnxruntime") or backend.cache_dir.strip().lower() == "none":
+        return
+    import torch
+
+    from models.streaming.predictor import eager_cpu
+    from runtime.backends import is_cached, prepare
+    threads = torch.get_num_threads()
+    if num_threads > 0:
+        torch.set_num_threads(num_threads)        # the cache key names the node's thread count
+    try:
+        def prepare_if_cold(module, example):
+            if is_cached(module, example, backend):
+                return eager_cpu(module, example)
+            p = prepare(module, example, backend)
+            return p.fn, p.device
+        make_engine(prepare_if_cold)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def blazepose(msg: Pose2D) -> tuple[np.ndarray, np.ndarray]:
     """(world (33, 3), keypoints (33, 2|3)) of a BlazePose Pose2D; Rejected when it is not one."""
     if msg.layout != BLAZEPOSE_LAYOUT:

@@ -14,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-from nodes._common import backend_prepare, blazepose, bundle_path
+from nodes._common import warm_backend, backend_prepare, blazepose, bundle_path
 from runtime.node import Input, Node, Output
 from spec.messages import CharPoseForecast, Pose2D
 from spec.params import BackendConfig
@@ -48,6 +48,20 @@ class Forecaster(Node):
         self.engine = CharPoseEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads))
         self.labels = list(bundle.serving.labels)
         self.sessions = {}
+
+    @classmethod
+    def build(cls, params: ForecasterParams) -> None:
+        """Before the processes start: fill the backend cache (runtime.backends; nodes.predictor)."""
+        from core.errors import CheckpointError
+        from models.bundle import load_bundle
+        from models.streaming.charpose import CharPoseEngine
+
+        def make(prepare):
+            CharPoseEngine(load_bundle(bundle_path(params.weights), kind="charpose_forecaster"), prepare=prepare)
+        try:
+            warm_backend(params.backend, params.num_threads, make)
+        except CheckpointError:
+            pass                       # a bad bundle: the node's setup reports it (a fatal node error)
 
     def release(self, source_id: str) -> None:
         self.sessions.pop(source_id, None)

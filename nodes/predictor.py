@@ -18,7 +18,8 @@ from typing import Optional
 
 import numpy as np
 
-from nodes._common import bundle_path, backend_prepare
+from core.errors import Rejected
+from nodes._common import backend_prepare, bundle_path, warm_backend
 from runtime.node import Input, Node, Output
 from spec.messages import ActionProbs, BodyParams, MotionForecast
 from spec.frames import camera_to_world
@@ -33,10 +34,15 @@ class PredictorParams:
     backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)
     root_weights: str = "weights/root_cmu"    # a root_forecaster bundle; "" = no root path
     camera_pose: Optional[CameraPose] = None  # camera -> world: adds root_world / root_path_world
+    # several sources (people / cameras): the runner waits up to this long for the other live
+    # sources' next frames, then one batched forward serves them all (0: only what is queued)
+    batch_wait_ms: float = 2.0
 
     def __post_init__(self):
         if self.max_gap_s <= 0:
             raise ValueError("max_gap_s must be > 0")
+        if not 0 <= self.batch_wait_ms <= 100:
+            raise ValueError("batch_wait_ms must be in [0, 100]")
 
 
 class Predictor(Node):
@@ -60,6 +66,23 @@ class Predictor(Node):
                 raise CheckpointError(f"{p.root_weights}: root head runs at {rb.serving.fps} fps x {rb.serving.horizon}, "
                                       f"the predictor at {s.fps} fps x {s.horizon}: the paths would not share times")
             self.root_bundle = rb
+        self.batch_wait_s = p.batch_wait_ms / 1000
+
+    @classmethod
+    def build(cls, params: PredictorParams) -> None:
+        """Before the processes start: fill the backend cache (the ONNX export, auto's measured
+        choice) so the node's own start-up only loads them (runtime.backends)."""
+        from core.errors import CheckpointError
+        from models.bundle import load_bundle
+        from models.streaming.predictor import PredictorEngine
+
+        def make(prepare):
+            bundle = load_bundle(bundle_path(params.weights), kind="motion_predictor")
+            PredictorEngine(bundle, prepare=prepare, need="smpl_theta")
+        try:
+            warm_backend(params.backend, params.num_threads, make)
+        except CheckpointError:
+            pass                       # a bad bundle: the node's setup reports it (a fatal node error)
 
     def release(self, source_id: str) -> None:
         self.sessions.pop(source_id, None)
@@ -86,19 +109,49 @@ class Predictor(Node):
             arrays["root_path_world"] = camera_to_world(out.path, pose.rotation, pose.position).astype(np.float32)
         return arrays
 
+    def _root_or_none(self, msg: BodyParams) -> dict:
+        """A frame the root stream rejects (time not after the last, NaN) loses its root only; the
+        forecast session judges the same message on its own."""
+        try:
+            return self.root_arrays(msg)
+        except Rejected:
+            return {}
+
     def process(self, msg: BodyParams):
-        if not msg.has_person:
-            return [msg.derive(MotionForecast, times=np.zeros(0), theta=np.zeros((0, 24, 3), np.float32),
-                               joints=np.zeros((0, 24, 3), np.float32), has_person=False),
-                    msg.derive(ActionProbs, labels=[], probs=np.zeros(0, np.float32), has_person=False)]
-        s = self.sessions.get(msg.source_id)
+        (out,) = self.process_batch([msg])
+        if isinstance(out, Exception):
+            raise out
+        return out
+
+    def process_batch(self, msgs: list[BodyParams]) -> list:
+        """Every source's message in one batched forward (engine.push_many); per message its
+        outputs, None (window filling) or the Rejected it raised, in order."""
+        out: list = [None] * len(msgs)
+        items, where = [], []
+        for i, msg in enumerate(msgs):
+            if not msg.has_person:
+                out[i] = self._nobody(msg)
+                continue
+            items.append((self._session(msg.source_id), msg.capture_ts, msg.theta))
+            where.append(i)
+        roots = {i: self._root_or_none(msgs[i]) for i in where}  # the root head's own window: every frame
+        for i, pred in zip(where, self.engine.push_many(items)):
+            out[i] = pred if pred is None or isinstance(pred, Exception) else self._publish(msgs[i], pred, roots[i])
+        return out
+
+    def _session(self, source_id: str):
+        s = self.sessions.get(source_id)
         if s is None:
-            s = self.sessions[msg.source_id] = self.engine.session(max_gap_s=self.params.max_gap_s,
-                                                                   events=self.counters)
-        pred = s.push(msg.capture_ts, msg.theta)
-        root = self.root_arrays(msg)                             # its own window: fed on every frame
-        if pred is None:
-            return None                                          # the window is still filling
+            s = self.sessions[source_id] = self.engine.session(max_gap_s=self.params.max_gap_s, events=self.counters)
+        return s
+
+    @staticmethod
+    def _nobody(msg: BodyParams):
+        return [msg.derive(MotionForecast, times=np.zeros(0), theta=np.zeros((0, 24, 3), np.float32),
+                           joints=np.zeros((0, 24, 3), np.float32), has_person=False),
+                msg.derive(ActionProbs, labels=[], probs=np.zeros(0, np.float32), has_person=False)]
+
+    def _publish(self, msg: BodyParams, pred, root: dict):
         self.counters["bank_agnostic" if pred.agnostic else "bank_action"] += 1
         return [msg.derive(MotionForecast, times=pred.times, theta=pred.theta.reshape(-1, 24, 3),
                            joints=pred.joints, action=pred.label, bank="agnostic" if pred.agnostic else "action",

@@ -79,6 +79,9 @@ class Node:
             self.params = self.parse_params(params or {})
         self.period_s = 0.0          # sources: minimum seconds between produce() calls
         self.offline = False         # set by the runner: process everything, no real-time pacing
+        # batching nodes (process_batch): how long the runner may wait, once a message is pending,
+        # for the other live sources' next messages before one batched call (0 = what is queued)
+        self.batch_wait_s = 0.0
         # node-level counters, sent in every heartbeat beside the runner's
         self.counters: collections.Counter[str] = collections.Counter()
 
@@ -120,7 +123,30 @@ class Node:
         max_sources others). A later message of it starts afresh. Nodes with per-source state
         (trackers, sessions) override this."""
 
+    def process_batch(self, msgs: list[Message]) -> list[Result | list[Result] | None | Exception] | None:
+        """Optional: handle several sources' messages of the single `process` input in one call
+        (one batched forward) -> per message what `process` would return, or the exception it
+        would raise. None = not a batching node (the runner calls `process` per message)."""
+        return None
+
     # ---- helpers used by the runner (and by tests: the same path without sockets) ----------
+    def deliver_batch(self, items: list[tuple[str, Message]]) -> list[list[tuple[str, Message]] | Exception]:
+        """`deliver` for several messages: one process_batch call when the node batches and every
+        message is for its `process` input, else `deliver` one by one. Per item its (topic, message)
+        outputs or the exception its handler raised, in order."""
+        inputs = {self.input_for(t) for t, _ in items}
+        if len(inputs) == 1 and None not in inputs and next(iter(inputs)).handler == "process":
+            results = self.process_batch([m for _, m in items])
+            if results is not None:
+                return [r if isinstance(r, Exception) else self.route(r, t) for r, (t, _) in zip(results, items)]
+        out = []
+        for topic, msg in items:
+            try:
+                out.append(self.deliver(topic, msg))
+            except Exception as exc:
+                out.append(exc)
+        return out
+
     def deliver(self, topic: str, msg: Message) -> list[tuple[str, Message]]:
         """Call the handler of the input that takes `topic` with `msg` -> (topic, message) outputs.
         The runner has checked the message type; Rejected / ForesightError propagate."""

@@ -291,39 +291,86 @@ class NodeRunner:
         return ok
 
     def _process_pending(self) -> None:
-        items = self.inbox.pop_all()
-        for i, (topic, msg) in enumerate(items):
-            self._in_hand = len(items) - i   # a heartbeat while publishing counts these as pending
-            if self.spec.offline and i:      # a FIFO batch of queue_max slow messages must not look hung
-                self._heartbeat_if_due()
-            start = time.perf_counter()
-            try:
-                outs = self.node.deliver(topic, msg)
-            except Rejected as rej:
-                self.stats.count(f"rejected.{rej.reason}")
-                self._log_once(f"rej:{rej.reason}", "%s: dropped %s %s/%d: %s (counted as rejected.%s; "
-                               "logged once per reason)", self.spec.name, msg.TYPE, msg.source_id,
-                               msg.frame_id, rej.detail, rej.reason)
-                continue
-            except ForesightError:
-                raise
-            except Exception as exc:
-                self.stats.count("process_errors")
-                self._log_once(f"proc:{type(exc).__name__}", "%s: handler failed on %s %s/%d, "
-                               "message dropped (logged once per type):\n%s", self.spec.name,
-                               msg.TYPE, msg.source_id, msg.frame_id, traceback.format_exc())
-                continue
-            for out_topic, out in outs:
-                self._publish(out_topic, out)
-            if self.spec.offline:  # progress: inputs are in order and lossless
-                c = self.stats.counters
-                c["frame.last"] = max(c.get("frame.last", -1), msg.frame_id)
-            # once per input message (a node may publish several outputs for one): fps counts
-            # inputs handled, latency is from capture to the end of handling it
-            self.stats.processed(msg.capture_ts)
-            # the node's own cost (handler + publishing), apart from queueing and hops: busy_us / processed
-            self.stats.count("busy_us", int((time.perf_counter() - start) * 1e6))
+        pending = self.inbox.pop_all()
+        if not pending:
+            return
+        if type(self.node).process_batch is Node.process_batch:
+            for i, (topic, msg) in enumerate(pending):
+                self._in_hand = len(pending) - i   # a heartbeat while publishing counts these as pending
+                if self.spec.offline and i:        # a FIFO batch of queue_max slow messages must not look hung
+                    self._heartbeat_if_due()
+                start = time.perf_counter()
+                try:
+                    result = self.node.deliver(topic, msg)
+                except ForesightError:
+                    raise
+                except Exception as exc:
+                    result = exc
+                self._finish(topic, msg, result, start)
+            self._in_hand = 0
+            return
+        pending = self._gather(pending)
+        self._in_hand = len(pending)
+        start = time.perf_counter()
+        try:
+            results = self.node.deliver_batch(pending)
+        except ForesightError:
+            raise
+        except Exception as exc:                      # the batched call itself failed: drop the batch
+            results = [exc] * len(pending)
+        for (topic, msg), result in zip(pending, results):
+            self._finish(topic, msg, result, start)
+            start = None                              # the batch's cost is counted once
         self._in_hand = 0
+        self.stats.count("batches")
+        self.stats.count("batched_messages", len(pending))
+
+    def _gather(self, pending: list) -> list:
+        """Batching nodes: wait up to node.batch_wait_s for the live sources not yet pending, so
+        one batched call serves them all; ordered inputs keep each source's order (FIFO first)."""
+        wait = self.node.batch_wait_s
+        if wait <= 0 or len(self.sources) < 2:
+            return pending
+        deadline = time.monotonic() + wait
+        while len({m.source_id for _, m in pending}) < len(self.sources):
+            left_ms = (deadline - time.monotonic()) * 1000
+            if left_ms <= 0:
+                break
+            ready = dict(self._poller.poll(max(1, int(left_ms))))
+            for sub in self._subs:
+                if sub.sock in ready:
+                    self._drain(sub)
+            pending += self.inbox.pop_all()
+        return pending
+
+    def _finish(self, topic: str, msg: P.Message, result, start: float | None) -> None:
+        """Count and publish one handled message: `result` is its outputs or the exception."""
+        if isinstance(result, ForesightError):
+            raise result
+        if isinstance(result, Rejected):
+            self.stats.count(f"rejected.{result.reason}")
+            self._log_once(f"rej:{result.reason}", "%s: dropped %s %s/%d: %s (counted as rejected.%s; "
+                           "logged once per reason)", self.spec.name, msg.TYPE, msg.source_id,
+                           msg.frame_id, result.detail, result.reason)
+            return
+        if isinstance(result, Exception):
+            self.stats.count("process_errors")
+            self._log_once(f"proc:{type(result).__name__}", "%s: handler failed on %s %s/%d, "
+                           "message dropped (logged once per type):\n%s", self.spec.name, msg.TYPE,
+                           msg.source_id, msg.frame_id,
+                           "".join(traceback.format_exception(type(result), result, result.__traceback__)))
+            return
+        for out_topic, out in result:
+            self._publish(out_topic, out)
+        if self.spec.offline:  # progress: inputs are in order and lossless
+            c = self.stats.counters
+            c["frame.last"] = max(c.get("frame.last", -1), msg.frame_id)
+        # once per input message (a node may publish several outputs for one): fps counts
+        # inputs handled, latency is from capture to the end of handling it
+        self.stats.processed(msg.capture_ts)
+        # the node's own cost (handler + publishing), apart from queueing and hops: busy_us / processed
+        if start is not None:
+            self.stats.count("busy_us", int((time.perf_counter() - start) * 1e6))
 
     def _publish(self, topic: str, msg: P.Message) -> None:
         if self._pub is not None:

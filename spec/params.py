@@ -9,15 +9,24 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-# auto: tensorrt > cuda > torchscript (CPU); cpu = eager PyTorch on the CPU
-BackendKind = Literal["auto", "cpu", "torchscript", "cuda", "tensorrt"]
+# auto: the fastest *measured* option that matches eager: on a CPU among onnxruntime, torchscript
+# and eager (cpu); on CUDA among tensorrt, cuda_graph and eager cuda (runtime.backends)
+BackendKind = Literal["auto", "cpu", "torchscript", "onnxruntime", "compile", "cuda", "cuda_graph", "tensorrt"]
 
 
 @dataclasses.dataclass
 class BackendConfig:
     kind: BackendKind = "auto"
-    precision: Literal["fp32", "fp16"] = "fp32"   # fp16 only applies on CUDA
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"   # fp16/bf16: autocast on CUDA; CPU runs fp32
     verify_export: bool = True                    # run torch.export even on CPU to catch drift
+    # compiled artefacts (ONNX files, TensorRT engines, auto's measured choice): "" = the user's
+    # cache dir ($XDG_CACHE_HOME or ~/.cache)/foresight/backends; "none" = in memory only
+    cache_dir: str = ""
+    auto_budget_s: float = 1.0                    # auto's timed forwards, all candidates together
+
+    def __post_init__(self):
+        if self.auto_budget_s <= 0:
+            raise ValueError("auto_budget_s must be > 0")
 
 
 @dataclasses.dataclass

@@ -3,6 +3,7 @@
     engine = PredictorEngine(load_bundle("weights/predictor_smpl", kind="motion_predictor"))
     session = engine.session(max_gap_s=0.5)            # one per stream (camera source / person)
     pred = session.push(t, theta)                       # capture time (s), θ (72,) -> MotionPrediction | None
+    preds = engine.push_many([(session_a, t_a, theta_a), (session_b, t_b, theta_b)])   # one batched forward
 
 * `ServedPredictor` (nn.Module) is what a backend compiles: the bank's projected keys/values held as
   buffers (they depend only on the weights and the bank, so projecting them per forward was waste;
@@ -128,6 +129,30 @@ class PredictorEngine:
         x = torch.as_tensor(np.asarray(windows, np.float32), device=self.device)
         return tuple(o.float().cpu().numpy() for o in self._fn(x))
 
+    def push_many(self, items: list[tuple["PredictorSession", float, object]]) -> list:
+        """Several streams' newest frames in one batched forward: [(session, t, pose)] -> per item a
+        MotionPrediction, None (window still filling) or the Rejected it raised, in the given order.
+        Each session takes its frames in list order (a stream's ordering is kept, also when it has
+        several frames here: each is windowed before the next is pushed); one forward serves all
+        the windows, and its rows go back to the item they came from."""
+        out, rows, windows = [], [], []
+        for i, (session, t, pose) in enumerate(items):
+            try:
+                obs = session.observe(t, pose)
+            except Rejected as rej:
+                out.append(rej)
+                continue
+            out.append(None)
+            if obs is not None:
+                rows.append(i)
+                windows.append(obs)
+        if windows:
+            theta, probs, sel = self.forecast(np.stack(windows))          # (B, T_f, D), (B, A), (B, A+1)
+            for b, i in enumerate(rows):
+                session, t, _ = items[i]
+                out[i] = session.result(t, theta[b], probs[b], sel[b])
+        return out
+
     def session(self, *, max_gap_s: float = 0.5, events: collections.Counter | None = None) -> "PredictorSession":
         """`events`: a Counter the session adds its stream events to (a node's heartbeat counters)."""
         return PredictorSession(self, max_gap_s=max_gap_s, events=events)
@@ -141,14 +166,22 @@ class PredictorSession:
         self.stream = PoseStream(dim=engine.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s, events=events)
 
     def push(self, t: float, pose) -> MotionPrediction | None:
-        obs = self.stream.push(t, pose)
+        obs = self.observe(t, pose)
         if obs is None:
             return None
+        theta, probs, sel = self.engine.forecast(obs[None])
+        return self.result(t, theta[0], probs[0], sel[0])
+
+    def observe(self, t: float, pose) -> np.ndarray | None:
+        """The stream's window (T_o, D) ending at t, or None while it fills (Rejected: bad input)."""
+        return self.stream.push(t, pose)
+
+    def result(self, t: float, theta: np.ndarray, probs: np.ndarray, sel: np.ndarray) -> MotionPrediction:
+        """One window's forward outputs -- θ (T_f, D), probs (A,), selection (A+1,) -- as a prediction."""
         e, s = self.engine, self.engine.serving
-        theta, probs, sel = e.forecast(obs[None])
-        joints = e.fk(theta[0]) if e.fk is not None else None
-        return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta[0], probs=probs[0],
-                                labels=list(s.labels), agnostic=int(sel[0].argmax()) == len(s.labels),
+        joints = e.fk(theta) if e.fk is not None else None
+        return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta, probs=probs,
+                                labels=list(s.labels), agnostic=int(sel.argmax()) == len(s.labels),
                                 joints=joints)
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from core.errors import ConfigError
-from runtime.backends import BackendConfig, export_program, prepare, resolve_kind
+from runtime.backends import AUTO_CPU, AUTO_CUDA, BackendConfig, export_program, prepare, resolve_kind
 
 
 class _Tiny(torch.nn.Module):
@@ -27,22 +27,22 @@ def _auto_vs_eager():
     m = _Tiny()
     x = torch.randn(2, 5, 4)
     want = m.eval()(x)
-    prep = prepare(m, (x,), BackendConfig(kind="auto"))
+    prep = prepare(m, (x,), BackendConfig(kind="auto", cache_dir="none"))
     return prep.fn(x.to(prep.device)).cpu(), want, prep.kind
 
 
 def test_auto_on_cpu_matches_eager():
     got, want, kind = _auto_vs_eager()
     if not torch.cuda.is_available():
-        assert kind == "torchscript"                      # the frozen trace, checked against eager
-    torch.testing.assert_close(got, want)
+        assert kind in AUTO_CPU                           # the measured fastest, checked against eager
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
 
 
 class _Branchy(torch.nn.Module):
     """Python control flow on a tensor value: a trace bakes in one branch."""
 
     def forward(self, x):
-        return x * 2.0 if float(x.sum()) > 0 else -x
+        return x * 2.0 if float(x.sum()) == float(x.numel()) else -x
 
 
 def test_a_module_torchscript_cannot_trace_faithfully_runs_eager(caplog):
@@ -72,7 +72,7 @@ def test_explicit_gpu_backend_without_cuda_is_one_line_error(kind):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_backend_matches_cpu():
     got, want, kind = _auto_vs_eager()
-    assert kind in ("cuda", "tensorrt")
+    assert kind in AUTO_CUDA
     torch.testing.assert_close(got, want, atol=1e-3, rtol=1e-3)
 
 

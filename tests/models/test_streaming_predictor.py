@@ -120,3 +120,34 @@ def test_shipped_predictor_smpl_on_the_demo_stream(bodies):
     from models.body import BodyModel
     last = BodyModel().joints(torch.as_tensor(bodies[-1][1], dtype=torch.float32)[None])[0].numpy()
     assert np.linalg.norm(p.joints[0] - last, axis=-1).mean() < 0.05
+
+
+def test_push_many_equals_one_session_at_a_time_and_keeps_each_streams_order(bundle, bodies):
+    """Batched multi-stream serving: several streams' frames in one batched forward give what each
+    stream's own session gives alone; a stream with two frames in one call takes them in order; a
+    bad frame is handed back as its Rejected without disturbing the others."""
+    engine = PredictorEngine(bundle)
+    solo = {k: engine.session() for k in "abc"}
+    multi = {k: engine.session() for k in "abc"}
+    shift = {"a": 0.0, "b": 0.011, "c": 0.023}                      # sources not in phase
+    n = 0
+    frames = [(k, t + shift[k], th.reshape(-1) * (1 + 0.1 * i)) for t, th in bodies
+              for i, k in enumerate("abc")]
+    for start in range(0, len(frames), 4):                          # 4 frames per call: "a" twice now and then
+        chunk = frames[start:start + 4]
+        got = engine.push_many([(multi[k], t, th) for k, t, th in chunk])
+        for (k, t, th), g in zip(chunk, got):
+            want = solo[k].push(t, th)
+            assert (g is None) == (want is None)
+            if want is not None:
+                n += 1
+                np.testing.assert_allclose(g.theta, want.theta, atol=1e-5)
+                np.testing.assert_allclose(g.probs, want.probs, atol=1e-5)
+                np.testing.assert_array_equal(g.times, want.times)
+    assert n >= 60
+    t_last = bodies[-1][0] + 0.04                                  # the next frame of each stream
+    out = engine.push_many([(multi["a"], t_last, bodies[0][1]), (multi["b"], t_last, np.zeros(5)),
+                            (multi["c"], t_last - 5.0, bodies[0][1])])
+    assert out[0] is not None and not isinstance(out[0], Exception)
+    assert isinstance(out[1], Rejected) and out[1].reason == "shape"
+    assert isinstance(out[2], Rejected) and out[2].reason == "out_of_order"

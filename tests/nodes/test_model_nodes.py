@@ -3,6 +3,8 @@ through `Node.deliver` (the runner's own dispatch, without sockets). The session
 tested in tests/models/test_streaming_*.py."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -195,3 +197,24 @@ def test_regress_camera_config(poses, tmp_path):
     off = Regress("regress", {"refine_iters": 0, "root": False})
     off.setup()
     assert off.deliver("pose2d", p)[0][1].root is None
+
+
+def test_predictor_process_batch_equals_process_per_source(predictor_weights, bodies):
+    """The node's batched path (one forward for every source's message) publishes what the
+    per-message path publishes, message by message, for three interleaved sources."""
+    batched, single = _node(Predictor, weights=str(predictor_weights)), _node(Predictor, weights=str(predictor_weights))
+    msgs = [dataclasses.replace(b, source_id=s, capture_ts=b.capture_ts + 0.01 * i)
+            for b in bodies for i, s in enumerate(("cam0", "cam1", "cam2"))]
+    n = 0
+    for start in range(0, len(msgs), 3):
+        chunk = msgs[start:start + 3]
+        got = batched.deliver_batch([("body", m) for m in chunk])
+        for m, g in zip(chunk, got):
+            want = single.deliver("body", m)
+            assert [t for t, _ in g] == [t for t, _ in want]
+            for (_, a), (_, b) in zip(g, want):
+                assert (a.source_id, a.frame_id) == (b.source_id, b.frame_id)
+                if isinstance(a, MotionForecast) and a.has_person:
+                    n += 1
+                    np.testing.assert_allclose(a.theta, b.theta, atol=1e-5)
+    assert n >= 60
