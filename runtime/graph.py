@@ -24,7 +24,7 @@ from core.config import load_config
 from core.errors import ConfigError
 from runtime.registry import node_class
 from runtime.rundir import READY_FILE  # noqa: F401  (re-exported: the supervisor and runner read it here)
-from runtime.runner import InputSpec, RunSpec
+from runtime.runspec import InputSpec, RunSpec
 from runtime.transport import CurveKeys, ipc_endpoint, is_local_endpoint
 from spec.messages import Message
 
