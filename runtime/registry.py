@@ -28,6 +28,8 @@ BUILTIN_NODES: dict[str, str] = {
     "predictor": "nodes.predictor:Predictor",   # θ -> motion forecast + action (paper 1)
     "forecaster": "nodes.forecaster:Forecaster",  # pose stream -> characteristic-pose forecast (paper 2)
     "scorer": "nodes.scorer:Scorer",            # forecasts vs truth / later detections -> live score
+    "overlay": "nodes.overlay:Overlay",         # frames + skeleton + forecast ghosts -> window / mp4
+    "webview": "nodes.webview:WebViewNode",     # body + forecast + action -> live 3D page in a browser
 }
 
 
