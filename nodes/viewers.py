@@ -17,15 +17,17 @@ WEB_INPUTS = ("body", "forecast", "action")
 RECORD_SUFFIXES = (".mp4", ".m4v", ".mov")
 
 
-def _topics(raw: dict, wanted: tuple[str, ...], flag: str) -> list[str]:
+def _topics(raw: dict, wanted: tuple[str, ...], flag: str, required: tuple[str, ...]) -> list[str]:
+    """The graph's topics of `wanted` (the first node of each producing type); the `required` ones must exist."""
     nodes = raw.get("nodes") if isinstance(raw.get("nodes"), dict) else {}
     out = []
     for what in wanted:
         node_type, topic = PRODUCERS[what]
         names = [n for n, nc in nodes.items() if isinstance(nc, dict) and nc.get("type") == node_type]
-        if not names:
+        if names:
+            out.append(f"{names[0]}.{topic}")
+        elif what in required:
             raise ConfigError(f"{flag} needs a node of type {node_type!r} in the config (it draws its {what})")
-        out.append(f"{names[0]}.{topic}")
     return out
 
 
@@ -37,14 +39,14 @@ def viewer_overrides(raw: dict, *, window: bool = False, record: Path | None = N
     if window or record is not None:
         flag = "--record" if record is not None else "--view"
         name = _free_name(nodes, "overlay")
-        inputs = _topics(raw, OVERLAY_INPUTS, flag)
+        inputs = _topics(raw, OVERLAY_INPUTS, flag, required=("frames",))   # draws what the graph has
         out += [f"nodes.{name}.type=overlay", f"nodes.{name}.nice=10", f"nodes.{name}.inputs=[{', '.join(inputs)}]",
                 f"nodes.{name}.params.window={'true' if window else 'false'}"]
         if record is not None:
             out.append(f"nodes.{name}.params.record={json.dumps(str(record))}")
     if web_port is not None:
         name = _free_name(nodes, "webview")
-        inputs = _topics(raw, WEB_INPUTS, "--web")
+        inputs = _topics(raw, WEB_INPUTS, "--web", required=("body",))
         out += [f"nodes.{name}.type=webview", f"nodes.{name}.nice=10", f"nodes.{name}.inputs=[{', '.join(inputs)}]",
                 f"nodes.{name}.params.port={web_port}", f"nodes.{name}.params.host={web_host}"]
     return out

@@ -28,6 +28,7 @@ class WebViewParams:
     allow_remote: bool = False       # required to listen on anything but loopback
     rate_hz: float = 15.0            # states streamed to a browser per second at most
     source_id: str = ""              # the stream to show ("" = the first one seen)
+    stale_s: float = 0.5             # a body is shown without a forecast when none came for this long
     horizons_s: list[float] = dataclasses.field(default_factory=lambda: [0.2, 0.4, 0.6, 0.8, 1.0])
 
     def __post_init__(self):
@@ -38,6 +39,8 @@ class WebViewParams:
 
 
 class WebViewNode(Node):
+    # a body waits for the forecast made from it (published together, so the view shows the whole
+    # horizon from the pose it started at, ~capture->forecast latency behind the camera)
     INPUTS = (Input("body", BodyParams, policy="latest", handler="on_body"),
               Input("forecast", MotionForecast, policy="latest", handler="on_forecast"),
               Input("action", ActionProbs, policy="latest", handler="on_action"))
@@ -52,7 +55,8 @@ class WebViewNode(Node):
         self.view.start()
         log.warning("live 3D view: %s", self.view.url)
         self.source = p.source_id
-        self.body = self.forecast = None
+        self.bodies: dict[int, BodyParams] = {}     # frame_id -> body, waiting for its forecast
+        self.last_publish = 0.0
         self.action = ("", 0.0)
         self.rate = RateMeter()
 
@@ -64,27 +68,36 @@ class WebViewNode(Node):
     def on_body(self, msg: BodyParams):
         if not self._mine(msg):
             return
-        self.body = msg if msg.has_person and msg.joints3d is not None else None
-        self._publish(msg)
+        if not (msg.has_person and msg.joints3d is not None):
+            self.bodies.clear()
+            self._publish(msg, None, None)                       # "nobody in view" at once
+            return
+        self.bodies[msg.frame_id] = msg
+        while len(self.bodies) > 64:
+            self.bodies.pop(next(iter(self.bodies)))
+        if time.monotonic() - self.last_publish > self.params.stale_s:
+            self._publish(msg, msg, None)                        # no forecast coming (the window refills)
 
     def on_forecast(self, msg: MotionForecast):
-        if self._mine(msg):
-            now = time.time()
-            self.rate.add(now, now - msg.capture_ts)
-            self.forecast = msg if msg.has_person and len(msg.times) else None
+        if not self._mine(msg):
+            return
+        now = time.time()
+        self.rate.add(now, now - msg.capture_ts)
+        body = self.bodies.get(msg.frame_id)
+        if body is not None and msg.has_person and len(msg.times):
+            self._publish(body, body, msg)
 
     def on_action(self, msg: ActionProbs):
         if self._mine(msg):
             self.action = (msg.label, float(np.max(msg.probs)) if len(msg.probs) else 0.0)
 
-    def _publish(self, msg: BodyParams) -> None:
-        """One state per body (the pose of a frame) with the newest forecast already made; forecasts
-        made from later frames than this body are not shown ahead of it."""
+    def _publish(self, msg, body: BodyParams | None, fc: MotionForecast | None) -> None:
+        """A body with the forecast made from that same frame, its poses at the frame's time + h."""
         from viz.web import web_state
-        fc = self.forecast if self.forecast is not None and self.forecast.capture_ts <= msg.capture_ts else None
+        self.last_publish = time.monotonic()
         self.view.publish(web_state(
             source_id=msg.source_id, frame_id=msg.frame_id, t=msg.capture_ts,
-            body=None if self.body is None else self.body.joints3d,
+            body=None if body is None else body.joints3d,
             forecast_times=None if fc is None else fc.times, forecast_joints=None if fc is None else fc.joints,
             horizons_s=self.params.horizons_s, action=self.action[0], confidence=self.action[1],
             forecast_fps=self.rate.fps(time.time()), latency_ms=self.rate.latency_ms()))
