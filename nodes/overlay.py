@@ -115,8 +115,11 @@ class Overlay(Node):
         finally:
             if self.writer is not None:
                 self.writer.close()
-                log.info("recorded %d frames (%d repeated) to %s", self.writer.written, self.writer.repeated,
-                         self.params.record)
+                if self.writer.written:
+                    log.info("recorded %d frames (%d repeated) to %s", self.writer.written, self.writer.repeated,
+                             self.params.record)
+                else:
+                    log.warning("no frame reached the overlay: nothing recorded to %s", self.params.record)
 
 
 def _has_display() -> bool:
