@@ -5,7 +5,7 @@ the 3D joints orbiting the body) fed by Server-Sent Events from a standard-libra
     view.publish(web_state(...))        # from the node's handlers; the server streams the newest state
     view.close()
 
-Routes: `/` the page, `/events` the SSE stream (the newest state, at most `rate_hz` a second, a comment
+Routes: `/` the page (the newest state inlined), `/events` the SSE stream (the newest state, at most `rate_hz` a second, a comment
 line every second when nothing changes so a dead browser is noticed), `/state` the newest state as
 JSON (for scripts). Why not a viewer library (rerun-sdk): docs/viewer.md.
 """
@@ -112,7 +112,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         path = self.path.split("?")[0]
         if path in ("/", "/index.html"):
-            self._send(PAGE, "text/html; charset=utf-8")
+            with self.view.cond:
+                data = self.view.state
+            # the newest state inlined: the first paint needs no round trip (a screenshot taken at load
+            # shows the body, not "connecting"); the event stream takes over from there
+            self._send(PAGE.replace(b"/*STATE*/null", data.replace(b"</", b"<\\/")), "text/html; charset=utf-8")
         elif path == "/state":
             with self.view.cond:
                 data = self.view.state

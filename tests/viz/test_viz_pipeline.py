@@ -63,7 +63,9 @@ def demo_run(cmu_root, tmp_path_factory):
             why = "chromium is not installed (scripts/test.sh installs Debian's chromium with apt-get)"
         elif proc.poll() is None:
             for k in range(2):
-                before = _state(port)                          # what the server streams as the page loads
+                end = time.monotonic() + 10                    # the person in view as the page loads
+                while not ((before := _state(port)) or {}).get("body") and time.monotonic() < end:
+                    time.sleep(0.2)
                 shots.append((screenshot(f"http://127.0.0.1:{port}/", d / f"page{k}.png"), before))
                 time.sleep(1.0)
         stdout, stderr = proc.communicate(timeout=240)

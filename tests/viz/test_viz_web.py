@@ -67,6 +67,7 @@ def test_the_server_serves_the_page_the_state_and_an_event_stream(view):
     assert _get(view.url + "state") == (200, b"null")
     view.publish(_state(1.0, 1))
     assert json.loads(_get(view.url + "state")[1])["frame_id"] == 1
+    assert b'"frame_id":1,' in _get(view.url)[1]                 # inlined for the first paint
     assert _get(view.url + "nope")[0] == 404
     with urllib.request.urlopen(view.url + "events", timeout=5) as r:
         assert r.headers["Content-Type"] == "text/event-stream"
