@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import tempfile
 import time
@@ -45,17 +46,19 @@ def _score_overrides(args, raw: dict, path: Path) -> list[str]:
     return out
 
 
-def check_writable(path: str) -> Path:
-    """--score's file, checked before anything starts (a run must not end in an unwritable path)."""
+def check_writable(path: str, flag: str = "--score", suffixes: tuple[str, ...] = ()) -> Path:
+    """--score's / --record's file, checked before anything starts (a run must not end in an unwritable path)."""
     p = Path(path).expanduser()
     if p.is_dir():
-        raise ConfigError(f"--score {path}: is a directory, give a file name")
+        raise ConfigError(f"{flag} {path}: is a directory, give a file name")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise ConfigError(f"{flag} {path}: give a file name ending in {' or '.join(suffixes)}")
     existed = p.exists()
     try:
         with open(p, "a"):
             pass
     except OSError as exc:
-        raise ConfigError(f"--score {path}: cannot write there ({exc.strerror})") from None
+        raise ConfigError(f"{flag} {path}: cannot write there ({exc.strerror})") from None
     if not existed:
         p.unlink()
     return p.resolve()
@@ -85,6 +88,19 @@ def _input_overrides(args, raw: dict) -> list[str]:
     return out
 
 
+def _viewer_overrides(args, raw: dict) -> list[str]:
+    """--view / --record / --web add the viewer nodes (nodes/viewers.py); paths checked before anything starts."""
+    from nodes.viewers import RECORD_SUFFIXES, viewer_overrides
+    record = check_writable(args.record, "--record", RECORD_SUFFIXES) if args.record else None
+    if args.web is not None and not 0 <= args.web <= 65535:
+        raise ConfigError(f"--web {args.web}: a port is 0..65535")
+    window = args.view and bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    if args.view and not window:
+        print("--view: no display (DISPLAY unset), no window; --record OUT.mp4 or --web show the overlay "
+              "and the 3D view without one", file=sys.stderr)
+    return viewer_overrides(raw, window=window, record=record, web_port=args.web)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group()
@@ -111,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--fast", action="store_true", help="--replay without pacing (lossless)")
     ap.add_argument("--fps", type=float, default=0.0, help="frame rate of --images (required there) or "
                     "the pace to take --url frames at (default: as they come)")
+    ap.add_argument("--view", action="store_true", help="show the overlay (skeleton, forecast ghosts, action, "
+                    "latency) in a window; without a display it says so and runs on (docs/viewer.md)")
+    ap.add_argument("--record", metavar="OUT.mp4", help="write the overlay to this mp4 at the input's frame rate")
+    ap.add_argument("--web", nargs="?", type=int, const=8765, metavar="PORT",
+                    help="serve the live 3D view on http://127.0.0.1:PORT/ (default port 8765)")
     ap.add_argument("--quiet", action="store_true", help="only the final summary")
     ap.add_argument("--log-level", default="WARNING")
     return ap
@@ -136,7 +157,8 @@ def main(argv=None) -> int:
     if args.replay:
         cfg = modes.replay_pipeline(args, raw)
     else:
-        overrides = _input_overrides(args, raw) + _score_overrides(args, raw, score_file) + list(args.overrides)
+        overrides = _input_overrides(args, raw) + _score_overrides(args, raw, score_file) + \
+            _viewer_overrides(args, raw) + list(args.overrides)
         cfg = load_pipeline(args.config, overrides + extra)   # fails here, before any process starts
     duration = args.duration
     if duration is not None and not (math.isfinite(duration) and duration > 0):

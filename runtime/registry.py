@@ -30,6 +30,8 @@ BUILTIN_NODES: dict[str, str] = {
     "scorer": "nodes.scorer:Scorer",            # forecasts vs truth / later detections -> live score
     "mcap": "nodes.record:McapSink",            # records every input message into an MCAP file
     "replay": "nodes.record:Replay",            # publishes an MCAP recording again
+    "overlay": "nodes.overlay:Overlay",         # frames + skeleton + forecast ghosts -> window / mp4
+    "webview": "nodes.webview:WebViewNode",     # body + forecast + action -> live 3D page in a browser
 }
 
 

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from core.paths import REPO_ROOT
 
-PACKAGES = ("core", "spec", "models", "runtime", "nodes", "training", "benchmarks", "examples")
+PACKAGES = ("core", "spec", "models", "viz", "runtime", "nodes", "training", "benchmarks", "examples")
 # layer -> first-party layers it must never import
 FORBIDDEN = {
-    "core": {"spec", "models", "runtime", "nodes", "training"},
-    "spec": {"models", "runtime", "nodes", "training"},
-    "models": {"runtime", "nodes", "training"},
-    "runtime": {"nodes", "training", "models"},
+    "core": {"spec", "models", "viz", "runtime", "nodes", "training"},
+    "spec": {"models", "viz", "runtime", "nodes", "training"},
+    "models": {"viz", "runtime", "nodes", "training"},
+    "viz": {"runtime", "nodes", "training"},
+    "runtime": {"nodes", "training", "models", "viz"},
     "nodes": {"training"},
     "training": {"runtime", "nodes"},
 }

@@ -1,7 +1,7 @@
 """The dependency direction (../shared/ARCHITECTURE.md), checked on every import statement of the
 packages -- lazy imports inside functions included:
 
-    run_pipeline -> runtime -> (node types by name only) ; nodes -> models, render, spec ; render -> models
+    run_pipeline -> runtime -> (node types by name only) ; nodes -> models, render, viz, spec ; render, viz -> models
     models, spec, render never import runtime or nodes ; runtime imports neither nodes nor models
     nothing outside training/ (and the tests) imports training
 """
@@ -15,14 +15,15 @@ import pytest
 from core.paths import REPO_ROOT
 
 FORBIDDEN = {
-    "core": {"spec", "models", "render", "runtime", "nodes", "training"},
-    "spec": {"models", "render", "runtime", "nodes", "training"},
-    "models": {"render", "runtime", "nodes", "training"},
-    "render": {"runtime", "nodes", "training"},
-    "runtime": {"models", "render", "nodes", "training"},
+    "core": {"spec", "models", "render", "viz", "runtime", "nodes", "training"},
+    "spec": {"models", "render", "viz", "runtime", "nodes", "training"},
+    "models": {"render", "viz", "runtime", "nodes", "training"},
+    "render": {"viz", "runtime", "nodes", "training"},
+    "viz": {"render", "runtime", "nodes", "training"},
+    "runtime": {"models", "render", "viz", "nodes", "training"},
     "nodes": {"training"},
     "benchmarks": {"training"},
-    "examples": {"models", "render", "nodes", "training"},
+    "examples": {"models", "render", "viz", "nodes", "training"},
 }
 
 
@@ -45,4 +46,4 @@ def test_no_import_goes_against_the_dependency_direction(package):
 
 
 def test_the_launcher_imports_no_training_or_models():
-    assert not _imports(REPO_ROOT / "run_pipeline.py") & {"training", "models", "render"}
+    assert not _imports(REPO_ROOT / "run_pipeline.py") & {"training", "models", "render", "viz"}

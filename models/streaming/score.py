@@ -63,6 +63,14 @@ def project(joints: np.ndarray, cam: np.ndarray, image_size) -> np.ndarray:
     return cam[0] * (xy + cam[1:3]) * half + (w / 2.0, h / 2.0)
 
 
+def body_camera(joints3d, cam) -> tuple[np.ndarray, np.ndarray]:
+    """regress's joints3d (J, 3) (FK: the pelvis at the skeleton's rest offset, where Π was fitted) and
+    Π = (s, tx, ty) -> (root-relative joints (J, 3), the camera (s, tx, ty, pelvis xyz) that `project`
+    takes for root-relative joints: this body's and any forecast started from it)."""
+    raw = np.asarray(joints3d, np.float64)
+    return raw - raw[:1], np.append(np.asarray(cam, np.float64), raw[0])
+
+
 def bbox_size(points: np.ndarray) -> float:
     return float(np.max(points.max(0) - points.min(0))) if len(points) else 0.0
 
@@ -134,7 +142,7 @@ class ScoreSession:
         self.has_truth = True
         present = joints is not None and len(joints) == len(SmplJoint)
         self.truth_present[frame_id] = present
-        self.truth3d.push(t, _root_relative(joints) if present else None)
+        self.truth3d.push(t, root_relative(joints) if present else None)
         if image_size:
             self.image_size = tuple(image_size)
         if present:
@@ -161,14 +169,13 @@ class ScoreSession:
     def on_body(self, t: float, frame_id: int, joints3d, cam) -> None:
         """joints3d as regress publishes them (FK: the pelvis at the skeleton's rest offset, where Π
         was fitted); kept root-relative, with that pelvis position for projecting with Π."""
-        raw = np.asarray(joints3d, np.float64)
-        j, cam = raw - raw[:1], np.append(np.asarray(cam, np.float64), raw[0])      # cam: s, tx, ty, pelvis
+        j, cam = body_camera(joints3d, cam)
         self.bodies.push(t, j)
         self.by_frame[frame_id] = (t, j, cam)
         self.bias_queue.append((t, j, cam))
 
     def on_forecast(self, t: float, frame_id: int, times, joints) -> None:
-        self.pending.append((t, frame_id, np.asarray(times, np.float64), _root_relative(joints)))
+        self.pending.append((t, frame_id, np.asarray(times, np.float64), root_relative(joints)))
         while len(self.pending) > self.max_pending:
             self.pending.popleft()
             self.events["score_dropped.backlog"] += 1
@@ -241,7 +248,7 @@ class ScoreSession:
         b2 = self._offset(self.bias2d, t, (len(JOINTS_2D), 2))
         scored = False
         for k, h in enumerate(self.h):
-            preds = {"forecast": _interp(times, joints, t + h), "zero_velocity": E, "constant_velocity": E + vel * h}
+            preds = {"forecast": interpolate(times, joints, t + h), "zero_velocity": E, "constant_velocity": E + vel * h}
             if preds["forecast"] is None:
                 continue
             g = self.truth3d.at(t + h)
@@ -288,7 +295,7 @@ def _append(hist: collections.deque, t: float, s, n, span_s: float) -> None:
         hist.popleft()
 
 
-def _root_relative(joints) -> np.ndarray:
+def root_relative(joints) -> np.ndarray:
     """(..., 24, 3) -> the same with the pelvis at the origin (FK on the built-in skeleton leaves the
     pelvis at its rest offset, the truth has it at 0)."""
     j = np.asarray(joints, np.float64)
@@ -299,7 +306,7 @@ def _mpjpe(P: np.ndarray, G: np.ndarray) -> float:
     return float(np.linalg.norm(P[JOINTS_3D] - G[JOINTS_3D], axis=-1).mean())
 
 
-def _interp(times: np.ndarray, joints: np.ndarray, t: float):
+def interpolate(times: np.ndarray, joints: np.ndarray, t: float):
     """The forecast at time t, linear between its frames; None outside its span."""
     if not len(times) or t < times[0] - 1e-6 or t > times[-1] + 1e-6:
         return None
