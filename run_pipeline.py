@@ -22,6 +22,7 @@ from pathlib import Path
 from core.cli import add_config_args
 from core.config import apply_overrides, read_yaml
 from core.errors import ConfigError, cli_errors
+from core.files import check_writable
 from core.paths import CONFIG_DIR
 
 def _nodes_of(raw: dict, type_name: str) -> list[str]:
@@ -44,24 +45,6 @@ def _score_overrides(args, raw: dict, path: Path) -> list[str]:
         if what:
             out.append(f"nodes.{n}.params.source={json.dumps(what)}")
     return out
-
-
-def check_writable(path: str, flag: str = "--score", suffixes: tuple[str, ...] = ()) -> Path:
-    """--score's / --record's file, checked before anything starts (a run must not end in an unwritable path)."""
-    p = Path(path).expanduser()
-    if p.is_dir():
-        raise ConfigError(f"{flag} {path}: is a directory, give a file name")
-    if suffixes and p.suffix.lower() not in suffixes:
-        raise ConfigError(f"{flag} {path}: give a file name ending in {' or '.join(suffixes)}")
-    existed = p.exists()
-    try:
-        with open(p, "a"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"{flag} {path}: cannot write there ({exc.strerror})") from None
-    if not existed:
-        p.unlink()
-    return p.resolve()
 
 
 def _input_overrides(args, raw: dict) -> list[str]:
@@ -150,7 +133,7 @@ def main(argv=None) -> int:
     from runtime import modes
     raw = apply_overrides(read_yaml(args.config), args.overrides)
     modes.check_flags(args)
-    score_path = check_writable(args.score) if args.score else None
+    score_path = check_writable(args.score, "--score") if args.score else None
     tmp = None if score_path else tempfile.TemporaryDirectory(prefix="fs-score-")
     score_file = score_path or Path(tmp.name) / "score.json"
     extra = modes.mode_overrides(args, raw)   # --save / --offline

@@ -30,6 +30,7 @@ from typing import Iterator
 import msgpack
 import numpy as np
 
+from core import files
 from core.errors import DataError
 from runtime import protocol as P
 from spec.messages import VideoFrame
@@ -127,19 +128,8 @@ FRAME_JSON_SCHEMA = {
 
 # ----------------------------------------------------------------------------- writing
 def check_writable(path: str | Path, flag: str) -> Path:
-    """A file the run will write at its end, checked before anything starts."""
-    p = Path(path).expanduser()
-    if p.is_dir():
-        raise RecordingError(f"{flag} {path}: is a directory, give a file name")
-    existed = p.exists()
-    try:
-        with open(p, "a"):
-            pass
-    except OSError as exc:
-        raise RecordingError(f"{flag} {path}: cannot write there ({exc.strerror})") from None
-    if not existed:
-        p.unlink()
-    return p.resolve()
+    """--save's file, checked before anything starts (core.files.check_writable, as a RecordingError)."""
+    return files.check_writable(path, flag, error=RecordingError)
 
 
 class McapRecorder:
