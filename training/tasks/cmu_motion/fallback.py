@@ -90,7 +90,7 @@ def fit_gate(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], 
         loss.backward()
         opt.step()
     gate = Gate(theta.detach().double().numpy())
-    log.info("fallback gate fitted on %s (loss %.1f mm): %s", ", ".join(CALIBRATION_ACTIONS), float(loss),
+    log.info("fallback gate fitted on %s (loss %.1f mm): %s", ", ".join(CALIBRATION_ACTIONS), float(loss.detach()),
              gate.describe())
     return gate
 
