@@ -1,6 +1,6 @@
 """Live action labels against coarse hand labels of the shared video.
 
-    python -m benchmarks.live_labels [--video PATH] [--labels benchmarks/labels/one-by-one-person-detection.yaml]
+    python -m benchmarks.live_labels [--video PATH] [--labels benchmarks/labels/shared_video_people.yaml]
                                      [--frames N] [--json out.json]
 
 Every frame goes through the real nodes in this process (pose2d = MediaPipe, regress, predictor), and
@@ -28,7 +28,7 @@ from core.config import read_yaml
 from core.errors import DataError, cli_errors
 from core.paths import REPO_ROOT, shared_root
 
-DEFAULT_LABELS = REPO_ROOT / "benchmarks" / "labels" / "one-by-one-person-detection.yaml"
+DEFAULT_LABELS = REPO_ROOT / "benchmarks" / "labels" / "shared_video_people.yaml"
 NONE = "(none)"
 
 
