@@ -160,14 +160,7 @@ class Publisher:
             self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
             return
         except zmq.Again:  # a subscriber's queue is really full: it loses this one, the others must not
-            self.slow_subscriber += 1
-        self.sock.setsockopt(_XPUB_NODROP, 0)
-        try:
-            self.sock.send_multipart(frames, flags=_NOBLOCK, copy=False)
-        except zmq.Again:
-            pass
-        finally:
-            self.sock.setsockopt(_XPUB_NODROP, 1)
+            self.send_lossy(frames)
 
     def drain_subscriptions(self) -> None:
         """XPUB queues (un)subscription notices for its owner; read them so they never pile up."""
