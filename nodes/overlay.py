@@ -41,6 +41,9 @@ class OverlayParams:
             raise ValueError("the overlay needs window: true or a record path")
 
 
+OFFLINE_BACKLOG = 256      # frames held for their pose in offline mode (~1 MB each at 768x432)
+
+
 class Overlay(Node):
     INPUTS = (Input("frames", VideoFrame, policy="latest", handler="on_frame"),
               Input("pose2d", Pose2D, handler="on_pose"),
@@ -54,7 +57,12 @@ class Overlay(Node):
         from viz.overlay import OverlaySession
         from viz.record import Mp4Writer
         p = self.params
-        self.session = OverlaySession(sync_s=p.sync_s, ghost_horizons_s=p.ghost_horizons_s, events=self.counters)
+        # offline (--offline): every frame goes into the video, so a frame waits for its own pose however
+        # long pose2d takes (capture stamps are on the video's timeline, not the clock); the backlog is
+        # bounded by the offline backpressure (pose2d's queue + socket buffers, ~100 frames)
+        sync_s, backlog = (float("inf"), OFFLINE_BACKLOG) if self.offline else (p.sync_s, 32)
+        self.session = OverlaySession(sync_s=sync_s, ghost_horizons_s=p.ghost_horizons_s, max_frames=backlog,
+                                      events=self.counters)
         self.writer = Mp4Writer(p.record, fourcc=p.fourcc) if p.record else None
         self.source = p.source_id
         self.window = p.window and _has_display()

@@ -95,8 +95,9 @@ def _clip(shared_video, path, first: int, n: int) -> None:
 def test_offline_processes_every_frame_and_records_them(shared_video, tmp_path, capsys):
     clip, rec, score = tmp_path / "clip.mp4", tmp_path / "off.mcap", tmp_path / "score.json"
     _clip(shared_video, clip, 300, 100)                     # a person walks through these frames
+    video = tmp_path / "overlay.mp4"
     rc = run_pipeline.main(["--video", str(clip), "--offline", "--save", str(rec), "--score", str(score),
-                            "--set", "nodes.gateway.bind=auto", "--quiet"])
+                            "--record", str(video), "--set", "nodes.gateway.bind=auto", "--quiet"])
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     assert "offline: 100 frames in " in cap.out and " fps (load average " in cap.out, cap.out
@@ -108,3 +109,5 @@ def test_offline_processes_every_frame_and_records_them(shared_video, tmp_path, 
     assert fc == list(range(fc[0], 100)) and fc[0] <= 10, fc
     assert ids["action"] == fc
     assert "forecasts scored" in cap.out and score.exists()
+    import cv2                                              # offline, the overlay video has every frame too
+    assert int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT)) == 100
