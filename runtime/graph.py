@@ -252,6 +252,11 @@ def resolve_binds(cfg: PipelineConfig, run_dir: str | Path) -> dict[str, str]:
     return out
 
 
+def _subscriptions_of(cfg: PipelineConfig, name: str) -> int:
+    """How many (node, topic) subscriptions the graph makes on `name`'s outputs."""
+    return sum(1 for nc in cfg.nodes.values() for up, _ in map(split_ref, nc.inputs) if up == name)
+
+
 def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str) -> dict[str, RunSpec]:
     binds = resolve_binds(cfg, run_dir)
     specs = {}
@@ -276,5 +281,6 @@ def run_specs(cfg: PipelineConfig, run_dir: str | Path, heartbeat_endpoint: str)
             max_future_s=1e12 if cfg.offline else cfg.max_future_s,
             max_sources=nc.max_sources or cls.MAX_SOURCES, source_idle_s=nc.source_idle_s,
             ready_file=str(Path(run_dir) / READY_FILE) if cls.IS_SOURCE else "",
-            ready_wait_s=cfg.supervisor.startup_timeout_s, nice=nc.nice)
+            ready_wait_s=cfg.supervisor.startup_timeout_s, nice=nc.nice,
+            subscribers=_subscriptions_of(cfg, name) if cfg.offline and cls.IS_SOURCE else 0)
     return specs

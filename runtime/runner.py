@@ -153,9 +153,14 @@ class NodeRunner:
         """A source holds its first frame until the whole graph runs: frames sent while a model
         downstream still loads would reach nobody (the first seconds of a video or a clip lost)."""
         s = self.spec
-        if self._ready or not s.ready_file or os.path.exists(s.ready_file) or \
-                time.monotonic() - self._ready_since > s.ready_wait_s:
-            self._ready = True
+        if self._ready:
+            return True
+        late = time.monotonic() - self._ready_since > s.ready_wait_s
+        if s.subscribers and self._pub is not None and not late:   # offline: every subscriber in first
+            self._pub.drain_subscriptions()
+            if self._pub.subscriptions < s.subscribers:
+                return False
+        self._ready = not s.ready_file or os.path.exists(s.ready_file) or late
         return self._ready
 
     def _loop(self) -> None:

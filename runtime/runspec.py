@@ -49,3 +49,6 @@ class RunSpec:
     # lossless flow control (PipelineConfig.offline): a full subscriber queue blocks the publisher,
     # a full inbox stops reading the socket, so a slow node slows its upstream down to the source
     offline: bool = False
+    # offline sources: the (consumer node, topic) subscriptions to see before the first frame (a frame
+    # published before a subscription reaches the socket is lost; "running" does not mean subscribed)
+    subscribers: int = 0

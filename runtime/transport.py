@@ -103,10 +103,13 @@ class Publisher:
         # Context.term() wait forever: the process never exits and is restarted as hung)
         keys = (curve.load_secret(), curve.check_clients_dir()) if curve is not None else None
         self.sock = ctx.socket(zmq.XPUB)
+        self.subscriptions = 0
         try:
             self.sock.setsockopt(zmq.LINGER, 0)
             self.sock.setsockopt(zmq.SNDHWM, sndhwm)
             self.sock.setsockopt(zmq.XPUB_NODROP, 1)
+            # every subscription notice, duplicates included: an offline source counts its subscribers
+            self.sock.setsockopt(zmq.XPUB_VERBOSE, 1)
             if keys is not None:
                 self.auth = _start_authenticator(ctx, curve)
                 self.sock.curve_publickey, self.sock.curve_secretkey = keys[0]
@@ -163,10 +166,15 @@ class Publisher:
             self.send_lossy(frames)
 
     def drain_subscriptions(self) -> None:
-        """XPUB queues (un)subscription notices for its owner; read them so they never pile up."""
+        """XPUB queues (un)subscription notices for its owner; read them so they never pile up, and
+        count the live (subscriber, topic) subscriptions (`subscriptions`)."""
         try:
             while True:
-                self.sock.recv(_NOBLOCK)
+                notice = self.sock.recv(_NOBLOCK)
+                if notice[:1] == b"\x01":
+                    self.subscriptions += 1
+                elif notice[:1] == b"\x00":
+                    self.subscriptions -= 1
         except zmq.Again:
             pass
 
