@@ -64,6 +64,19 @@ class MemoryBank(nn.Module):
         dist = dist + (1.0 - onehot @ self.short_mask) * 1e9
         return dist.min(-1).values
 
+    def novelty_ratios(self, recent: torch.Tensor, inv_scale: torch.Tensor) -> torch.Tensor:
+        """(B, n, D) recent frames -> (B, A): ``novelty`` to each class row over that row's threshold
+        (> 1: farther than the class's own training windows ever were, at its quantile).
+        No per-sample one-hot: traced and exported graphs keep a free batch size."""
+        n = recent.shape[1]
+        rows = []
+        for c in range(self.num_actions):
+            items = self.short[c, :, :n]  # (M, n, D)
+            dist = ((items[None] - recent[:, None]).abs() * inv_scale).mean((-1, -2))  # (B, M)
+            dist = dist + (1.0 - self.short_mask[c]) * 1e9
+            rows.append(dist.min(-1).values / self.novelty_threshold[c])
+        return torch.stack(rows, -1)
+
     def selection(self, probs: torch.Tensor, threshold: float, agnostic_only: bool = False,
                   recent: torch.Tensor | None = None, inv_scale: torch.Tensor | None = None) -> torch.Tensor:
         """(B, A) class probabilities -> (B, A+1) one-hot row selection.

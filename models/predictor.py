@@ -38,6 +38,8 @@ from torch import nn
 from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
 from models.bundle import BundleKind
+from models.dct_refine import DctRefiner
+from models.open_set import open_set_probs
 from models.memory_bank import BankRead, MemoryBank
 
 
@@ -65,8 +67,17 @@ class PredictorConfig:
     agnostic_only: bool = False  # always read the action-agnostic row (ablation)
     fallback_threshold: float = 0.5  # recogniser confidence below this -> agnostic bank
     novelty_fallback: bool = True  # recent motion unlike the class's bank -> agnostic bank
+    # leading pose channels the novelty distance ignores: SMPL θ's first 3 are the global orientation,
+    # and a live camera sees people at any heading, which is not what makes motion novel
+    novelty_skip: int = 0
     anchor_residual: bool = True
     recog_hidden: int = 128
+    # DCT-residual refinement (models.dct_refine): not in the paper, 0 blocks = the paper's model
+    refine_blocks: int = 0
+    refine_width: int = 128
+    # open-set recognition (models.open_set), fitted after training by training/open_set.py:
+    temperature: float = 1.0  # recogniser logits / temperature (1 = the raw softmax)
+    open_set: list[float] = field(default_factory=list)  # [w0, w1, w2] of p(other); [] = closed set
     fps: float = 25.0  # frame rate the model was trained at: observed frames must be 1/fps apart
 
     def __post_init__(self):
@@ -74,6 +85,12 @@ class PredictorConfig:
             raise ValueError(f"dt must be an even number >= 2, got {self.dt}")
         if min(self.n_obs, self.n_future) < 1:
             raise ValueError("n_obs and n_future must be >= 1")
+        if self.novelty_skip < 0:
+            raise ValueError(f"novelty_skip must be >= 0, got {self.novelty_skip}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.open_set and (len(self.open_set) != 3 or self.action_input != "bank"):
+            raise ValueError("open_set needs 3 weights [w0, w1, w2] and action_input: bank")
 
 
 @dataclass
@@ -139,6 +156,8 @@ class MotionPredictor(nn.Module):
         self.pose = _Stream(d, lat, pred_extra, dec_extra)
         self.beta = _Stream(cfg.beta_dim, cfg.beta_latent, 0, 0) if cfg.beta_dim else None
         self.pi = _Stream(cfg.pi_dim, cfg.pi_latent, 0, 0) if cfg.pi_dim else None
+        self.refiner = (DctRefiner(pose_dim=d, n_obs=cfg.n_obs, n_future=cfg.n_future, width=cfg.refine_width,
+                                   blocks=cfg.refine_blocks) if cfg.refine_blocks else None)
 
     # ------------------------------------------------------------------ helpers
     def normalize(self, theta: torch.Tensor) -> torch.Tensor:
@@ -147,15 +166,36 @@ class MotionPredictor(nn.Module):
     def denormalize(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.pose_std + self.pose_mean
 
+    def novelty_scale(self) -> torch.Tensor:
+        """(D,) weights of the bank novelty distance: 1 / data std, 0 on the ``novelty_skip`` channels."""
+        keep = (torch.arange(self.cfg.pose_dim, device=self.pose_std.device) >= self.cfg.novelty_skip)
+        return keep.to(self.pose_std.dtype) / self.pose_std
+
     def action_selection(self, theta_obs: torch.Tensor, action_probs: torch.Tensor | None):
-        """-> recogniser logits (B, A), the probabilities used, and the (B, A+1) bank selection."""
-        x = self.normalize(theta_obs)
-        logits = self.recognizer(x)
-        probs = logits.softmax(-1) if action_probs is None else action_probs
-        recent = theta_obs[:, -self.cfg.dt:] if self.cfg.novelty_fallback else None  # (B, <=Δt, D)
-        sel = self.bank.selection(probs, self.cfg.fallback_threshold, self.cfg.agnostic_only, recent,
-                                  1.0 / self.pose_std)
+        """-> recogniser logits (B, A), the probabilities used and the (B, A+1) bank selection.
+
+        The probabilities are (B, A), or (B, A+1) with ``other`` last for an open-set model
+        (``open_set`` weights set, models.open_set) when no ``action_probs`` override is given;
+        ``other`` selects the action-agnostic row."""
+        cfg = self.cfg
+        logits = self.recognizer(self.normalize(theta_obs))
+        if action_probs is None and cfg.open_set:
+            probs = self.open_set_probs(logits, theta_obs)  # (B, A+1)
+            a = cfg.num_actions
+            has_bank = torch.cat([self.bank.short_mask[:a].sum(1) > 0, probs.new_ones(1, dtype=torch.bool)])  # (A+1,)
+            idx = probs.argmax(-1)
+            idx = torch.where(has_bank[idx], idx, torch.full_like(idx, a))
+            return logits, probs, nn.functional.one_hot(idx, a + 1).to(probs.dtype)
+        probs = (logits / cfg.temperature).softmax(-1) if action_probs is None else action_probs
+        recent = theta_obs[:, -cfg.dt:] if cfg.novelty_fallback else None  # (B, <=Δt, D)
+        sel = self.bank.selection(probs, cfg.fallback_threshold, cfg.agnostic_only, recent, self.novelty_scale())
         return logits, probs, sel
+
+    def open_set_probs(self, logits: torch.Tensor, theta_obs: torch.Tensor) -> torch.Tensor:
+        """(B, A) logits and the observed window -> (B, A+1) open-set probabilities (models.open_set).
+        The novelty ratio: the recent frames' distance to the nearest class's bank over its threshold."""
+        ratio = self.bank.novelty_ratios(theta_obs[:, -self.cfg.dt:], self.novelty_scale()).min(-1).values  # (B,)
+        return open_set_probs(logits, self.cfg.temperature, ratio, self.cfg.open_set)
 
     def memories(self, sel: torch.Tensor, reads: nn.ModuleList, where: str,
                  bank_kv: dict | None = None) -> list[tuple[torch.Tensor, ...]]:
@@ -266,7 +306,8 @@ class MotionPredictor(nn.Module):
         ``action_probs`` overrides the recogniser (ground-truth labels, degraded-recognition
         ablation); otherwise the recogniser's softmax picks the bank. ``bank_kv``: the bank's
         projected keys/values kept by a serving wrapper (``project_bank``).
-        Returns theta (B, T_f, D), latent (B, T_f, L), logits (B, A), selection (B, A+1)
+        Returns theta (B, T_f, D), latent (B, T_f, L), logits (B, A), probs (B, A) or (B, A+1)
+        (open set: ``other`` last), selection (B, A+1)
         [, beta (B, T_f, Db), pi (B, T_f, Dp)].
         """
         logits, probs, sel = self.action_selection(theta_obs, action_probs)
@@ -279,7 +320,9 @@ class MotionPredictor(nn.Module):
             out = x[:, -1:] + dec[:, t_o:] - dec[:, t_o - 1:t_o]
         else:
             out = dec[:, t_o:]
-        res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "selection": sel}
+        if self.refiner is not None:
+            out = self.refiner(x, out)  # (B, T_f, D) normalised
+        res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
         if self.beta is not None and beta_obs is not None:
             res["beta"] = self._rollout_plain(self.beta, beta_obs)
         if self.pi is not None and pi_obs is not None:
@@ -315,7 +358,7 @@ class MotionPredictor(nn.Module):
         self.eval()
         out = self(th, be, pi)
         self.train(was)
-        probs = out["logits"].softmax(-1)
+        probs = out["probs"]  # (B, A), or (B, A+1) with "other" last (open set)
         res = {"theta": out["theta"], "action": probs.argmax(-1), "action_probs": probs,
                "bank_row": out["selection"].argmax(-1)}
         for k in ("beta", "pi"):

@@ -41,7 +41,7 @@ class Action(Node):
         bundle = load_bundle(bundle_path(p.weights), kind="motion_predictor")   # checks the folder first
         from models.streaming.predictor import RecognitionEngine
         self.engine = RecognitionEngine(bundle, prepare=backend_prepare(p.backend, p.num_threads))
-        self.labels = list(bundle.serving.labels)
+        self.labels = self.engine.labels                 # + "other" for an open-set bundle
         self.streams = {}
 
     def release(self, source_id: str) -> None:

@@ -58,26 +58,27 @@ class ServedPredictor(nn.Module):
     def forward(self, theta_obs: torch.Tensor):                     # (B, T_o, D)
         kv = {n: (getattr(self, f"{n}_keys"), getattr(self, f"{n}_values")) for n in self.bank_names}
         out = self.model(theta_obs, bank_kv=kv)
-        return out["theta"], out["logits"].softmax(-1), out["selection"]
+        return out["theta"], out["probs"], out["selection"]
 
 
 class ServedRecognizer(nn.Module):
-    """The predictor's recognition network alone (recognition-only graphs): (B, T_o, D) -> probs (B, A)."""
+    """The predictor's recognition alone (recognition-only graphs): (B, T_o, D) -> probs (B, A), or
+    (B, A+1) with ``other`` last for an open-set bundle (which needs the bank's novelty test too)."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model.eval()
 
     def forward(self, theta_obs: torch.Tensor):
-        return self.model.recognizer(self.model.normalize(theta_obs)).softmax(-1)
+        return self.model.action_selection(theta_obs, None)[1]
 
 
 @dataclasses.dataclass
 class MotionPrediction:
     times: np.ndarray                 # (T_f,) float64 absolute times of the forecast frames
     theta: np.ndarray                 # (T_f, D) float32 forecast pose vectors
-    probs: np.ndarray                 # (A,) float32 recogniser probabilities (the bank choice)
-    labels: list[str]                 # (A,) class names
+    probs: np.ndarray                 # (A,) or (A+1,) float32 recogniser probabilities (the bank choice)
+    labels: list[str]                 # (A,) class names, + "other" last for an open-set bundle
     agnostic: bool                    # the action-agnostic bank was read (unsure or novel motion)
     joints: np.ndarray | None = None  # (T_f, 24, 3) float32 metres (smpl_theta only)
 
@@ -119,6 +120,7 @@ class PredictorEngine:
             raise CheckpointError(f"{bundle.path / 'bundle.yaml'}: serving.representation is "
                                   f"{s.representation}, this stream needs {need}")
         self.serving, self.dim = s, bundle.config.pose_dim
+        self.labels = output_labels(bundle)
         self.served = ServedPredictor(bundle.model)
         example = (torch.zeros(1, s.window, self.dim),)
         self._fn, self.device = prepare(self.served, example)
@@ -181,8 +183,14 @@ class PredictorSession:
         e, s = self.engine, self.engine.serving
         joints = e.fk(theta) if e.fk is not None else None
         return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta, probs=probs,
-                                labels=list(s.labels), agnostic=int(sel.argmax()) == len(s.labels),
+                                labels=e.labels, agnostic=int(sel.argmax()) == len(s.labels),
                                 joints=joints)
+
+
+def output_labels(bundle) -> list[str]:
+    """The names of a bundle's published probabilities: its classes, + ``other`` when open-set."""
+    from models.open_set import OTHER
+    return list(bundle.serving.labels) + ([OTHER] if bundle.config.open_set else [])
 
 
 def _smpl_fk() -> Callable[[np.ndarray], np.ndarray]:
@@ -197,6 +205,7 @@ class RecognitionEngine:
 
     def __init__(self, bundle, *, prepare: Prepare = eager_cpu):
         self.serving, self.dim = bundle.serving, bundle.config.pose_dim
+        self.labels = output_labels(bundle)
         self._fn, self.device = prepare(ServedRecognizer(bundle.model),
                                         (torch.zeros(1, self.serving.window, self.dim),))
 

@@ -138,7 +138,7 @@ def test_shipped_bundles_run_in_the_nodes():
             got[topic].append(m)
     assert all(got.values()), {k: len(v) for k, v in got.items()}
     last = got["forecast"][-1]
-    assert np.isfinite(last.theta).all() and last.action.split(" ")[0] in ACTIONS
+    assert np.isfinite(last.theta).all() and last.action in ACTIONS + ["other"]    # the live model is open-set
 
 
 def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):

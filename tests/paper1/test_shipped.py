@@ -23,7 +23,10 @@ def test_shipped_predictor(name, dim):
     obs = np.zeros((10, dim), np.float32) + model.pose_mean.numpy()
     out = model.forecast(obs)
     assert out["theta"].shape == (25, dim) and np.isfinite(out["theta"]).all()
-    assert out["action_probs"].shape == (len(model.cfg.action_names),)
+    # the live model is open-set: its classes and "other" last (models/open_set.py)
+    extra = 1 if model.cfg.open_set else 0
+    assert out["action_probs"].shape == (len(model.cfg.action_names) + extra,)
+    assert bool(model.cfg.open_set) == (name == "predictor_smpl")
     if name != "predictor_smpl":  # export is proven once on the live model (it is the slow part)
         return
     ep = torch.export.export(model, (torch.as_tensor(obs)[None],))

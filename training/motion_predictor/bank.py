@@ -146,7 +146,7 @@ def set_novelty_thresholds(model, theta: torch.Tensor, action: torch.Tensor, qua
                 out.append(float(bank.novelty_threshold[c]))
                 continue
             onehot = torch.nn.functional.one_hot(torch.full((win.shape[0],), c), bank.num_actions + 1).float()
-            d = torch.cat([bank.novelty(win[s:s + 512], onehot[s:s + 512], 1.0 / model.pose_std)
+            d = torch.cat([bank.novelty(win[s:s + 512], onehot[s:s + 512], model.novelty_scale())
                            for s in range(0, win.shape[0], 512)])
             bank.novelty_threshold[c] = torch.quantile(d, quantile)
             out.append(float(bank.novelty_threshold[c]))

@@ -147,6 +147,8 @@ class PredictorTrainer(Trainer):
             p.requires_grad_(False)
         mods = {"recognizer": [m.recognizer], "phi": [self.phi] if self.phi else [],
                 "ae": [m.pose.enc, m.pose.dec, m.dec_reads], "e2e": [m.pose, m.pred_reads, m.dec_reads]}[stage]
+        if stage == "e2e" and m.refiner is not None:
+            mods.append(m.refiner)
         if stage == "e2e":
             mods += [s for s in (m.beta, m.pi) if s is not None]
         params = [p for mod in mods for p in mod.parameters()]

@@ -34,6 +34,7 @@ from core.config import to_dict
 from core.errors import DataError
 from core.paths import REPO_ROOT, require_shared
 from models.charpose import ForecasterConfig, primitive_feature
+from models.primitive_names import primitive_names
 from models.streaming import steps as steps_lib
 from training.tasks.charposes.camera import virtual_camera
 from training.tasks.charposes.config import DataConfig, ProxyConfig
@@ -135,7 +136,7 @@ def build_proxy(data: DataConfig, model: ForecasterConfig) -> CharPoseData:
     kw = dict(history=model.history, horizon=model.horizon, K=K, R=R, t=t)
     db = np.concatenate([s["ub"][::p.critic_stride] for s in train]).astype(np.float32)
     return CharPoseData(train=make_windows(tr, **kw), test=make_windows(te, **kw), critic_db=db,
-                        action_names=[f"primitive_{k:02d}" for k in range(p.num_primitives)],
+                        action_names=primitive_names(mu, sd, km.cluster_centers_),
                         train_seqs=[s.name for s in tr], test_seqs=[s.name for s in te],
                         critic_seqs=[s["name"] for s in train],
                         train_step_poses=np.concatenate([s.poses3d for s in tr]),

@@ -71,11 +71,13 @@ def build_cmu_predictor(ctx: MethodContext):
         raise CheckpointError(f"{path}: predictor for pose vectors of {model.cfg.pose_dim} numbers; "
                               f"task cmu needs the 78-number CMU exp-map model")
     opts = dict(ctx.options)
-    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride"}
+    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride", "closed_set"}
     if unknown:
         raise ConfigError(f"method_options: unknown option(s) {sorted(unknown)} for cmu/predictor")
     if opts.get("agnostic"):
         model.cfg = dataclasses.replace(model.cfg, agnostic_only=True)
+    if opts.get("closed_set"):  # an open-set bundle as it was before training.open_set fitted it
+        model.cfg = dataclasses.replace(model.cfg, open_set=[], temperature=1.0)
     rng = np.random.default_rng(int(opts.get("seed", 0)))
     names = list(model.cfg.action_names)
 

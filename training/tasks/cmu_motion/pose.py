@@ -61,28 +61,37 @@ def predicted_edges() -> list[tuple[int, int]]:
     return edges
 
 
-def load_cmu_pose(split: str, actions, root=None, downsample: int = 2):
+def load_cmu_pose(split: str, actions, root=None, downsample: int = 2, phases: int = 1):
     """{class: [((T_i, 78) pose vectors, (T_i, 25, 3) mm joints)]} at 25 fps, whole files.
 
     Joints come from FK on the 50 fps frames before downsampling, as in the protocol loader.
+    ``phases`` > 1 also keeps the sequences that start at the 2nd.. 50 fps frame (the benchmark
+    keeps only the first): real frames, same speed, twice the windows -- augmentation without
+    interpolating rotations.
     """
+    if not 1 <= phases <= downsample:
+        raise DataError(f"data.options.phases must be 1..{downsample}, got {phases}")
     out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for i, (action, files) in enumerate(cmu_files(root, split, actions).items()):
         for f in files:
             seq = load_cmu_expmap(f)
-            joints = cmu_expmap_to_joints(seq.expmap)[::downsample][:, PREDICTED]  # (T', 25, 3)
-            pose = rows_to_pose(seq.frames()[::downsample])  # (T', 78)
-            out.setdefault(i, []).append((pose.astype(np.float32), joints.astype(np.float32)))
+            joints = cmu_expmap_to_joints(seq.expmap)[:, PREDICTED]  # (T, 25, 3) at 50 fps
+            rows = seq.frames()
+            for ph in range(phases):
+                pose = rows_to_pose(rows[ph::downsample])  # (T', 78)
+                out.setdefault(i, []).append((pose.astype(np.float32), joints[ph::downsample].astype(np.float32)))
     return out
 
 
 def cmu_expmap_data(options: dict, n_obs: int, n_future: int, split: str) -> PoseData:
-    """Options: ``actions`` (default the five with full train+test data), ``root``, ``stride``."""
+    """Options: ``actions`` (default the five with full train+test data), ``root``, ``stride``,
+    ``phases`` (1 = the benchmark's frames; 2 = also the odd 50 fps frames, training only)."""
     actions = list(options.get("actions", CMU_TRAIN_ACTIONS))
     root, stride = options.get("root"), int(options.get("stride", 1))
+    phases = int(options.get("phases", 1)) if split == "train" else 1
     if not actions:
         raise DataError("data.options.actions: empty action list")
-    per_class = load_cmu_pose(split, actions, root)
+    per_class = load_cmu_pose(split, actions, root, phases=phases)
     w = n_obs + n_future
     poses, joints, labels = [], [], []
     for c, items in per_class.items():
