@@ -47,8 +47,10 @@ def test_predictor_smpl_on_the_retargeted_running_file(cmu_root):
     from training.tasks.cmu_smpl.evaluate import evaluate_smpl
     res = evaluate_smpl(WEIGHTS_DIR / "predictor_smpl", None, actions=["running"])
     assert res["predictor"]["windows"] == {"running": 47}
+    # open-set since issue 11 (docs/results/open_set.md): most running windows read the agnostic bank;
+    # closed set it was 11.344 / 20.268 / 32.401 / 36.139 / 40.52 / 45.929
     np.testing.assert_allclose(res["predictor"]["per_action"]["running"],
-                               [11.344, 20.268, 32.401, 36.139, 40.52, 45.929], atol=0.05)
+                               [16.416, 30.526, 52.8, 61.986, 75.344, 82.412], atol=0.05)
     np.testing.assert_allclose(res["zero_velocity"]["per_action"]["running"],
                                [22.801, 44.148, 82.816, 99.563, 127.057, 159.646], atol=0.05)
 
