@@ -191,11 +191,13 @@ class MotionPredictor(nn.Module):
         sel = self.bank.selection(probs, cfg.fallback_threshold, cfg.agnostic_only, recent, self.novelty_scale())
         return logits, probs, sel
 
+    def novelty_ratio(self, theta_obs: torch.Tensor) -> torch.Tensor:
+        """(B, T_o, D) -> (B,): the recent frames' distance to the nearest class's bank over its threshold."""
+        return self.bank.novelty_ratios(theta_obs[:, -self.cfg.dt:], self.novelty_scale()).min(-1).values
+
     def open_set_probs(self, logits: torch.Tensor, theta_obs: torch.Tensor) -> torch.Tensor:
-        """(B, A) logits and the observed window -> (B, A+1) open-set probabilities (models.open_set).
-        The novelty ratio: the recent frames' distance to the nearest class's bank over its threshold."""
-        ratio = self.bank.novelty_ratios(theta_obs[:, -self.cfg.dt:], self.novelty_scale()).min(-1).values  # (B,)
-        return open_set_probs(logits, self.cfg.temperature, ratio, self.cfg.open_set)
+        """(B, A) logits and the observed window -> (B, A+1) open-set probabilities (models.open_set)."""
+        return open_set_probs(logits, self.cfg.temperature, self.novelty_ratio(theta_obs), self.cfg.open_set)
 
     def memories(self, sel: torch.Tensor, reads: nn.ModuleList, where: str,
                  bank_kv: dict | None = None) -> list[tuple[torch.Tensor, ...]]:

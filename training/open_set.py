@@ -51,12 +51,12 @@ def windows(bundle, actions, split: str, stride: int) -> tuple[torch.Tensor, tor
 
 @torch.no_grad()
 def features(model, theta: torch.Tensor, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
-    """-> recogniser logits (N, A) and novelty ratio (N,) (models.predictor.MotionPredictor.open_set_probs)."""
+    """-> recogniser logits (N, A) and novelty ratio (N,): the inputs of MotionPredictor.open_set_probs."""
     logits, ratio = [], []
     for i in range(0, theta.shape[0], batch):
         x = theta[i:i + batch]
         logits.append(model.recognizer(model.normalize(x)))
-        ratio.append(model.bank.novelty_ratios(x[:, -model.cfg.dt:], model.novelty_scale()).min(-1).values)
+        ratio.append(model.novelty_ratio(x))
     return torch.cat(logits), torch.cat(ratio)
 
 

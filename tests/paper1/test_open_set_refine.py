@@ -27,7 +27,7 @@ def test_logistic_fit_recovers_a_known_boundary():
     x = torch.randn(4000, 1, generator=g) * 2
     y = (torch.rand(4000, generator=g) < torch.sigmoid(1.0 + 3.0 * x[:, 0])).long()
     w = fit_logistic(x, y, l2=0.0)
-    assert abs(w[2 - 1] - 3.0) < 0.4 and abs(w[0] - 1.0) < 0.4
+    assert abs(w[1] - 3.0) < 0.4 and abs(w[0] - 1.0) < 0.4
 
 
 def test_auroc_and_ece_on_known_answers():
