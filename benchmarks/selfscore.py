@@ -7,6 +7,9 @@ score is reproducible and every frame counts. `--input` says what the regress no
     theta      the true θ straight into the predictor (perception and IK removed)
 
     .venv/bin/python -m benchmarks.selfscore --input mediapipe --input landmarks --input theta
+    .venv/bin/python -m benchmarks.selfscore --input theta --weights weights/predictor_smpl --weights weights/predictor_smpl_improved
+
+``--weights`` (repeatable) scores each predictor bundle on the same frames (default: the node's).
 """
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ def _landmarks(clip, i: int, frame_id: int, ts: float):
                   scores=np.ones(n, np.float32), world=world.astype(np.float32), image_size=clip.size)
 
 
-def score_clip(clip, what: str = "mediapipe", *, frames: int = 0, regress_params: dict | None = None) -> dict:
+def score_clip(clip, what: str = "mediapipe", *, frames: int = 0, regress_params: dict | None = None,
+               weights: str | None = None) -> dict:
     """Run capture truth -> pose2d -> regress -> predictor -> scorer on the clip; the scorer's report."""
     from nodes.pose2d import Pose2DNode
     from nodes.predictor import Predictor
@@ -49,7 +53,8 @@ def score_clip(clip, what: str = "mediapipe", *, frames: int = 0, regress_params
     from nodes.scorer import Scorer
     from spec.messages import BodyParams, Pose2D, PoseTruth, VideoFrame
     pose2d, regress = Pose2DNode("pose2d"), Regress("regress", regress_params or {})
-    predictor, scorer = Predictor("predictor", {"backend": {"verify_export": False}}), Scorer("scorer", {"source": f"offline, {what}"})
+    params = {"backend": {"verify_export": False}, **({"weights": weights} if weights else {})}
+    predictor, scorer = Predictor("predictor", params), Scorer("scorer", {"source": f"offline, {what}"})
     for n in (pose2d, regress, predictor, scorer):
         n.setup()
     t0 = time.time() - 3600.0                   # in the past: nothing here is "from the future"
@@ -91,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=0, help="first N frames only (0 = the whole clip)")
     ap.add_argument("--regress", action="append", default=[], metavar="KEY=VALUE",
                     help="a regress node param, e.g. refine_iters=0 or world_filter.enabled=false (repeatable)")
+    ap.add_argument("--weights", action="append", help="a predictor bundle (repeatable; default: the node's)")
     ap.add_argument("--json", help="write the reports here")
     args = ap.parse_args(argv)
     from core.config import apply_overrides
@@ -98,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     from render.clip import ClipSpec, load_or_build
     clip = load_or_build(ClipSpec())
     out = {}
-    for what in args.input or ["mediapipe"]:
-        r = out[what] = score_clip(clip, what, frames=args.frames, regress_params=params)
-        print(f"{what}: {r['frames_scored']} forecasts scored, detected {100 * r['detected_fraction']:.1f} %")
+    runs = [(what, w) for what in args.input or ["mediapipe"] for w in args.weights or [None]]
+    for what, w in runs:
+        key = what if not args.weights or len(args.weights) == 1 else f"{what} {w}"
+        r = out[key] = score_clip(clip, what, frames=args.frames, regress_params=params, weights=w)
+        print(f"{key}: {r['frames_scored']} forecasts scored, detected {100 * r['detected_fraction']:.1f} %")
         for m in ("forecast", "zero_velocity", "constant_velocity"):
             print(f"  {m:<18} mm " + " ".join(f"{v:6.1f}" for v in r[f"{m}_mm"]) + "   uncorrected " +
                   " ".join(f"{v:6.1f}" for v in r["uncorrected"][f"{m}_mm"]))

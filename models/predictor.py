@@ -37,6 +37,7 @@ from torch import nn
 
 from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
+from models.baseline_gate import apply_gate, check_gate
 from models.bundle import BundleKind
 from models.dct_refine import DctRefiner
 from models.open_set import open_set_probs
@@ -78,6 +79,8 @@ class PredictorConfig:
     # open-set recognition (models.open_set), fitted after training by training/open_set.py:
     temperature: float = 1.0  # recogniser logits / temperature (1 = the raw softmax)
     open_set: list[float] = field(default_factory=list)  # [w0, w1, w2] of p(other); [] = closed set
+    # mix with constant / zero velocity (models.baseline_gate), fitted by training/fit_gate.py:
+    gate: list[list[list[float]]] = field(default_factory=list)  # (T_f, 3, 2|3); [] = the model alone
     fps: float = 25.0  # frame rate the model was trained at: observed frames must be 1/fps apart
 
     def __post_init__(self):
@@ -91,6 +94,7 @@ class PredictorConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.open_set and (len(self.open_set) != 3 or self.action_input != "bank"):
             raise ValueError("open_set needs 3 weights [w0, w1, w2] and action_input: bank")
+        check_gate(self.gate, self.n_future, bool(self.open_set))
 
 
 @dataclass
@@ -307,10 +311,9 @@ class MotionPredictor(nn.Module):
 
         ``action_probs`` overrides the recogniser (ground-truth labels, degraded-recognition
         ablation); otherwise the recogniser's softmax picks the bank. ``bank_kv``: the bank's
-        projected keys/values kept by a serving wrapper (``project_bank``).
-        Returns theta (B, T_f, D), latent (B, T_f, L), logits (B, A), probs (B, A) or (B, A+1)
-        (open set: ``other`` last), selection (B, A+1)
-        [, beta (B, T_f, Db), pi (B, T_f, Dp)].
+        projected keys/values kept by a serving wrapper (``project_bank``). Returns theta (B, T_f, D)
+        (refined and gated when configured), latent (B, T_f, L), logits (B, A), probs (B, A) or
+        (B, A+1) (open set: ``other`` last), selection (B, A+1) [, beta (B, T_f, Db), pi (B, T_f, Dp)].
         """
         logits, probs, sel = self.action_selection(theta_obs, action_probs)
         x = self.normalize(theta_obs)
@@ -324,6 +327,9 @@ class MotionPredictor(nn.Module):
             out = dec[:, t_o:]
         if self.refiner is not None:
             out = self.refiner(x, out)  # (B, T_f, D) normalised
+        if self.cfg.gate:  # (T_f, 3, 2|3); the last column reads p(other)
+            gate = torch.as_tensor(self.cfg.gate, dtype=out.dtype, device=out.device)
+            out = apply_gate(gate, x, out, self.open_set_probs(logits, theta_obs)[:, -1] if gate.shape[-1] == 3 else None)
         res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
         if self.beta is not None and beta_obs is not None:
             res["beta"] = self._rollout_plain(self.beta, beta_obs)

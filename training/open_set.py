@@ -33,20 +33,25 @@ TEST_KNOWN = ("basketball", "jumping", "running", "soccer", "walking")
 TEST_UNKNOWN = ("washwindow",)
 
 
-def windows(bundle, actions, split: str, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Observed windows (N, T_o, D) of `actions` through the bundle's data adapter, and their
-    folder index (N,)."""
+def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, what: str = "open-set fitting"):
+    """PoseData of `actions` (CMU folders; ``action`` = index into `actions`) through the bundle's
+    data adapter and options, windows of n_obs + `n_future` frames."""
     from training.tasks.pose_data import load_pose_data
     data_cfg = (bundle.training.get("config") or {}).get("data") or {}
     adapter = data_cfg.get("adapter")
     if adapter not in ("cmu_expmap", "cmu_smpl"):
-        raise ConfigError(f"{bundle.path}: open-set fitting needs CMU motion (data adapter cmu_expmap or "
+        raise ConfigError(f"{bundle.path}: {what} needs CMU motion (data adapter cmu_expmap or "
                           f"cmu_smpl), this bundle was trained with {adapter!r}")
     opts = {k: v for k, v in (data_cfg.get("options") or {}).items() if k not in ("actions", "phases")}
     opts.update(actions=list(actions), stride=stride)
-    cfg = bundle.config
-    data = load_pose_data(adapter, opts, cfg.n_obs, 0, split)
-    return data.theta[:, :cfg.n_obs].float(), data.action
+    return load_pose_data(adapter, opts, bundle.config.n_obs, n_future, split)
+
+
+def windows(bundle, actions, split: str, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Observed windows (N, T_o, D) of `actions` through the bundle's data adapter, and their
+    folder index (N,)."""
+    data = held_out_data(bundle, actions, split, stride)
+    return data.theta[:, :bundle.config.n_obs].float(), data.action
 
 
 @torch.no_grad()
@@ -165,6 +170,15 @@ def score(bundle, temperature: float, weights: list[float], *, stride: int = 1) 
     }
 
 
+def write_back(bundle, out: str | None, key: str, record: dict) -> Path:
+    """Re-export `bundle` (same weights, its model config as set now) to `out` (default: in place),
+    with `record` as ``training.<key>`` and the card's notes kept."""
+    from models.bundle import card_notes, export_bundle
+    training = {**bundle.training, key: record}
+    return export_bundle(out or bundle.path, kind="motion_predictor", model=bundle.model,
+                         serving=bundle.serving, training=training, notes=card_notes(bundle.path))
+
+
 @cli_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.open_set", description=__doc__.split("\n")[0])
@@ -176,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="leading pose channels the novelty distance ignores (SMPL θ: 3, the heading); "
                          "when it changes, the novelty thresholds are recomputed on the training data")
     args = ap.parse_args(argv)
-    from models.bundle import card_notes, export_bundle, load_bundle
+    from models.bundle import load_bundle
     if args.report:
         check_writable(args.report, "--report", (".json",))
     bundle = load_bundle(args.bundle, kind="motion_predictor")
@@ -192,13 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     result["bundle"] = str(args.bundle)
     cfg = bundle.model.cfg
     cfg.temperature, cfg.open_set = result["temperature"], result["open_set"]
-    training = dict(bundle.training)
     command = "python -m training.open_set --bundle " + str(args.bundle) + (
         f" --novelty-skip {args.novelty_skip}" if args.novelty_skip is not None else "")
-    training["open_set_fit"] = {"command": command,
-                                "held_out": result["held_out"], "test": result["test"]}
-    out = export_bundle(args.out or bundle.path, kind="motion_predictor", model=bundle.model,
-                        serving=bundle.serving, training=training, notes=card_notes(bundle.path))
+    out = write_back(bundle, args.out, "open_set_fit",
+                     {"command": command, "held_out": result["held_out"], "test": result["test"]})
     text = json.dumps(result, indent=2)
     if args.report:
         Path(args.report).write_text(text + "\n")

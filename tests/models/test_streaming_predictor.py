@@ -110,8 +110,9 @@ def test_a_bundle_of_another_representation_is_refused(tmp_path):
         PredictorEngine(penn, need="smpl_theta")
 
 
-def test_shipped_predictor_smpl_on_the_demo_stream(bodies):
-    b = load_bundle(WEIGHTS_DIR / "predictor_smpl", kind="motion_predictor")
+@pytest.mark.parametrize("name", ["predictor_smpl", "predictor_smpl_improved"])
+def test_shipped_predictor_smpl_on_the_demo_stream(bodies, name):
+    b = load_bundle(WEIGHTS_DIR / name, kind="motion_predictor")
     s = PredictorEngine(b, need="smpl_theta").session()
     for t, th in bodies:
         p = s.push(t, th)

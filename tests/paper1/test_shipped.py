@@ -11,7 +11,7 @@ from models.bundle import load_bundle
 ACK = "The data used in this project was obtained from mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."
 
 
-@pytest.mark.parametrize("name,dim", [("predictor_smpl", 72), ("predictor_cmu", 78)])
+@pytest.mark.parametrize("name,dim", [("predictor_smpl", 72), ("predictor_smpl_improved", 72), ("predictor_cmu", 78)])
 def test_shipped_predictor(name, dim):
     d = WEIGHTS_DIR / name
     # tracked in git: a missing file is a broken checkout, not a reason to skip
@@ -23,11 +23,13 @@ def test_shipped_predictor(name, dim):
     obs = np.zeros((10, dim), np.float32) + model.pose_mean.numpy()
     out = model.forecast(obs)
     assert out["theta"].shape == (25, dim) and np.isfinite(out["theta"]).all()
-    # the live model is open-set: its classes and "other" last (models/open_set.py)
+    # the live models are open-set: their classes and "other" last (models/open_set.py)
     extra = 1 if model.cfg.open_set else 0
     assert out["action_probs"].shape == (len(model.cfg.action_names) + extra,)
-    assert bool(model.cfg.open_set) == (name == "predictor_smpl")
-    if name != "predictor_smpl":  # export is proven once on the live model (it is the slow part)
+    assert bool(model.cfg.open_set) == name.startswith("predictor_smpl")
+    # the live default carries its baseline gate (models/baseline_gate.py), reading r only
+    assert len(model.cfg.gate) == (25 if name == "predictor_smpl_improved" else 0)
+    if name != "predictor_smpl_improved":  # export is proven once on the live default (the slow part)
         return
     ep = torch.export.export(model, (torch.as_tensor(obs)[None],))
     torch.testing.assert_close(ep.module()(torch.as_tensor(obs)[None])["theta"][0], torch.as_tensor(out["theta"]))

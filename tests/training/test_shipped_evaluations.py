@@ -38,6 +38,12 @@ def test_predictor_penn_on_the_validation_clips(penn_root):
     res = _run(**base)
     assert sum(res.windows.values()) == 439
     np.testing.assert_allclose(res.average, [99.5, 89.7, 74.6, 59.6, 49.0], atol=0.3)
+    improved = dict(base, checkpoint=str(WEIGHTS_DIR / "predictor_penn_improved"))
+    np.testing.assert_allclose(_run(**improved).average, [99.59, 94.22, 82.51, 64.77, 55.8], atol=0.3)
+    # test-time flip (the improved recipe, docs/results/improved.md): the mirrored window's forecast
+    # mirrored back, averaged in
+    flip = _run(**improved, method_options={"flip_average": True})
+    np.testing.assert_allclose(flip.average, [99.62, 94.45, 83.69, 65.88, 56.65], atol=0.3)
     oracle = _run(**base, method_options={"oracle_action": True})      # the bank of the true class
     np.testing.assert_allclose(oracle.average, [99.5, 91.1, 77.0, 63.1, 52.4], atol=0.3)
 
@@ -53,6 +59,21 @@ def test_predictor_smpl_on_the_retargeted_running_file(cmu_root):
                                [16.416, 30.526, 52.8, 61.986, 75.344, 82.412], atol=0.05)
     np.testing.assert_allclose(res["zero_velocity"]["per_action"]["running"],
                                [22.801, 44.148, 82.816, 99.563, 127.057, 159.646], atol=0.05)
+
+
+@pytest.mark.slow
+def test_the_live_default_on_the_retargeted_running_file(cmu_root):
+    """weights/predictor_smpl_improved (refined, open set, baseline gate): its figures in
+    docs/results/improved/smpl/, with the gate and without it, and joint constant velocity."""
+    from training.tasks.cmu_smpl.evaluate import beats_baselines, evaluate_smpl
+    res = evaluate_smpl(WEIGHTS_DIR / "predictor_smpl_improved", None, actions=["running"])
+    np.testing.assert_allclose(res["predictor"]["per_action"]["running"],
+                               [7.005, 13.21, 29.845, 38.062, 31.15, 34.333], atol=0.05)
+    np.testing.assert_allclose(res["predictor_ungated"]["per_action"]["running"],
+                               [8.701, 13.16, 20.707, 22.945, 27.526, 33.444], atol=0.05)
+    np.testing.assert_allclose(res["constant_velocity"]["per_action"]["running"],
+                               [8.788, 23.279, 67.829, 95.503, 157.14, 343.09], atol=0.05)
+    assert beats_baselines(res) == (6, 6)
 
 
 @pytest.mark.slow

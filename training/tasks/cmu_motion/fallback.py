@@ -17,6 +17,8 @@ Fitted on CALIBRATION_ACTIONS only: the training-split files the shipped model w
 (`train/basketball_signal`, `train/directing_traffic`: unseen actions; `train/walking_extra`: a known
 action, unseen trials), never the test split; each action weighted equally; the loss is the protocol's
 metric (mean joint distance, mm). Not in either paper: an ablation row beside the paper-faithful model.
+The same mixture, in the model's pose space and stored in a bundle, is models.baseline_gate (the live
+model's); this one mixes joints, which only an evaluation has.
 """
 from __future__ import annotations
 
@@ -26,13 +28,13 @@ import logging
 import numpy as np
 import torch
 
+from models.baseline_gate import gate_weights, mix
 from training.data.cmu import build_cmu_windows, iter_batches
 from training.eval.baselines import constant_velocity, zero_velocity
 
 log = logging.getLogger("foresight.evaluate")
 
 CALIBRATION_ACTIONS = ("basketball_signal", "directing_traffic", "walking_extra")
-EXPERTS = ("model", "constant_velocity", "zero_velocity")
 
 
 def novelty(model: np.ndarray, cv: np.ndarray, zv: np.ndarray) -> np.ndarray:
@@ -49,14 +51,12 @@ class Gate:
 
     def weights(self, r: np.ndarray) -> np.ndarray:
         """(N,) -> (N, T, 3) mixture weights (model, constant velocity, zero velocity), rows sum to 1."""
-        z = self.logits[None, :, :, 0] + self.logits[None, :, :, 1] * r[:, None, None]
-        z = np.exp(z - z.max(-1, keepdims=True))
-        return z / z.sum(-1, keepdims=True)
+        return gate_weights(torch.from_numpy(self.logits), torch.from_numpy(np.asarray(r, np.float64))[:, None]).numpy()
 
     def mix(self, model: np.ndarray, cv: np.ndarray, zv: np.ndarray) -> np.ndarray:
         """(N, T, J, 3) x 3 -> (N, T, J, 3) the gated forecast."""
-        w = self.weights(novelty(model, cv, zv))[..., None, None]            # (N, T, 3, 1, 1)
-        return w[:, :, 0] * model + w[:, :, 1] * cv + w[:, :, 2] * zv
+        w = torch.from_numpy(self.weights(novelty(model, cv, zv)))
+        return mix(w, *(torch.from_numpy(np.asarray(a, np.float64)) for a in (model, cv, zv))).numpy()
 
     def describe(self, r_values=(-0.3, 0.7)) -> str:
         rows = []
@@ -83,9 +83,7 @@ def fit_gate(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], 
     for _ in range(iters):
         loss = 0.0
         for r, m, c, z, g in data:
-            w = (theta[None, :, :, 0] + theta[None, :, :, 1] * r[:, None, None]).softmax(-1)[..., None, None]
-            mix = w[:, :, 0] * m + w[:, :, 1] * c + w[:, :, 2] * z
-            loss = loss + (mix - g).norm(dim=-1).mean() / len(data)
+            loss = loss + (mix(gate_weights(theta, r[:, None]), m, c, z) - g).norm(dim=-1).mean() / len(data)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -4,10 +4,13 @@
 
 Same windows as the CMU protocol (10 observed → 25 future at 25 fps, stride 1) but in the live
 representation: error = mean distance over the 24 SMPL joints (built-in skeleton, root-relative, with
-the root orientation applied), mm. Writes ``smpl_<method>.json`` for predictor and zero_velocity
-(in θ space) in the JSON layout of ``training.evaluate`` (task ``cmu_smpl``), which
-``python -m training.motion_predictor.report`` adds to docs/results/paper1.md. ``--checkpoint`` is a
-bundle folder or a trainer checkpoint of a motion predictor.
+the root orientation applied), mm. Methods: ``predictor`` (the bundle as shipped, with its baseline
+gate when it has one), ``predictor_ungated`` (the same model with the gate off; only for a gated
+bundle), ``constant_velocity`` (of the 24 joints, as ``--task cmu``) and ``zero_velocity``. Writes
+``smpl_<method>.json`` in the JSON layout of ``training.evaluate`` (task ``cmu_smpl``), which
+``python -m training.motion_predictor.report`` adds to docs/results/paper1.md, and prints in how many
+action x horizon cells the predictor beats both baselines. ``--checkpoint`` is a bundle folder or a
+trainer checkpoint of a motion predictor.
 """
 from __future__ import annotations
 
@@ -38,18 +41,32 @@ def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path | None, batch: int
     model = load_model(checkpoint, "motion_predictor")
     n_obs, n_fut = model.cfg.n_obs, model.cfg.n_future
     frames = [h // 40 - 1 for h in HORIZONS_MS]
-    methods = {
-        "predictor": lambda obs: model(obs)["theta"],
-        "zero_velocity": lambda obs: obs[:, -1:].expand(-1, n_fut, -1),
-    }
+    steps = torch.arange(1, n_fut + 1, dtype=torch.float32)[None, :, None, None]
+
+    def ungated(obs):
+        saved, model.cfg.gate = model.cfg.gate, []
+        try:
+            return smpl_joints(model(obs)["theta"])
+        finally:
+            model.cfg.gate = saved
+
+    def constant_velocity(obs):
+        j = smpl_joints(obs[:, -2:])                                   # (B, 2, 24, 3)
+        return j[:, 1:] + steps * (j[:, 1:] - j[:, :1])
+
+    methods = {"predictor": lambda obs: smpl_joints(model(obs)["theta"])}
+    if model.cfg.gate:
+        methods["predictor_ungated"] = ungated
+    methods["constant_velocity"] = constant_velocity
+    methods["zero_velocity"] = lambda obs: smpl_joints(obs[:, -1:]).expand(-1, n_fut, -1, -1)
     results = {m: {"per_action": {}, "windows": {}} for m in methods}
     for action in actions:
         data = cmu_smpl_data({"actions": [action], "yaw_copies": 0}, n_obs, n_fut, "test")
         th = data.theta  # (N, 35, 72)
         gt = smpl_joints(th[:, n_obs:])  # (N, 25, 24, 3) m
         for m, fn in methods.items():
-            pred = torch.cat([fn(th[s:s + batch, :n_obs]) for s in range(0, th.shape[0], batch)])
-            err = mpjpe(smpl_joints(pred).numpy(), gt.numpy()) * 1000.0  # (25,) mm
+            pred = torch.cat([fn(th[s:s + batch, :n_obs]) for s in range(0, th.shape[0], batch)])  # (N, 25, 24, 3)
+            err = mpjpe(pred.numpy(), gt.numpy()) * 1000.0  # (25,) mm
             results[m]["per_action"][action] = [float(err[f]) for f in frames]
             results[m]["windows"][action] = int(th.shape[0])
     if out_dir is None:
@@ -73,8 +90,19 @@ def main(argv: list[str] | None = None) -> int:
     res = evaluate_smpl(args.checkpoint, args.out_dir)
     for m, r in res.items():
         avg = np.mean([r["per_action"][a] for a in ACTIONS[:5]], 0)
-        print(f"{m:<16}" + " ".join(f"{v:7.1f}" for v in avg) + "   (avg of 5 actions, mm)")
+        print(f"{m:<18}" + " ".join(f"{v:7.1f}" for v in avg) + "   (avg of 5 actions, mm)")
+    wins, cells = beats_baselines(res)
+    print(f"predictor beats constant and zero velocity in {wins} of {cells} action x horizon cells")
     return 0
+
+
+def beats_baselines(res: dict[str, dict]) -> tuple[int, int]:
+    """(cells where the predictor is below both baselines, cells) over every action x horizon."""
+    pred = res["predictor"]["per_action"]
+    best = {a: np.minimum(res["constant_velocity"]["per_action"][a], res["zero_velocity"]["per_action"][a])
+            for a in pred}
+    return (int(sum((np.asarray(pred[a]) < best[a]).sum() for a in pred)),
+            sum(len(v) for v in pred.values()))
 
 
 if __name__ == "__main__":

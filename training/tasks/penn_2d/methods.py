@@ -4,6 +4,8 @@
     python -m training.evaluate --task penn --method nearest_neighbor [--set method_options.stride=2]
     python -m training.evaluate --task penn --method predictor --checkpoint runs/paper1_penn_cpu/final
     ... --set method_options={oracle_action: true}     # predictor: bank of the true class (recognition ablation)
+    ... --set method_options.flip_average=true         # predictor: mean of the forecast and the mirrored
+                                                       # window's forecast mirrored back (test-time flip)
 
 Every method gets a :class:`training.tasks.penn_2d.task.PennBatch` of window-normalised keypoints.
 ``predictor``: a motion predictor trained on Penn 2D (``configs/train/paper1_penn_cpu.yaml``);
@@ -81,7 +83,7 @@ def _penn_nearest(ctx: MethodContext) -> Predict:
 # ---- the trained predictor ----------------------------------------------------------------
 SHIPPED = REPO_ROOT / "weights" / "predictor_penn"        # used first when someone ships it
 DEFAULT_CHECKPOINT = REPO_ROOT / "runs" / "paper1_penn_cpu" / "final"
-_OPTIONS = {"oracle_action"}
+_OPTIONS = {"oracle_action", "flip_average"}
 
 
 def load_penn_predictor(path: str | Path | None, device: str = "cpu"):
@@ -103,13 +105,22 @@ def load_penn_predictor(path: str | Path | None, device: str = "cpu"):
 def _penn_predictor(ctx: MethodContext) -> Predict:
     import torch   # lazy: the baselines above need no torch
 
+    from training.tasks.penn_2d.data import mirror_permutation   # imports torch too
+
     unknown = sorted(set(ctx.options) - _OPTIONS)
     if unknown:
-        raise ConfigError(f"method_options.{unknown[0]}: unknown for penn/predictor (known: oracle_action)")
+        raise ConfigError(f"method_options.{unknown[0]}: unknown for penn/predictor (known: {', '.join(sorted(_OPTIONS))})")
     model = load_penn_predictor(ctx.checkpoint, ctx.device)
     names = list(model.cfg.action_names)
     oracle = bool(ctx.options.get("oracle_action", False))
+    flip = bool(ctx.options.get("flip_average", False))
     dev = torch.device(ctx.device)
+    perm = torch.from_numpy(mirror_permutation())
+    sign = torch.tensor([-1.0, 1.0])
+
+    def mirror(t: torch.Tensor) -> torch.Tensor:                        # (N, T, 26) -> (N, T, 26)
+        j = t.reshape(t.shape[:2] + (PENN_NUM_JOINTS, 2))[:, :, perm] * sign.to(t.device)
+        return j.reshape(t.shape)
 
     def predict(batch: PennBatch) -> np.ndarray:
         n, t_o = batch.observed.shape[:2]
@@ -123,6 +134,8 @@ def _penn_predictor(ctx: MethodContext) -> Predict:
             probs = torch.nn.functional.one_hot(idx, len(names)).float()
         with torch.no_grad():
             out = model(x, action_probs=probs)["theta"][:, :batch.future_n]        # (N, T_f, 26)
+            if flip:   # the model was trained on mirrored windows too (data.options.flip)
+                out = 0.5 * (out + mirror(model(mirror(x), action_probs=probs)["theta"][:, :batch.future_n]))
         return out.reshape(n, batch.future_n, PENN_NUM_JOINTS, 2).cpu().numpy()
 
     return predict

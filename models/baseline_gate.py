@@ -1,0 +1,78 @@
+"""A forecast that is never worse than the trivial ones: the predictor's output mixed, per forecast
+frame, with constant velocity and zero velocity by weights that depend on how novel the motion looks.
+
+Why: a memory-bank predictor extrapolates the motion it was trained on. On motion it does not know
+(washwindow on CMU; most of what a live camera sees) it can be far worse than assuming the person
+keeps still, and at 80 ms it often loses to "keep moving" (docs/results/fallback.md). Whether that
+will happen is visible *before* the future is known, from two signals:
+  * r: how far the forecast's first frame jumps away from constant velocity, relative to the
+    observed speed, r = log((jump + eps) / (speed + eps)) in the model's normalised pose space
+    (training/tasks/cmu_motion/fallback.py measures the same in joint millimetres);
+  * for an open-set model (models.open_set), the logit of p(other).
+Per forecast frame t: w_t = softmax(a_t + b_t r [+ c_t logit p_other]) over (model, constant
+velocity, zero velocity), mixed in the pose space (θ or exp-map angles: the three forecasts start from
+the same last observed pose, so a convex mix of them stays near valid poses).
+
+The weights live in the bundle (``PredictorConfig.gate``, shape (T_f, 3, 2 or 3)); they are fitted
+after training on held-out motion by the protocol's joint error (training/fit_gate.py), never on test
+files. An empty gate is the model alone. Not in either paper: an addition beside the reference.
+"""
+from __future__ import annotations
+
+import torch
+
+EXPERTS = ("model", "constant_velocity", "zero_velocity")
+_EPS = 0.01          # normalised units (1 % of a channel's std): keeps r finite for a still person
+_LOGIT_CLIP = 12.0
+
+
+def baselines(x_obs: torch.Tensor, n_future: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """x_obs (B, T_o, D) -> constant velocity and zero velocity forecasts, each (B, T_f, D)."""
+    last = x_obs[:, -1:]
+    steps = torch.arange(1, n_future + 1, dtype=x_obs.dtype, device=x_obs.device)[None, :, None]
+    return last + steps * (last - x_obs[:, -2:-1]), last.expand(-1, n_future, -1)
+
+
+def gate_features(x_obs: torch.Tensor, model: torch.Tensor, p_other: torch.Tensor | None) -> torch.Tensor:
+    """x_obs (B, T_o, D), model forecast (B, T_f, D), both normalised; p_other (B,) or None
+    -> features (B, 1) [r] or (B, 2) [r, logit p_other]."""
+    step = x_obs[:, -1] - x_obs[:, -2]                                         # (B, D)
+    speed = step.abs().mean(-1)
+    jump = (model[:, 0] - (x_obs[:, -1] + step)).abs().mean(-1)                # vs constant velocity frame 1
+    feats = [((jump + _EPS) / (speed + _EPS)).log()]
+    if p_other is not None:
+        p = p_other.clamp(1e-6, 1 - 1e-6)
+        feats.append((p / (1 - p)).log().clamp(-_LOGIT_CLIP, _LOGIT_CLIP))
+    return torch.stack(feats, -1)
+
+
+def gate_weights(gate: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """gate (T_f, 3, 1+F), features (B, F) -> mixture weights (B, T_f, 3), rows sum to 1."""
+    z = gate[None, :, :, 0] + (gate[None, :, :, 1:] * features[:, None, None, :]).sum(-1)
+    return z.softmax(-1)
+
+
+def mix(weights: torch.Tensor, model: torch.Tensor, cv: torch.Tensor, zv: torch.Tensor) -> torch.Tensor:
+    """weights (B, T_f, 3), three forecasts (B, T_f, ...) (pose vectors (B, T_f, D) or joints
+    (B, T_f, J, 3)) -> the gated forecast, same shape."""
+    w = weights[(...,) + (None,) * (model.ndim - 2)]                      # (B, T_f, 3, 1 ...)
+    return w[:, :, 0] * model + w[:, :, 1] * cv + w[:, :, 2] * zv
+
+
+def apply_gate(gate: torch.Tensor, x_obs: torch.Tensor, model: torch.Tensor,
+               p_other: torch.Tensor | None) -> torch.Tensor:
+    """The whole step, in normalised pose space: (B, T_o, D), (B, T_f, D) -> (B, T_f, D)."""
+    cv, zv = baselines(x_obs, model.shape[1])
+    return mix(gate_weights(gate, gate_features(x_obs, model, p_other)), model, cv, zv)
+
+
+def check_gate(gate: list, n_future: int, open_set: bool) -> None:
+    """Raise ValueError unless `gate` is [] or nested (n_future, 3, 2) [(.., 3) with an open set]."""
+    if not gate:
+        return
+    width = {len(row) for frame in gate for row in frame}
+    if len(gate) != n_future or any(len(frame) != 3 for frame in gate) or len(width) != 1:
+        raise ValueError(f"gate must be nested (n_future={n_future}, 3, 2 or 3), one row per expert")
+    k = width.pop()
+    if k not in (2, 3) or (k == 3 and not open_set):
+        raise ValueError("gate rows hold [intercept, r slope] or, with an open set, [.., p_other slope]")
