@@ -33,6 +33,21 @@ def test_predictor_cmu_on_the_running_test_file(cmu_root):
 
 
 @pytest.mark.slow
+def test_predictor_cmu_improved_with_and_without_its_gate(cmu_root):
+    """weights/predictor_cmu_improved: refined, open set, baseline gate reading r and p(other)
+    (docs/results/improved.md). Gate off and closed set give the rows of docs/results/improved/open.json
+    and closed.json, fitted before the gate existed."""
+    base = dict(task="cmu", method="predictor", checkpoint=str(WEIGHTS_DIR / "predictor_cmu_improved"),
+                cmu={"actions": ["running"]})
+    np.testing.assert_allclose(_run(**base).per_action["running"],
+                               [13.41, 23.223, 36.072, 39.672, 43.957, 49.161], atol=0.05)
+    np.testing.assert_allclose(_run(**base, method_options={"bundle_gate": False}).per_action["running"],
+                               [13.711, 19.359, 29.218, 33.519, 39.716, 46.966], atol=0.05)
+    np.testing.assert_allclose(_run(**base, method_options={"closed_set": True}).per_action["running"],
+                               [13.596, 19.359, 29.609, 33.65, 39.455, 46.357], atol=0.05)
+
+
+@pytest.mark.slow
 def test_predictor_penn_on_the_validation_clips(penn_root):
     base = dict(task="penn", method="predictor", split="val", task_options={"stride": 8})
     res = _run(**base)

@@ -15,7 +15,11 @@
   fallback: none | gated    — ``gated``: mix the forecast with constant and zero velocity by a gate
                               on the forecast's novelty, fitted at start on held-out training files
                               (training.tasks.cmu_motion.fallback; not in the paper: an ablation row);
-  fallback_stride: int      — window stride over those files for the fit (default 5).
+  fallback_stride: int      — window stride over those files for the fit (default 5);
+  bundle_gate: bool         — apply the bundle's own baseline gate (models.baseline_gate), if it has one
+                              (default true; ``fallback: gated`` and ``closed_set`` switch it off:
+                              the evaluation's gate replaces it, and the closed-set model predates it);
+  closed_set: bool          — an open-set bundle as it was before training.open_set fitted it.
 ``--checkpoint`` is a motion-predictor bundle folder or a trainer checkpoint (loaded through
 training.engine); the default is the shipped ``weights/predictor_cmu``.
 """
@@ -71,11 +75,17 @@ def build_cmu_predictor(ctx: MethodContext):
         raise CheckpointError(f"{path}: predictor for pose vectors of {model.cfg.pose_dim} numbers; "
                               f"task cmu needs the 78-number CMU exp-map model")
     opts = dict(ctx.options)
-    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride", "closed_set"}
+    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride", "closed_set",
+                           "bundle_gate"}
     if unknown:
         raise ConfigError(f"method_options: unknown option(s) {sorted(unknown)} for cmu/predictor")
     if opts.get("agnostic"):
         model.cfg = dataclasses.replace(model.cfg, agnostic_only=True)
+    fallback = opts.get("fallback", "none")
+    if fallback not in ("none", "gated"):
+        raise ConfigError(f"method_options.fallback: expected none or gated, got {fallback!r}")
+    if not opts.get("bundle_gate", True) or opts.get("closed_set") or fallback == "gated":
+        model.cfg = dataclasses.replace(model.cfg, gate=[])
     if opts.get("closed_set"):  # an open-set bundle as it was before training.open_set fitted it
         model.cfg = dataclasses.replace(model.cfg, open_set=[], temperature=1.0)
     rng = np.random.default_rng(int(opts.get("seed", 0)))
@@ -88,9 +98,6 @@ def build_cmu_predictor(ctx: MethodContext):
         out = model(obs, action_probs=None if probs is None else probs.to(ctx.device))
         return pose_to_joints(out["theta"].double()).cpu()  # (N, 25, 25, 3) mm, protocol order
 
-    fallback = opts.get("fallback", "none")
-    if fallback not in ("none", "gated"):
-        raise ConfigError(f"method_options.fallback: expected none or gated, got {fallback!r}")
     return predict if fallback == "none" else _gated(predict, ctx, int(opts.get("fallback_stride", 5)))
 
 
