@@ -321,15 +321,14 @@ class MotionPredictor(nn.Module):
         z_pred = self._rollout_pose(z_obs, sel, probs, bank_kv)  # (B, T_f, L)
         dec = self.decode_pose(torch.cat([z_obs, z_pred], 1), sel, probs, bank_kv)  # (B, T_o+T_f, D)
         t_o = theta_obs.shape[1]
-        if self.cfg.anchor_residual:
-            out = x[:, -1:] + dec[:, t_o:] - dec[:, t_o - 1:t_o]
-        else:
-            out = dec[:, t_o:]
+        out = x[:, -1:] + dec[:, t_o:] - dec[:, t_o - 1:t_o] if self.cfg.anchor_residual else dec[:, t_o:]
         if self.refiner is not None:
             out = self.refiner(x, out)  # (B, T_f, D) normalised
-        if self.cfg.gate:  # (T_f, 3, 2|3); the last column reads p(other)
+        if self.cfg.gate:  # (T_f, 3, 2|3); the last column reads p(other), already in probs unless overridden
             gate = torch.as_tensor(self.cfg.gate, dtype=out.dtype, device=out.device)
-            out = apply_gate(gate, x, out, self.open_set_probs(logits, theta_obs)[:, -1] if gate.shape[-1] == 3 else None)
+            po = (None if gate.shape[-1] == 2 else probs[:, -1] if probs.shape[-1] > self.cfg.num_actions
+                  else self.open_set_probs(logits, theta_obs)[:, -1])
+            out = apply_gate(gate, x, out, po)
         res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
         if self.beta is not None and beta_obs is not None:
             res["beta"] = self._rollout_plain(self.beta, beta_obs)

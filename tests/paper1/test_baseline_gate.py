@@ -67,6 +67,15 @@ def test_an_open_set_gate_reads_p_other_and_survives_the_bundle(tmp_path):
     assert again.config.gate == m.cfg.gate
     with torch.no_grad():
         torch.testing.assert_close(again.model(x)["theta"], m(x)["theta"])
+        # p(other) comes from the open-set probabilities, and from the recogniser when labels override it
+        for probs in (None, torch.eye(3)):
+            gated = m(x, action_probs=probs)["theta"]
+            m.cfg.gate = []
+            alone = m(x, action_probs=probs)["theta"]
+            m.cfg.gate = again.config.gate
+            po = m.open_set_probs(m.recognizer(m.normalize(x)), x)[:, -1]
+            want = apply_gate(torch.tensor(m.cfg.gate), m.normalize(x), m.normalize(alone), po)
+            torch.testing.assert_close(m.normalize(gated), want, atol=1e-5, rtol=1e-4)
 
 
 @pytest.mark.parametrize("bad", [{"gate": [[[0.0, 0.0]] * 3] * 6},                 # 6 frames, 7 forecast
