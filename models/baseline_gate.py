@@ -19,6 +19,8 @@ files. An empty gate is the model alone. Not in either paper: an addition beside
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 
 EXPERTS = ("model", "constant_velocity", "zero_velocity")
@@ -64,6 +66,17 @@ def apply_gate(gate: torch.Tensor, x_obs: torch.Tensor, model: torch.Tensor,
     """The whole step, in normalised pose space: (B, T_o, D), (B, T_f, D) -> (B, T_f, D)."""
     cv, zv = baselines(x_obs, model.shape[1])
     return mix(gate_weights(gate, gate_features(x_obs, model, p_other)), model, cv, zv)
+
+
+@contextmanager
+def gate_off(model):
+    """The model without its gate for the duration (a fit needs the forecast it gates; an evaluation
+    reports both)."""
+    saved, model.cfg.gate = model.cfg.gate, []
+    try:
+        yield model
+    finally:
+        model.cfg.gate = saved
 
 
 def check_gate(gate: list, n_future: int, open_set: bool) -> None:

@@ -22,7 +22,7 @@ import torch
 
 from core.errors import cli_errors
 from core.files import check_writable
-from models.baseline_gate import EXPERTS, baselines, gate_features, gate_weights, mix
+from models.baseline_gate import EXPERTS, baselines, gate_features, gate_off, gate_weights, mix
 from training.open_set import KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, held_out_data, write_back
 
 CALIBRATION = (*KNOWN_HELD_OUT, *UNKNOWN_HELD_OUT)
@@ -36,21 +36,17 @@ FOLDER_WEIGHTS = ((0.5 / len(KNOWN_HELD_OUT),) * len(KNOWN_HELD_OUT)
 def expert_inputs(model, theta: torch.Tensor, p_other: bool, batch: int = 256):
     """Windows (N, T_o+T_f, D) -> normalised (observed (N, T_o, D), model forecast (N, T_f, D),
     features (N, F)) with the model's own gate switched off."""
-    cfg, saved = model.cfg, model.cfg.gate
-    cfg.gate = []
-    try:
-        obs, fc, feats = [], [], []
+    obs, fc, feats = [], [], []
+    with gate_off(model):
         for i in range(0, theta.shape[0], batch):
-            x = theta[i:i + batch, :cfg.n_obs]
+            x = theta[i:i + batch, :model.cfg.n_obs]
             out = model(x)
             po = out["probs"][:, -1] if p_other else None
             xn, mn = model.normalize(x), model.normalize(out["theta"])
             obs.append(xn)
             fc.append(mn)
             feats.append(gate_features(xn, mn, po))
-        return torch.cat(obs), torch.cat(fc), torch.cat(feats)
-    finally:
-        cfg.gate = saved
+    return torch.cat(obs), torch.cat(fc), torch.cat(feats)
 
 
 def fit(bundle, *, stride: int = 5, max_windows: int = 300, iters: int = 200, seed: int = 0,

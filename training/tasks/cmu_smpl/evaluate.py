@@ -24,7 +24,9 @@ import torch
 from core.config import config_hash
 from core.errors import cli_errors
 from core.paths import WEIGHTS_DIR
+from models.baseline_gate import gate_off
 from training.engine.checkpoint import load_model
+from training.eval.baselines import constant_velocity, zero_velocity
 from training.eval.metrics import mpjpe
 from training.eval.report import CMU_TEST_ACTIONS, EvalConfig
 from training.tasks.cmu_smpl.data import cmu_smpl_data, smpl_joints
@@ -41,24 +43,19 @@ def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path | None, batch: int
     model = load_model(checkpoint, "motion_predictor")
     n_obs, n_fut = model.cfg.n_obs, model.cfg.n_future
     frames = [h // 40 - 1 for h in HORIZONS_MS]
-    steps = torch.arange(1, n_fut + 1, dtype=torch.float32)[None, :, None, None]
 
     def ungated(obs):
-        saved, model.cfg.gate = model.cfg.gate, []
-        try:
+        with gate_off(model):
             return smpl_joints(model(obs)["theta"])
-        finally:
-            model.cfg.gate = saved
 
-    def constant_velocity(obs):
-        j = smpl_joints(obs[:, -2:])                                   # (B, 2, 24, 3)
-        return j[:, 1:] + steps * (j[:, 1:] - j[:, :1])
+    def baseline(fn):   # training.eval.baselines on the observed joints (the last two frames suffice)
+        return lambda obs: torch.from_numpy(fn(smpl_joints(obs[:, -2:]).numpy(), n_fut))
 
     methods = {"predictor": lambda obs: smpl_joints(model(obs)["theta"])}
     if model.cfg.gate:
         methods["predictor_ungated"] = ungated
-    methods["constant_velocity"] = constant_velocity
-    methods["zero_velocity"] = lambda obs: smpl_joints(obs[:, -1:]).expand(-1, n_fut, -1, -1)
+    methods["constant_velocity"] = baseline(constant_velocity)
+    methods["zero_velocity"] = baseline(zero_velocity)
     results = {m: {"per_action": {}, "windows": {}} for m in methods}
     for action in actions:
         data = cmu_smpl_data({"actions": [action], "yaw_copies": 0}, n_obs, n_fut, "test")

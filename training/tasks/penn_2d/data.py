@@ -50,6 +50,11 @@ def mirror_permutation() -> np.ndarray:
     return np.array([int(partner(j)) for j in PennJoint])
 
 
+def mirror_keypoints(keypoints: np.ndarray) -> np.ndarray:
+    """(..., J, 2) window-normalised keypoints -> the mirrored person (x -> -x, left <-> right)."""
+    return keypoints[..., mirror_permutation(), :] * np.array([-1.0, 1.0], dtype=keypoints.dtype)
+
+
 def interpolate_invisible(kp: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Training targets: invisible joints linearly interpolated in time between visible frames.
 
@@ -105,8 +110,7 @@ def penn_pose_data(options: dict[str, Any], n_obs: int, n_future: int, split: st
     seqs = pp.load_sequences(options.get("root"), options.get("split", split))
     theta, vis, action = _windows(seqs, n_obs, n_future, stride)
     if options.get("flip", False):
-        mirrored = theta[:, :, mirror_permutation()] * np.array([-1.0, 1.0])
-        theta = np.concatenate([theta, mirrored])
+        theta = np.concatenate([theta, mirror_keypoints(theta)])
         vis = np.concatenate([vis, vis[:, :, mirror_permutation()]])
         action = np.concatenate([action, action])
     n, t = theta.shape[:2]

@@ -105,7 +105,7 @@ def load_penn_predictor(path: str | Path | None, device: str = "cpu"):
 def _penn_predictor(ctx: MethodContext) -> Predict:
     import torch   # lazy: the baselines above need no torch
 
-    from training.tasks.penn_2d.data import mirror_permutation   # imports torch too
+    from training.tasks.penn_2d.data import mirror_keypoints   # imports torch too
 
     unknown = sorted(set(ctx.options) - _OPTIONS)
     if unknown:
@@ -115,12 +115,6 @@ def _penn_predictor(ctx: MethodContext) -> Predict:
     oracle = bool(ctx.options.get("oracle_action", False))
     flip = bool(ctx.options.get("flip_average", False))
     dev = torch.device(ctx.device)
-    perm = torch.from_numpy(mirror_permutation())
-    sign = torch.tensor([-1.0, 1.0])
-
-    def mirror(t: torch.Tensor) -> torch.Tensor:                        # (N, T, 26) -> (N, T, 26)
-        j = t.reshape(t.shape[:2] + (PENN_NUM_JOINTS, 2))[:, :, perm] * sign.to(t.device)
-        return j.reshape(t.shape)
 
     def predict(batch: PennBatch) -> np.ndarray:
         n, t_o = batch.observed.shape[:2]
@@ -134,8 +128,11 @@ def _penn_predictor(ctx: MethodContext) -> Predict:
             probs = torch.nn.functional.one_hot(idx, len(names)).float()
         with torch.no_grad():
             out = model(x, action_probs=probs)["theta"][:, :batch.future_n]        # (N, T_f, 26)
+            out = out.reshape(n, batch.future_n, PENN_NUM_JOINTS, 2).cpu().numpy()
             if flip:   # the model was trained on mirrored windows too (data.options.flip)
-                out = 0.5 * (out + mirror(model(mirror(x), action_probs=probs)["theta"][:, :batch.future_n]))
-        return out.reshape(n, batch.future_n, PENN_NUM_JOINTS, 2).cpu().numpy()
+                xm = torch.from_numpy(mirror_keypoints(batch.observed).reshape(n, t_o, -1)).float().to(dev)
+                back = model(xm, action_probs=probs)["theta"][:, :batch.future_n].cpu().numpy()
+                out = 0.5 * (out + mirror_keypoints(back.reshape(out.shape)))
+        return out
 
     return predict
