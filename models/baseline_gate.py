@@ -8,14 +8,19 @@ will happen is visible *before* the future is known, from two signals:
   * r: how far the forecast's first frame jumps away from constant velocity, relative to the
     observed speed, r = log((jump + eps) / (speed + eps)) in the model's normalised pose space
     (training/tasks/cmu_motion/fallback.py measures the same in joint millimetres);
-  * for an open-set model (models.open_set), the logit of p(other).
-Per forecast frame t: w_t = softmax(a_t + b_t r [+ c_t logit p_other]) over (model, constant
-velocity, zero velocity), mixed in the pose space (θ or exp-map angles: the three forecasts start from
-the same last observed pose, so a convex mix of them stays near valid poses).
+  * for an open-set model (models.open_set), the logit of p(other);
+  * jitter: how rough the observed window is, log((acceleration + eps) / (speed + eps)) averaged over
+    its frames. Smooth mocap has accelerations far below its speed; a live θ stream made from
+    MediaPipe's landmarks (training.live_chain) carries frame-to-frame noise, for which the ratio nears
+    sqrt(3), and from which both the model and constant velocity extrapolate noise.
+Per forecast frame t: w_t = softmax(a_t + sum_f b_tf feature_f) over (model, constant velocity, zero
+velocity), mixed in the pose space (θ or exp-map angles: the three forecasts start from the same last
+observed pose, so a convex mix of them stays near valid poses).
 
-The weights live in the bundle (``PredictorConfig.gate``, shape (T_f, 3, 2 or 3)); they are fitted
-after training on held-out motion by the protocol's joint error (training/fit_gate.py), never on test
-files. An empty gate is the model alone. Not in either paper: an addition beside the reference.
+The weights live in the bundle (``PredictorConfig.gate``, shape (T_f, 3, 1 + features), the features
+named by ``PredictorConfig.gate_inputs``); they are fitted after training on held-out motion by the
+protocol's joint error (training/fit_gate.py), never on test files. An empty gate is the model alone.
+Not in either paper: an addition beside the reference.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from contextlib import contextmanager
 import torch
 
 EXPERTS = ("model", "constant_velocity", "zero_velocity")
+FEATURES = ("r", "logit_p_other", "jitter")
 _EPS = 0.01          # normalised units (1 % of a channel's std): keeps r finite for a still person
 _LOGIT_CLIP = 12.0
 
@@ -35,16 +41,32 @@ def baselines(x_obs: torch.Tensor, n_future: int) -> tuple[torch.Tensor, torch.T
     return last + steps * (last - x_obs[:, -2:-1]), last.expand(-1, n_future, -1)
 
 
-def gate_features(x_obs: torch.Tensor, model: torch.Tensor, p_other: torch.Tensor | None) -> torch.Tensor:
+def input_names(gate: list, gate_inputs: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The features a gate reads: `gate_inputs`, or for a bundle that predates them (empty) by the
+    gate's width, r [, logit_p_other]."""
+    if gate_inputs or not gate:
+        return tuple(gate_inputs)
+    return FEATURES[:len(gate[0][0]) - 1]
+
+
+def gate_features(x_obs: torch.Tensor, model: torch.Tensor, p_other: torch.Tensor | None,
+                  names: tuple[str, ...] | None = None) -> torch.Tensor:
     """x_obs (B, T_o, D), model forecast (B, T_f, D), both normalised; p_other (B,) or None
-    -> features (B, 1) [r] or (B, 2) [r, logit p_other]."""
+    -> features (B, F) in the order of `names` (default: r, then logit p_other when given)."""
+    names = names or (("r", "logit_p_other") if p_other is not None else ("r",))
     step = x_obs[:, -1] - x_obs[:, -2]                                         # (B, D)
-    speed = step.abs().mean(-1)
-    jump = (model[:, 0] - (x_obs[:, -1] + step)).abs().mean(-1)                # vs constant velocity frame 1
-    feats = [((jump + _EPS) / (speed + _EPS)).log()]
-    if p_other is not None:
-        p = p_other.clamp(1e-6, 1 - 1e-6)
-        feats.append((p / (1 - p)).log().clamp(-_LOGIT_CLIP, _LOGIT_CLIP))
+    feats = []
+    for name in names:
+        if name == "r":
+            jump = (model[:, 0] - (x_obs[:, -1] + step)).abs().mean(-1)        # vs constant velocity frame 1
+            feats.append(((jump + _EPS) / (step.abs().mean(-1) + _EPS)).log())
+        elif name == "logit_p_other":
+            p = p_other.clamp(1e-6, 1 - 1e-6)
+            feats.append((p / (1 - p)).log().clamp(-_LOGIT_CLIP, _LOGIT_CLIP))
+        else:                                                                  # jitter
+            vel = x_obs[:, 1:] - x_obs[:, :-1]                                 # (B, T_o-1, D)
+            acc = (vel[:, 1:] - vel[:, :-1]).abs().mean((1, 2))
+            feats.append(((acc + _EPS) / (vel.abs().mean((1, 2)) + _EPS)).log())
     return torch.stack(feats, -1)
 
 
@@ -62,10 +84,10 @@ def mix(weights: torch.Tensor, model: torch.Tensor, cv: torch.Tensor, zv: torch.
 
 
 def apply_gate(gate: torch.Tensor, x_obs: torch.Tensor, model: torch.Tensor,
-               p_other: torch.Tensor | None) -> torch.Tensor:
+               p_other: torch.Tensor | None, names: tuple[str, ...] | None = None) -> torch.Tensor:
     """The whole step, in normalised pose space: (B, T_o, D), (B, T_f, D) -> (B, T_f, D)."""
     cv, zv = baselines(x_obs, model.shape[1])
-    return mix(gate_weights(gate, gate_features(x_obs, model, p_other)), model, cv, zv)
+    return mix(gate_weights(gate, gate_features(x_obs, model, p_other, names)), model, cv, zv)
 
 
 @contextmanager
@@ -79,13 +101,20 @@ def gate_off(model):
         model.cfg.gate = saved
 
 
-def check_gate(gate: list, n_future: int, open_set: bool) -> None:
-    """Raise ValueError unless `gate` is [] or nested (n_future, 3, 2) [(.., 3) with an open set]."""
+def check_gate(gate: list, n_future: int, open_set: bool, gate_inputs: list[str] | tuple = ()) -> None:
+    """Raise ValueError unless `gate` is [] or nested (n_future, 3, 1 + features), the features named
+    by `gate_inputs` (empty: r [, logit_p_other], by width), p(other) only with an open set."""
+    if gate_inputs and (len(set(gate_inputs)) != len(gate_inputs) or not set(gate_inputs) <= set(FEATURES)):
+        raise ValueError(f"gate_inputs must be distinct names from {', '.join(FEATURES)}, got {list(gate_inputs)}")
     if not gate:
         return
     width = {len(row) for frame in gate for row in frame}
     if len(gate) != n_future or any(len(frame) != 3 for frame in gate) or len(width) != 1:
-        raise ValueError(f"gate must be nested (n_future={n_future}, 3, 2 or 3), one row per expert")
+        raise ValueError(f"gate must be nested (n_future={n_future}, 3, 1 + features), one row per expert")
     k = width.pop()
-    if k not in (2, 3) or (k == 3 and not open_set):
-        raise ValueError("gate rows hold [intercept, r slope] or, with an open set, [.., p_other slope]")
+    names = input_names(gate, gate_inputs)
+    if k != 1 + len(names) or not names or (not gate_inputs and k > 3):
+        raise ValueError(f"gate rows hold an intercept and one slope per feature ({', '.join(names) or 'r'}), "
+                         f"got {k} numbers")
+    if "logit_p_other" in names and not open_set:
+        raise ValueError("a gate reading logit_p_other needs an open set")

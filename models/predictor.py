@@ -37,7 +37,7 @@ from torch import nn
 
 from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
-from models.baseline_gate import apply_gate, check_gate
+from models.baseline_gate import apply_gate, check_gate, input_names
 from models.bundle import BundleKind
 from models.dct_refine import DctRefiner
 from models.open_set import open_set_probs
@@ -80,7 +80,8 @@ class PredictorConfig:
     temperature: float = 1.0  # recogniser logits / temperature (1 = the raw softmax)
     open_set: list[float] = field(default_factory=list)  # [w0, w1, w2] of p(other); [] = closed set
     # mix with constant / zero velocity (models.baseline_gate), fitted by training/fit_gate.py:
-    gate: list[list[list[float]]] = field(default_factory=list)  # (T_f, 3, 2|3); [] = the model alone
+    gate: list[list[list[float]]] = field(default_factory=list)  # (T_f, 3, 1+F); [] = the model alone
+    gate_inputs: list[str] = field(default_factory=list)  # the F features; [] = r [, logit_p_other] by width
     fps: float = 25.0  # frame rate the model was trained at: observed frames must be 1/fps apart
 
     def __post_init__(self):
@@ -94,7 +95,7 @@ class PredictorConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.open_set and (len(self.open_set) != 3 or self.action_input != "bank"):
             raise ValueError("open_set needs 3 weights [w0, w1, w2] and action_input: bank")
-        check_gate(self.gate, self.n_future, bool(self.open_set))
+        check_gate(self.gate, self.n_future, bool(self.open_set), self.gate_inputs)
 
 
 @dataclass
@@ -322,13 +323,12 @@ class MotionPredictor(nn.Module):
         dec = self.decode_pose(torch.cat([z_obs, z_pred], 1), sel, probs, bank_kv)  # (B, T_o+T_f, D)
         t_o = theta_obs.shape[1]
         out = x[:, -1:] + dec[:, t_o:] - dec[:, t_o - 1:t_o] if self.cfg.anchor_residual else dec[:, t_o:]
-        if self.refiner is not None:
-            out = self.refiner(x, out)  # (B, T_f, D) normalised
-        if self.cfg.gate:  # (T_f, 3, 2|3); the last column reads p(other), already in probs unless overridden
-            gate = torch.as_tensor(self.cfg.gate, dtype=out.dtype, device=out.device)
-            po = (None if gate.shape[-1] == 2 else probs[:, -1] if probs.shape[-1] > self.cfg.num_actions
+        out = out if self.refiner is None else self.refiner(x, out)  # (B, T_f, D) normalised
+        if self.cfg.gate:  # (T_f, 3, 1+F); p(other) is in probs already unless overridden
+            names = input_names(self.cfg.gate, self.cfg.gate_inputs)
+            po = (None if "logit_p_other" not in names else probs[:, -1] if probs.shape[-1] > self.cfg.num_actions
                   else self.open_set_probs(logits, theta_obs)[:, -1])
-            out = apply_gate(gate, x, out, po)
+            out = apply_gate(torch.as_tensor(self.cfg.gate, dtype=out.dtype, device=out.device), x, out, po, names)
         res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
         if self.beta is not None and beta_obs is not None:
             res["beta"] = self._rollout_plain(self.beta, beta_obs)

@@ -20,7 +20,7 @@ from spec.params import BackendConfig
 
 @dataclasses.dataclass
 class ActionParams:
-    weights: str = "weights/predictor_smpl_improved"   # a motion_predictor bundle: its recogniser + labels
+    weights: str = "weights/predictor_smpl_live"   # a motion_predictor bundle: its recogniser + labels
     max_gap_s: float = 0.5                    # longer gaps between frames restart the window
     num_threads: int = 1
     backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)

@@ -28,7 +28,7 @@ from spec.params import BackendConfig, CameraPose
 
 @dataclasses.dataclass
 class PredictorParams:
-    weights: str = "weights/predictor_smpl_improved"   # a motion_predictor bundle of representation smpl_theta
+    weights: str = "weights/predictor_smpl_live"   # a motion_predictor bundle of representation smpl_theta
     max_gap_s: float = 0.5                    # longer gaps between frames restart the window
     num_threads: int = 1
     backend: BackendConfig = dataclasses.field(default_factory=BackendConfig)

@@ -82,6 +82,6 @@ def build_clip(spec: ClipSpec, *, progress: bool = True, workers: int = 0) -> Cl
                 present=np.array([t is not None for t, _ in truth]),
                 facing_deg=np.array([t.facing_deg if t else np.nan for t, _ in truth], np.float32),
                 segment=np.array([s for _, s in truth], np.int16),
-                labels=[f"{s.action}@{s.azimuth_deg:g}deg" for s in spec.segments],
+                labels=[f"{s.name}@{s.azimuth_deg:g}deg" for s in spec.segments],
                 fps=spec.fps, size=(spec.width, spec.height),
                 root=np.stack([t.root if t else nan[0] for t, _ in truth]).astype(np.float32))

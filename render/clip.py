@@ -42,15 +42,25 @@ JPEG_QUALITY = 92
 
 @dataclasses.dataclass(frozen=True)
 class Segment:
-    action: str                    # a CMU test-split action folder: walking, basketball, jumping, ...
+    action: str                    # a CMU action: walking, basketball, jumping, ... (the files' stem)
     take: int = 1                  # <action>_<take>.txt
     start_s: float = 0.0
     seconds: float = 0.0           # 0 = to the end of the file
     azimuth_deg: float = 0.0       # camera azimuth; 0 = in front of the person's starting heading
+    # where the file lives: <root>/<split>/<folder or action>/. The demo plays the test split only; the
+    # train split's held-out folders (walking_extra, ...) feed fits on the live chain (training.live_chain)
+    split: Literal["test", "train"] = "test"
+    folder: str = ""
 
     def __post_init__(self):
         if self.start_s < 0 or self.seconds < 0 or self.take < 1:
             raise ValueError("start_s and seconds must be >= 0, take >= 1")
+        if self.split not in ("test", "train"):
+            raise ValueError(f"split must be test or train, got {self.split!r}")
+
+    @property
+    def name(self) -> str:
+        return self.folder or self.action
 
 
 # The demo: four actions the predictor knows and one it never saw (washwindow), from the front, the
@@ -84,14 +94,15 @@ class ClipSpec:
         return Path(self.data_root).expanduser() if self.data_root else shared_path("data", "cmu_mocap")
 
     def files(self) -> list[Path]:
-        return [self.root() / "test" / s.action / f"{s.action}_{s.take}.txt" for s in self.segments]
+        return [self.root() / s.split / s.name / f"{s.action}_{s.take}.txt" for s in self.segments]
 
     def missing(self) -> str:
         """'' when every file exists, else a one-line explanation of what to provide."""
         absent = [f for f in self.files() if not f.is_file()]
         if not absent:
             return ""
-        return (f"the rendered demo plays CMU-Mocap test-split motion and {absent[0]} is absent: put the "
+        what = "demo plays CMU-Mocap test-split" if all(s.split == "test" for s in self.segments) else "clip plays CMU-Mocap"
+        return (f"the rendered {what} motion and {absent[0]} is absent: put the "
                 f"shared data beside the checkout (../shared) or set FORESIGHT_SHARED; --video PATH and "
                 f"--camera N need no data")
 

@@ -23,6 +23,7 @@ import torch
 from core.errors import cli_errors
 from core.files import check_writable
 from models.baseline_gate import EXPERTS, baselines, gate_features, gate_off, gate_weights, mix
+from training.live_chain import live_data
 from training.open_set import KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, held_out_data, write_back
 
 CALIBRATION = (*KNOWN_HELD_OUT, *UNKNOWN_HELD_OUT)
@@ -33,65 +34,97 @@ FOLDER_WEIGHTS = ((0.5 / len(KNOWN_HELD_OUT),) * len(KNOWN_HELD_OUT)
 
 
 @torch.no_grad()
-def expert_inputs(model, theta: torch.Tensor, p_other: bool, batch: int = 256):
+def expert_inputs(model, theta: torch.Tensor, names: tuple[str, ...], batch: int = 256):
     """Windows (N, T_o+T_f, D) -> normalised (observed (N, T_o, D), model forecast (N, T_f, D),
-    features (N, F)) with the model's own gate switched off."""
+    features (N, F) named `names`) with the model's own gate switched off."""
     obs, fc, feats = [], [], []
     with gate_off(model):
         for i in range(0, theta.shape[0], batch):
             x = theta[i:i + batch, :model.cfg.n_obs]
             out = model(x)
-            po = out["probs"][:, -1] if p_other else None
+            po = out["probs"][:, -1] if "logit_p_other" in names else None
             xn, mn = model.normalize(x), model.normalize(out["theta"])
             obs.append(xn)
             fc.append(mn)
-            feats.append(gate_features(xn, mn, po))
+            feats.append(gate_features(xn, mn, po, names))
     return torch.cat(obs), torch.cat(fc), torch.cat(feats)
 
 
+def expert_set(model, theta: torch.Tensor, names: tuple[str, ...], joints_mm,
+               target: torch.Tensor | None = None) -> tuple:
+    """Windows (N, T_o+T_f, D) -> what the fit needs: (observed, model, constant velocity, zero
+    velocity, features, true future joints in mm (N, T_f, J, C): `target`'s, else the windows' FK)."""
+    obs, fc, feats = expert_inputs(model, theta, names)
+    cv, zv = baselines(obs, model.cfg.n_future)
+    truth = joints_mm(theta[:, model.cfg.n_obs:]) if target is None else target[:, model.cfg.n_obs:]
+    return obs, fc, cv, zv, feats, truth
+
+
+def set_error(model, gate: torch.Tensor, s: tuple, joints_mm) -> torch.Tensor:
+    """Mean joint error (mm) of the gated forecast on one set, per forecast frame (T_f,)."""
+    obs, fc, cv, zv, feats, truth = s
+    pred = mix(gate_weights(gate, feats), fc, cv, zv)
+    return (joints_mm(model.denormalize(pred)) - truth).norm(dim=-1).mean((0, 2))
+
+
+def one_hot(gate: torch.Tensor, k: int) -> torch.Tensor:
+    """A gate of `gate`'s shape with all weight on expert k."""
+    one = torch.full_like(gate, -30.0)
+    one[:, k, 0] = 30.0
+    return one
+
+
+def sample(theta: torch.Tensor, which: torch.Tensor, n: int, max_windows: int, gen,
+           target: torch.Tensor | None = None) -> list[tuple]:
+    """Per group 0..n-1 of `which`, at most `max_windows` random windows: (theta, target or None)."""
+    out = []
+    for f in range(n):
+        idx = (which == f).nonzero()[:, 0]
+        idx = idx[torch.randperm(len(idx), generator=gen)[:max_windows]]
+        out.append((theta[idx].float(), None if target is None else target[idx].float()))
+    return out
+
+
 def fit(bundle, *, stride: int = 5, max_windows: int = 300, iters: int = 200, seed: int = 0,
-        p_other: bool = True) -> dict:
-    """-> {"gate": nested (T_f, 3, 1+F), "held_out_mm": per folder and expert, "windows": counts}."""
+        p_other: bool = True, live: tuple = (), cache_dir: str | None = None) -> dict:
+    """-> {"gate": nested (T_f, 3, 1+F), "held_out_mm": per set and expert, "windows": counts,
+    "features": the F names}. `live` (render.clip Segments of the held-out folders, e.g.
+    training.live_chain.HELD_OUT_PLAYLIST): fit on that motion as the live chain delivers it instead
+    (MediaPipe on rendered frames, the live IK), and also read the jitter feature. One gate cannot
+    serve both: fitted on clean and live windows together (r, jitter) it cost the clean SMPL test
+    2-4 mm at every horizon (docs/results/improved.md), so the live default carries a live fit."""
     model = bundle.model.eval()
     cfg = model.cfg
-    p_other = p_other and bool(cfg.open_set)
+    names = ("r",) + (("logit_p_other",) if p_other and cfg.open_set else ()) + (("jitter",) if live else ())
     data = held_out_data(bundle, CALIBRATION, "train", stride, cfg.n_future, what="gate fitting")
-    scale = 1000.0 * data.joint_scale                                      # joint units -> mm
+
+    def joints_mm(theta):
+        return data.joints_fn(theta) * (1000.0 * data.joint_scale)
     gen = torch.Generator().manual_seed(seed)
-    sets = []
-    for f in range(len(CALIBRATION)):
-        idx = (data.action == f).nonzero()[:, 0]
-        idx = idx[torch.randperm(len(idx), generator=gen)[:max_windows]]
-        theta = data.theta[idx].float()
-        obs, fc, feats = expert_inputs(model, theta, p_other)
-        cv, zv = baselines(obs, cfg.n_future)
-        truth = data.joints_fn(theta[:, cfg.n_obs:]) * scale                # (N, T_f, J, C) mm
-        sets.append((obs, fc, cv, zv, feats, truth))
-
-    def error(gate, s) -> torch.Tensor:
-        obs, fc, cv, zv, feats, truth = s
-        pred = mix(gate_weights(gate, feats), fc, cv, zv)
-        return (data.joints_fn(model.denormalize(pred)) * scale - truth).norm(dim=-1).mean()
-
-    gate = torch.zeros(cfg.n_future, 3, 1 + sets[0][4].shape[1], requires_grad=True)
+    if live:       # targets: the true future + the regressed poses' offset, in mm (training.live_chain)
+        theta, which, target = live_data(bundle, live, stride=stride, n_future=cfg.n_future, cache_dir=cache_dir)
+        target, tag = target * 1000.0, " (live)"
+    else:
+        theta, which, target, tag = data.theta, data.action, None, ""
+    groups = {k + tag: v for k, v in zip(CALIBRATION, sample(theta, which, len(CALIBRATION), max_windows, gen, target))}
+    weights = dict(zip(groups, FOLDER_WEIGHTS))
+    sets = {k: expert_set(model, th, names, joints_mm, tg) for k, (th, tg) in groups.items()}
+    gate = torch.zeros(cfg.n_future, 3, 1 + len(names), requires_grad=True)
     opt = torch.optim.Adam([gate], lr=0.05)
     for _ in range(iters):
-        loss = sum(w * error(gate, s) for w, s in zip(FOLDER_WEIGHTS, sets))
+        loss = sum(weights[k] * set_error(model, gate, s, joints_mm).mean() for k, s in sets.items())
         opt.zero_grad()
         loss.backward()
         opt.step()
     mm = {}
     with torch.no_grad():
-        for name, s in zip(CALIBRATION, sets):
-            row = {"gated": float(error(gate, s))}
-            for k, e in enumerate(EXPERTS):
-                one = torch.full_like(gate, -30.0)
-                one[:, k, 0] = 30.0                                         # all weight on expert k
-                row[e] = float(error(one, s))
-            mm[name] = {k: round(v, 2) for k, v in row.items()}
+        for k, s in sets.items():
+            row = {"gated": float(set_error(model, gate, s, joints_mm).mean())}
+            row.update({e: float(set_error(model, one_hot(gate, i), s, joints_mm).mean()) for i, e in enumerate(EXPERTS)})
+            mm[k] = {e: round(v, 2) for e, v in row.items()}
     return {"gate": [[[round(float(v), 4) for v in row] for row in frame] for frame in gate.detach()],
-            "held_out_mm": mm, "windows": {n: int(s[0].shape[0]) for n, s in zip(CALIBRATION, sets)},
-            "stride": stride, "features": ["r"] + (["logit_p_other"] if p_other else [])}
+            "held_out_mm": mm, "windows": {k: int(s[0].shape[0]) for k, s in sets.items()},
+            "stride": stride, "features": list(names)}
 
 
 @cli_errors
@@ -101,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="write the gated bundle here (default: the bundle itself)")
     ap.add_argument("--report", help="write the fit here (JSON)")
     ap.add_argument("--stride", type=int, default=5, help="window stride over the held-out files")
+    ap.add_argument("--live", action="store_true",
+                    help="fit on the held-out folders as the live chain delivers them: rendered, through "
+                         "MediaPipe and the live IK (training.live_chain; ~7 min the first time, then "
+                         "cached), and read jitter too")
     ap.add_argument("--no-p-other", action="store_true",
                     help="an open-set bundle's gate reads only r, not p(other) (for an open set that does "
                          "not separate known from unknown motion: the live SMPL model's)")
@@ -110,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         check_writable(args.report, "--report", (".json",))
     bundle = load_bundle(args.bundle, kind="motion_predictor")
     torch.manual_seed(0)
-    result = fit(bundle, stride=args.stride, p_other=not args.no_p_other)
-    bundle.model.cfg.gate = result["gate"]
-    flags = " --no-p-other" if args.no_p_other else ""
+    from training.live_chain import HELD_OUT_PLAYLIST
+    result = fit(bundle, stride=args.stride, p_other=not args.no_p_other, live=HELD_OUT_PLAYLIST if args.live else ())
+    bundle.model.cfg.gate, bundle.model.cfg.gate_inputs = result["gate"], result["features"]
+    flags = (" --no-p-other" if args.no_p_other else "") + (" --live" if args.live else "")
     out = write_back(bundle, args.out, "gate_fit", {
         "command": f"python -m training.fit_gate --bundle {args.bundle}{flags}",
         "held_out_mm": result["held_out_mm"], "windows": result["windows"], "features": result["features"]})

@@ -126,10 +126,21 @@ def _split(bundle, known: dict[str, str], unknown, split: str, stride: int):
     return theta, cls
 
 
-def fit(bundle, *, stride: int = 2) -> dict:
-    """Fit on held-out windows -> {"temperature", "open_set", "held_out": counts}."""
+def _live_split(bundle, playlist: tuple, stride: int, cache_dir=None):
+    """`_split` of the held-out folders as the live chain delivers them (training.live_chain)."""
+    from training.live_chain import FOLDERS, live_data
+    labels = list(bundle.serving.labels)
+    theta, folder, _ = live_data(bundle, playlist, stride=stride, n_future=0, cache_dir=cache_dir)
+    known = {**KNOWN_HELD_OUT}
+    return theta, torch.tensor([labels.index(known[n]) if n in known else -1 for n in FOLDERS])[folder]
+
+
+def fit(bundle, *, stride: int = 2, live: tuple = (), cache_dir=None) -> dict:
+    """Fit on held-out windows -> {"temperature", "open_set", "held_out": counts}. `live` (render.clip
+    Segments of the held-out folders): fit on them as the live chain delivers them instead."""
     from models.open_set import open_set_features, open_set_probs
-    theta, cls = _split(bundle, KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, "train", stride)
+    theta, cls = (_live_split(bundle, live, stride, cache_dir) if live
+                  else _split(bundle, KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, "train", stride))
     logits, ratio = features(bundle.model, theta)
     known = cls >= 0
     target = torch.where(known, cls, torch.full_like(cls, logits.shape[1]))  # unknown -> "other"
@@ -145,10 +156,12 @@ def fit(bundle, *, stride: int = 2) -> dict:
             "held_out": {"known_windows": int(known.sum()), "unknown_windows": int((~known).sum()), "stride": stride}}
 
 
-def score(bundle, temperature: float, weights: list[float], *, stride: int = 1) -> dict:
-    """The test split (five known actions vs washwindow) under the fitted open set."""
+def score(bundle, temperature: float, weights: list[float], *, stride: int = 1, live: bool = False) -> dict:
+    """The test split (five known actions vs washwindow) under the fitted open set; `live`: the
+    rendered demo clip's test stretches through MediaPipe and the live IK instead."""
     from models.open_set import open_set_probs
-    theta, cls = _split(bundle, {a: a for a in TEST_KNOWN}, TEST_UNKNOWN, "test", stride)
+    theta, cls = (_live_test(bundle, stride) if live
+                  else _split(bundle, {a: a for a in TEST_KNOWN}, TEST_UNKNOWN, "test", stride))
     logits, ratio = features(bundle.model, theta)
     probs = open_set_probs(logits, temperature, ratio, weights)  # (N, A+1)
     a, known = probs.shape[1] - 1, cls >= 0
@@ -170,13 +183,27 @@ def score(bundle, temperature: float, weights: list[float], *, stride: int = 1) 
     }
 
 
+def _live_test(bundle, stride: int):
+    """The demo clip (CMU test stretches: four known actions, washwindow unknown) through the live chain."""
+    from render.clip import ClipSpec, load_or_build
+    from training.live_chain import live_windows, regressed_stream
+    clip, labels = load_or_build(ClipSpec()), list(bundle.serving.labels)
+    theta, stretch, _ = live_windows(regressed_stream(clip), clip.joints, n_obs=bundle.config.n_obs, n_future=0,
+                                     stride=stride)
+    action = [lab.split("@")[0] for lab in clip.labels]
+    cls = torch.tensor([labels.index(a) if a in labels else -1 for a in action])[torch.from_numpy(stretch)]
+    return torch.from_numpy(theta), cls
+
+
 def write_back(bundle, out: str | None, key: str, record: dict) -> Path:
     """Re-export `bundle` (same weights, its model config as set now) to `out` (default: in place),
-    with `record` as ``training.<key>`` and the card's notes kept."""
+    with `record` as ``training.<key>`` and the card's notes kept (the destination's when it has a
+    card: a bundle derived from another keeps its own description)."""
     from models.bundle import card_notes, export_bundle
     training = {**bundle.training, key: record}
+    notes = (card_notes(out) if out else "") or card_notes(bundle.path)
     return export_bundle(out or bundle.path, kind="motion_predictor", model=bundle.model,
-                         serving=bundle.serving, training=training, notes=card_notes(bundle.path))
+                         serving=bundle.serving, training=training, notes=notes)
 
 
 @cli_errors
@@ -186,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="write the calibrated bundle here (default: the bundle itself)")
     ap.add_argument("--report", help="write the fit and the test scores here (JSON)")
     ap.add_argument("--stride", type=int, default=2, help="window stride of the held-out fit")
+    ap.add_argument("--live", action="store_true",
+                    help="fit on the held-out folders as the live chain delivers them (rendered, MediaPipe, "
+                         "the live IK: training.live_chain) and score on the demo clip through it")
     ap.add_argument("--novelty-skip", type=int, default=None,
                     help="leading pose channels the novelty distance ignores (SMPL θ: 3, the heading); "
                          "when it changes, the novelty thresholds are recomputed on the training data")
@@ -199,15 +229,16 @@ def main(argv: list[str] | None = None) -> int:
         if not 0 <= args.novelty_skip < bundle.model.cfg.pose_dim:
             raise ConfigError(f"--novelty-skip must be 0..{bundle.model.cfg.pose_dim - 1}, got {args.novelty_skip}")
         renewed = renew_novelty(bundle, args.novelty_skip)
-    result = fit(bundle, stride=args.stride)
+    from training.live_chain import HELD_OUT_PLAYLIST
+    result = fit(bundle, stride=args.stride, live=HELD_OUT_PLAYLIST if args.live else ())
     if renewed is not None:
         result["novelty_thresholds"] = [round(v, 4) for v in renewed]
-    result["test"] = score(bundle, result["temperature"], result["open_set"])
+    result["test"] = score(bundle, result["temperature"], result["open_set"], live=args.live)
     result["bundle"] = str(args.bundle)
     cfg = bundle.model.cfg
     cfg.temperature, cfg.open_set = result["temperature"], result["open_set"]
     command = "python -m training.open_set --bundle " + str(args.bundle) + (
-        f" --novelty-skip {args.novelty_skip}" if args.novelty_skip is not None else "")
+        f" --novelty-skip {args.novelty_skip}" if args.novelty_skip is not None else "") + (" --live" if args.live else "")
     out = write_back(bundle, args.out, "open_set_fit",
                      {"command": command, "held_out": result["held_out"], "test": result["test"]})
     text = json.dumps(result, indent=2)

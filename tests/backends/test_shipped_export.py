@@ -1,6 +1,6 @@
 """What the live nodes compile is exportable and exact: the served modules of the SHIPPED bundles
-(the predictor node's ServedPredictor of weights/predictor_smpl_improved, the live default, refined,
-open-set and gated; the forecaster node's model of
+(the predictor node's ServedPredictor of weights/predictor_smpl_live, the live default, refined,
+open-set and gated on r and jitter; the forecaster node's model of
 weights/forecaster) captured by torch.export -- the graph a TensorRT backend consumes -- give the eager
 numbers on real-shaped inputs. (configs/pipeline.yaml skips this dry run at start-up; this is where
 it is proven instead.)"""
@@ -17,7 +17,7 @@ from runtime.backends import BackendConfig, export_program, prepare
 
 
 def test_shipped_served_predictor_exports_exactly():
-    b = load_bundle(WEIGHTS_DIR / "predictor_smpl_improved", kind="motion_predictor")
+    b = load_bundle(WEIGHTS_DIR / "predictor_smpl_live", kind="motion_predictor")
     served = ServedPredictor(b.model)
     x = b.model.pose_mean + 0.05 * torch.randn(1, 10, 72, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -59,7 +59,7 @@ def _relative(got, want) -> float:
 
 @pytest.mark.parametrize("kind", ["onnxruntime", "torchscript"])
 def test_shipped_predictor_backends_match_eager_on_cmu_and_random(kind, cmu_root, tmp_path):
-    b = load_bundle(WEIGHTS_DIR / "predictor_smpl_improved", kind="motion_predictor")
+    b = load_bundle(WEIGHTS_DIR / "predictor_smpl_live", kind="motion_predictor")
     served = ServedPredictor(b.model)
     w = b.serving.window
     prep = prepare(served, (example_window(b),), BackendConfig(kind=kind, verify_export=False, cache_dir=str(tmp_path)))

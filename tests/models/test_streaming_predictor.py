@@ -110,7 +110,7 @@ def test_a_bundle_of_another_representation_is_refused(tmp_path):
         PredictorEngine(penn, need="smpl_theta")
 
 
-@pytest.mark.parametrize("name", ["predictor_smpl", "predictor_smpl_improved"])
+@pytest.mark.parametrize("name", ["predictor_smpl", "predictor_smpl_improved", "predictor_smpl_live"])
 def test_shipped_predictor_smpl_on_the_demo_stream(bodies, name):
     b = load_bundle(WEIGHTS_DIR / name, kind="motion_predictor")
     s = PredictorEngine(b, need="smpl_theta").session()

@@ -78,9 +78,39 @@ def test_an_open_set_gate_reads_p_other_and_survives_the_bundle(tmp_path):
             torch.testing.assert_close(m.normalize(gated), want, atol=1e-5, rtol=1e-4)
 
 
+def test_jitter_tells_a_noisy_stream_from_smooth_motion():
+    t = torch.linspace(0, 0.5, 10)[None, :, None]
+    smooth = torch.sin(3 * t + torch.arange(8.0)).expand(2, -1, -1)              # (2, 10, 8)
+    noisy = smooth + 0.1 * torch.randn(2, 10, 8, generator=torch.Generator().manual_seed(0))
+    j = [gate_features(x, x[:, -3:], None, ("jitter",))[:, 0] for x in (smooth, noisy)]
+    assert (j[0] < -1.2).all() and (j[1] > 0.0).all()          # accel << speed vs accel ~ sqrt(3) speed
+    both = gate_features(noisy, noisy[:, -3:], None, ("jitter", "r"))
+    torch.testing.assert_close(both[:, 0], j[1])
+    torch.testing.assert_close(both[:, 1], gate_features(noisy, noisy[:, -3:], None)[:, 0])
+
+
+def test_a_gate_with_named_inputs_reads_them_batches_and_exports():
+    m = filled(tiny_cfg(gate=torch.randn(7, 3, 3).tolist(), gate_inputs=["r", "jitter"])).eval()
+    x = torch.randn(5, 6, 9)
+    with torch.no_grad():
+        gated = m(x)["theta"]
+        m.cfg.gate, saved = [], m.cfg.gate
+        alone = m(x)["theta"]
+        m.cfg.gate = saved
+        one = torch.cat([m(x[i:i + 1])["theta"] for i in range(5)])
+    want = apply_gate(torch.tensor(saved), m.normalize(x), m.normalize(alone), None, ("r", "jitter"))
+    torch.testing.assert_close(m.normalize(gated), want, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(one, gated, atol=1e-5, rtol=1e-4)
+    ep = torch.export.export(m, (torch.randn(2, 6, 9),))
+    torch.testing.assert_close(ep.module()(x[:2])["theta"], gated[:2], atol=1e-5, rtol=1e-4)
+
+
 @pytest.mark.parametrize("bad", [{"gate": [[[0.0, 0.0]] * 3] * 6},                 # 6 frames, 7 forecast
                                  {"gate": [[[0.0, 0.0]] * 2] * 7},                 # 2 experts
-                                 {"gate": [[[0.0, 0.0, 0.0]] * 3] * 7}])           # p(other) without an open set
+                                 {"gate": [[[0.0, 0.0, 0.0]] * 3] * 7},            # p(other) without an open set
+                                 {"gate": [[[0.0, 0.0]] * 3] * 7, "gate_inputs": ["r", "jitter"]},  # 1 slope, 2 names
+                                 {"gate_inputs": ["speed"]},                                           # unknown name
+                                 {"gate": [[[0.0] * 3] * 3] * 7, "gate_inputs": ["r", "logit_p_other"]}])
 def test_bad_gates_are_config_errors(bad):
     with pytest.raises(ValueError):
         tiny_cfg(**bad)

@@ -11,7 +11,8 @@ from models.bundle import load_bundle
 ACK = "The data used in this project was obtained from mocap.cs.cmu.edu. The database was created with funding from NSF EIA-0196217."
 
 
-@pytest.mark.parametrize("name,dim", [("predictor_smpl", 72), ("predictor_smpl_improved", 72), ("predictor_cmu", 78)])
+@pytest.mark.parametrize("name,dim", [("predictor_smpl", 72), ("predictor_smpl_improved", 72), ("predictor_smpl_live", 72),
+                                      ("predictor_cmu", 78)])
 def test_shipped_predictor(name, dim):
     d = WEIGHTS_DIR / name
     # tracked in git: a missing file is a broken checkout, not a reason to skip
@@ -27,9 +28,13 @@ def test_shipped_predictor(name, dim):
     extra = 1 if model.cfg.open_set else 0
     assert out["action_probs"].shape == (len(model.cfg.action_names) + extra,)
     assert bool(model.cfg.open_set) == name.startswith("predictor_smpl")
-    # the live default carries its baseline gate (models/baseline_gate.py), reading r only
-    assert len(model.cfg.gate) == (25 if name == "predictor_smpl_improved" else 0)
-    if name != "predictor_smpl_improved":  # export is proven once on the live default (the slow part)
+    # the improved models carry a baseline gate (models/baseline_gate.py): the clean-θ one reads r,
+    # the live default's (fitted on the live chain) r and jitter
+    assert len(model.cfg.gate) == (25 if name in ("predictor_smpl_improved", "predictor_smpl_live") else 0)
+    from models.baseline_gate import input_names
+    assert input_names(model.cfg.gate, model.cfg.gate_inputs) == {
+        "predictor_smpl_improved": ("r",), "predictor_smpl_live": ("r", "jitter")}.get(name, ())
+    if name != "predictor_smpl_live":  # export is proven once on the live default (the slow part)
         return
     ep = torch.export.export(model, (torch.as_tensor(obs)[None],))
     torch.testing.assert_close(ep.module()(torch.as_tensor(obs)[None])["theta"][0], torch.as_tensor(out["theta"]))

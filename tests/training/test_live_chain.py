@@ -1,0 +1,85 @@
+"""training.live_chain: held-out CMU motion rendered from the train split, run through the real
+MediaPipe and the live IK, cached, and cut into windows that never cross a stretch or a missed frame."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.config import from_dict
+from render.clip import ClipSpec, Segment, load_or_build
+from training.live_chain import FOLDERS, HELD_OUT_PLAYLIST, live_windows, regressed_stream
+
+
+def test_the_held_out_playlist_reads_only_held_out_training_folders(tmp_path):
+    spec = ClipSpec(segments=HELD_OUT_PLAYLIST, data_root=str(tmp_path))
+    assert {f.parts[-3] for f in spec.files()} == {"train"}
+    assert {f.parts[-2] for f in spec.files()} == set(FOLDERS)
+    from training.open_set import KNOWN_HELD_OUT, UNKNOWN_HELD_OUT
+    assert FOLDERS == (*KNOWN_HELD_OUT, *UNKNOWN_HELD_OUT)     # the folders the other fits call held-out
+    assert "the rendered clip plays CMU-Mocap motion" in spec.missing()
+    assert Segment("walking", take=24, split="train", folder="walking_extra").name == "walking_extra"
+    with pytest.raises(ValueError):
+        Segment("walking", split="validation")
+
+
+def test_windows_stay_inside_a_stretch_and_skip_missed_frames():
+    theta = np.arange(20 * 72, dtype=np.float32).reshape(20, 24, 3)
+    ok = np.ones(20, bool)
+    ok[12] = False                                       # MediaPipe missed frame 12
+    segment = np.array([0] * 9 + [-1] + [1] * 10, np.int16)
+    truth = np.zeros((20, 24, 3), np.float32)
+    truth[9] = np.nan                                    # the gap has no truth
+    w, stretch, target = live_windows({"theta": theta, "ok": ok, "segment": segment}, truth,
+                                      n_obs=2, n_future=2, stride=1)
+    starts = [int(x[0, 0]) // 72 for x in w]
+    assert starts == [0, 1, 2, 3, 4, 5, 13, 14, 15, 16] and list(stretch) == [0] * 6 + [1] * 4
+    assert w.shape == (10, 4, 72) and np.array_equal(w[6, 0], theta[13].reshape(-1))
+    # the target is the truth moved by the regressed joints' mean offset from it (truth 0 here)
+    from models.ik.fast import fk
+    want = fk(theta[ok & (segment >= 0)])[0].mean(0)
+    assert target.shape == (10, 4, 24, 3) and np.allclose(target[3, 1], want, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_held_out_clip_through_mediapipe_and_the_ik_is_regressed_and_cached(cmu_root, tmp_path):
+    spec = from_dict(ClipSpec, {"segments": [{"action": "walking", "take": 13, "seconds": 1.2,
+                                              "split": "train", "folder": "walking_extra"}]})
+    clip = load_or_build(spec, tmp_path, progress=False, workers=1)
+    stream = regressed_stream(clip, cache_dir=tmp_path)
+    assert stream["theta"].shape == (30, 24, 3) and stream["ok"].mean() > 0.9      # the mannequin is found
+    assert np.abs(stream["theta"][stream["ok"]]).max() > 0.1                       # real poses, not zeros
+    again = regressed_stream(clip, cache_dir=tmp_path)                             # from the cache
+    assert all(np.array_equal(again[k], stream[k]) for k in stream)
+    assert len(list((tmp_path / "live").glob("regressed-*.npz"))) == 1
+
+
+@pytest.mark.slow
+def test_live_open_set_and_gate_fits_on_the_live_chain(cmu_root, tmp_path):
+    """training.open_set and training.fit_gate with live motion: a few seconds per held-out folder
+    rendered, through MediaPipe and the IK. The open set is fitted on those windows (walking_extra
+    known); the gate reads r and jitter, and on the live windows it beats the model alone (which
+    extrapolates the live θ's noise) -- the reason the live default carries one."""
+    from core.paths import WEIGHTS_DIR
+    from models.bundle import export_bundle, load_bundle
+    from training.fit_gate import fit
+    tiny = (Segment("walking", take=13, seconds=2.4, split="train", folder="walking_extra"),
+            Segment("basketball_signal", take=2, start_s=5.0, seconds=2.4, azimuth_deg=90.0, split="train"),
+            Segment("directing_traffic", take=4, start_s=5.0, seconds=2.4, azimuth_deg=180.0, split="train"))
+    from training import open_set
+    bundle = load_bundle(WEIGHTS_DIR / "predictor_smpl_improved", kind="motion_predictor")
+    o = open_set.fit(bundle, stride=2, live=tiny, cache_dir=str(tmp_path))
+    held = o["held_out"]                        # 2.4 s = 60 frames -> at most (60-10)/2+1 = 26 windows a stretch
+    assert 0 < held["known_windows"] <= 26 and 0 < held["unknown_windows"] <= 52
+    assert len(o["open_set"]) == 3 and 10 ** -0.5 - 1e-3 <= o["temperature"] <= 10.0 + 1e-3
+    r = fit(bundle, stride=5, max_windows=20, iters=40, p_other=False, live=tiny, cache_dir=str(tmp_path))
+    assert r["features"] == ["r", "jitter"] and len(r["gate"]) == 25 and len(r["gate"][0][0]) == 3
+    live = [k for k in r["held_out_mm"] if k.endswith("(live)")]
+    assert len(live) == 3 and all(r["windows"][k] > 0 for k in live)
+    for k in live:
+        mm = r["held_out_mm"][k]
+        assert mm["gated"] < mm["model"]
+    m = bundle.model
+    m.cfg.gate, m.cfg.gate_inputs = r["gate"], r["features"]
+    export_bundle(tmp_path / "b", kind="motion_predictor", model=m, serving=bundle.serving, training={})
+    again = load_bundle(tmp_path / "b", kind="motion_predictor")
+    assert again.config.gate_inputs == ["r", "jitter"] and again.config.gate == r["gate"]
