@@ -8,8 +8,8 @@
 An entry is `<key><ext>` plus `<key><ext>.json` holding the SHA-256 and size of the artefact: an
 entry whose file does not hash to what was recorded (a truncated write, a flipped byte) is dropped
 and reported as absent, so the caller rebuilds it -- a cached file is never trusted blindly. The key
-hashes everything the artefact depends on: the module's weights and buffers (a bundle's content),
-the source of its classes (code changes), the input shapes, the precision, the device name and the
+hashes everything the artefact depends on: the module's weights and buffers and its submodules'
+typed configs (a bundle's content), the source of its classes (code changes), the input shapes, the precision, the device name and the
 library versions. Writes go to a temporary file renamed into place, so two processes building the
 same entry at once cannot leave a half-written file. A directory that cannot be written falls back
 to an in-memory cache with one warning.
@@ -33,14 +33,23 @@ def default_cache_dir() -> Path:
 
 
 def module_digest(module) -> str:
-    """SHA-256 over the module's state (weights + buffers, names, shapes, dtypes) and the source
-    of every module class in it: same bundle and same code -> same digest."""
+    """SHA-256 over the module's state (weights + buffers, names, shapes, dtypes), the typed config
+    (a dataclass ``cfg``) of every submodule, and the source of every module class in it: same bundle
+    and same code -> same digest. The config counts because a compiled graph bakes in the numbers
+    forward reads from it (a bundle's open set, its gate): two bundles with the same weights and
+    different configs must not share an ONNX file."""
+    import dataclasses
+
     import torch
     h = hashlib.sha256()
     for name, t in sorted(module.state_dict().items()):
         t = t.detach().cpu().contiguous()
         h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    for name, m in module.named_modules():
+        cfg = getattr(m, "cfg", None)
+        if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
+            h.update(f"{name}.cfg:".encode() + json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str).encode())
     for cls in sorted({type(m) for m in module.modules()}, key=lambda c: c.__qualname__):
         try:
             h.update(inspect.getsource(inspect.getmodule(cls)).encode())

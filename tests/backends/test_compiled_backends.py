@@ -106,6 +106,22 @@ def test_cache_key_tracks_weights_shapes_and_precision():
     assert len(keys) == 3
 
 
+def test_cache_key_tracks_the_config_a_graph_bakes_in():
+    """Two shipped bundles with the same weights and different configs (predictor_smpl_improved and
+    predictor_smpl_live: another open set and gate) must not share a compiled artefact: the live one
+    once ran the other's ONNX file, which its verification caught (0.39 relative)."""
+    from core.paths import WEIGHTS_DIR
+    from models.bundle import load_bundle
+    from models.streaming.predictor import ServedPredictor
+    a, b = (ServedPredictor(load_bundle(WEIGHTS_DIR / n, kind="motion_predictor").model)
+            for n in ("predictor_smpl_improved", "predictor_smpl_live"))
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert module_digest(a) != module_digest(b)
+    b.model.cfg.gate, b.model.cfg.gate_inputs = a.model.cfg.gate, a.model.cfg.gate_inputs
+    b.model.cfg.open_set, b.model.cfg.temperature = a.model.cfg.open_set, a.model.cfg.temperature
+    assert module_digest(a) == module_digest(b)
+
+
 def test_cache_roundtrip_and_record_mismatch(tmp_path):
     cache = ArtifactCache.open(str(tmp_path))
     cache.put("k", ".bin", b"abc")
