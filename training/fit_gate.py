@@ -9,8 +9,14 @@ same IK retargeting and yaw copies as its training data), at most 300 random win
 Known and unknown motion weigh half each. The loss is the protocol's metric, the mean joint distance
 of the adapter's forward kinematics (run inside every Adam step: that is the cost, ~5 min on a shared
 core). Fit the open set first (python -m training.open_set): an open-set bundle's gate also reads
-p(other). The bundle is re-exported with ``model.gate`` set (same weights); the fit is recorded in
-``training.gate_fit``.
+p(other). The bundle is re-exported with ``model.gate`` and ``model.gate_inputs`` set (same weights);
+the fit is recorded in ``training.gate_fit``.
+
+``--live`` (a live, SMPL-θ bundle): the same folders rendered as video and run through MediaPipe and
+the live IK (training.live_chain), the loss against the true future joints plus the regressed poses'
+offset, and the gate reads jitter too -- what `weights/predictor_smpl_live` carries:
+
+    python -m training.fit_gate --bundle weights/predictor_smpl_live --no-p-other --live
 """
 from __future__ import annotations
 

@@ -2,14 +2,15 @@
 IK, the θ stream the predictor node is fed, for fitting on what the live chain really delivers.
 
     clip = load_or_build(ClipSpec(segments=HELD_OUT_PLAYLIST))     # renders once, cached (render.clip)
-    stream = regressed_stream(clip)                                # MediaPipe + regress, cached too
+    stream = regressed_stream(clip)                                # benchmarks.live_stream: MediaPipe + regress
     theta, stretch, target = live_windows(stream, clip.joints, n_obs=10, n_future=25)   # + (N, T, 24, 3)
 
 Why: a model (or its baseline gate) fitted on clean mocap θ meets something else live. MediaPipe's
 landmarks jitter, swap sides now and then and lean the torso, and the IK turns that into a θ stream
 with its own noise (docs/selfscore.md: with perfect landmarks the gated live model beats zero
-velocity at every horizon, with MediaPipe it loses at every one). The stream here is made by the
-live nodes themselves (nodes.pose2d, nodes.regress, called in order as benchmarks.selfscore does),
+velocity at every horizon, with MediaPipe it loses at every one). The stream is made by the live
+nodes themselves (nodes.pose2d, nodes.regress, called in order as benchmarks.selfscore does; that
+code lives in benchmarks.live_stream, since training may not import nodes),
 from the same held-out training folders the other fits use (training.open_set: ``walking_extra``
 known, ``basketball_signal`` and ``directing_traffic`` unknown), never the test split the demo plays.
 A window's target is what the live scorer (models.streaming.score) measures against: the true future
@@ -20,14 +21,11 @@ rewards predicting the chain's lag and noise, and a gate fitted on it beat zero 
 """
 from __future__ import annotations
 
-import hashlib
-import importlib
-import json
 from pathlib import Path
 
 import numpy as np
 
-from render.clip import Clip, Segment, default_cache_dir, progress_bar
+from render.clip import Segment
 
 FOLDERS = ("walking_extra", "basketball_signal", "directing_traffic")
 # ~3 min of held-out motion from the front, the sides and behind (the demo clip's mix of views)
@@ -42,48 +40,6 @@ HELD_OUT_PLAYLIST = (
     Segment("directing_traffic", take=1, seconds=20.0, azimuth_deg=-30.0, split="train"),
     Segment("directing_traffic", take=4, start_s=10.0, seconds=20.0, azimuth_deg=150.0, split="train"),
 )
-_DEPENDS_ON = ("nodes.pose2d", "nodes.regress", "nodes._common", "models.streaming.body",
-               "models.streaming.filters", "models.ik.solve", "models.ik.refine", "models.ik.plan")
-
-
-def _cache_file(clip: Clip, params: dict, cache_dir: str | Path | None) -> Path:
-    h = hashlib.sha256(clip.key.encode() + json.dumps(params, sort_keys=True).encode())
-    for name in _DEPENDS_ON:
-        h.update(Path(importlib.import_module(name).__file__).read_bytes())
-    return Path(cache_dir or default_cache_dir()) / "live" / f"regressed-{h.hexdigest()[:20]}.npz"
-
-
-def regressed_stream(clip: Clip, *, regress_params: dict | None = None,
-                     cache_dir: str | Path | None = None) -> dict[str, np.ndarray]:
-    """Every frame of `clip` through pose2d -> regress -> {"theta": (T, 24, 3) float32, "ok": (T,)
-    bool (a person was regressed), "segment": (T,) int16}; cached beside the rendered clips."""
-    params = dict(regress_params or {})
-    path = _cache_file(clip, params, cache_dir)
-    if path.exists():
-        with np.load(path) as z:
-            return {k: z[k] for k in ("theta", "ok", "segment")}
-    from nodes.pose2d import Pose2DNode
-    from nodes.regress import Regress
-    from spec.messages import VideoFrame
-    pose2d, regress = Pose2DNode("pose2d"), Regress("regress", params)
-    for n in (pose2d, regress):
-        n.setup()
-    theta, ok = np.zeros((len(clip), 24, 3), np.float32), np.zeros(len(clip), bool)
-    bar = progress_bar(len(clip), "MediaPipe + IK")
-    for i in range(len(clip)):
-        (_, pose), = pose2d.deliver("frames", VideoFrame(source_id="clip", frame_id=i, capture_ts=i / clip.fps,
-                                                          image=clip.image(i)))
-        for _, body in regress.deliver("pose2d", pose):
-            if body.has_person:
-                theta[i], ok[i] = body.theta, True
-        bar.update(1)
-    bar.close()
-    out = {"theta": theta, "ok": ok & clip.present, "segment": clip.segment}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **out)
-    return out
-
-
 def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int, n_future: int,
                  stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Windows of n_obs + n_future consecutive regressed frames within one stretch -> θ (N, T, 72)
@@ -116,6 +72,7 @@ def live_data(bundle, playlist: tuple, *, stride: int, n_future: int,
     (N, T_o+n_future, 24, 3) metres (torch tensors)."""
     import torch
 
+    from benchmarks.live_stream import regressed_stream
     from core.errors import ConfigError
     from render.clip import ClipSpec, load_or_build
     if bundle.serving.representation != "smpl_theta":

@@ -186,7 +186,8 @@ def score(bundle, temperature: float, weights: list[float], *, stride: int = 1, 
 def _live_test(bundle, stride: int):
     """The demo clip (CMU test stretches: four known actions, washwindow unknown) through the live chain."""
     from render.clip import ClipSpec, load_or_build
-    from training.live_chain import live_windows, regressed_stream
+    from benchmarks.live_stream import regressed_stream
+    from training.live_chain import live_windows
     clip, labels = load_or_build(ClipSpec()), list(bundle.serving.labels)
     theta, stretch, _ = live_windows(regressed_stream(clip), clip.joints, n_obs=bundle.config.n_obs, n_future=0,
                                      stride=stride)

@@ -7,7 +7,8 @@ import pytest
 
 from core.config import from_dict
 from render.clip import ClipSpec, Segment, load_or_build
-from training.live_chain import FOLDERS, HELD_OUT_PLAYLIST, live_windows, regressed_stream
+from benchmarks.live_stream import regressed_stream
+from training.live_chain import FOLDERS, HELD_OUT_PLAYLIST, live_windows
 
 
 def test_the_held_out_playlist_reads_only_held_out_training_folders(tmp_path):

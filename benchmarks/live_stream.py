@@ -1,0 +1,60 @@
+"""The live perception chain run offline on a rendered clip: every frame through the pipeline's own
+pose2d (MediaPipe) and regress (IK) nodes, in order, as benchmarks.selfscore runs them -- the θ stream
+the predictor node is fed. training.live_chain fits on it (training may not import nodes; it reaches
+them through here).
+
+    stream = regressed_stream(clip)     # {"theta": (T, 24, 3), "ok": (T,), "segment": (T,)}, cached
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from render.clip import Clip, default_cache_dir, progress_bar
+
+_DEPENDS_ON = ("nodes.pose2d", "nodes.regress", "nodes._common", "models.streaming.body",
+               "models.streaming.filters", "models.ik.solve", "models.ik.refine", "models.ik.plan")
+
+
+def _cache_file(clip: Clip, params: dict, cache_dir: str | Path | None) -> Path:
+    h = hashlib.sha256(clip.key.encode() + json.dumps(params, sort_keys=True).encode())
+    for name in _DEPENDS_ON:
+        h.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return Path(cache_dir or default_cache_dir()) / "live" / f"regressed-{h.hexdigest()[:20]}.npz"
+
+
+def regressed_stream(clip: Clip, *, regress_params: dict | None = None,
+                     cache_dir: str | Path | None = None) -> dict[str, np.ndarray]:
+    """Every frame of `clip` through pose2d -> regress -> {"theta": (T, 24, 3) float32, "ok": (T,)
+    bool (a person was regressed), "segment": (T,) int16}; cached beside the rendered clips."""
+    params = dict(regress_params or {})
+    path = _cache_file(clip, params, cache_dir)
+    if path.exists():
+        with np.load(path) as z:
+            return {k: z[k] for k in ("theta", "ok", "segment")}
+    from nodes.pose2d import Pose2DNode
+    from nodes.regress import Regress
+    from spec.messages import VideoFrame
+    pose2d, regress = Pose2DNode("pose2d"), Regress("regress", params)
+    for n in (pose2d, regress):
+        n.setup()
+    theta, ok = np.zeros((len(clip), 24, 3), np.float32), np.zeros(len(clip), bool)
+    bar = progress_bar(len(clip), "MediaPipe + IK")
+    for i in range(len(clip)):
+        (_, pose), = pose2d.deliver("frames", VideoFrame(source_id="clip", frame_id=i, capture_ts=i / clip.fps,
+                                                          image=clip.image(i)))
+        for _, body in regress.deliver("pose2d", pose):
+            if body.has_person:
+                theta[i], ok[i] = body.theta, True
+        bar.update(1)
+    bar.close()
+    out = {"theta": theta, "ok": ok & clip.present, "segment": clip.segment}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
