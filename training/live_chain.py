@@ -40,6 +40,8 @@ HELD_OUT_PLAYLIST = (
     Segment("directing_traffic", take=1, seconds=20.0, azimuth_deg=-30.0, split="train"),
     Segment("directing_traffic", take=4, start_s=10.0, seconds=20.0, azimuth_deg=150.0, split="train"),
 )
+
+
 def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int, n_future: int,
                  stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Windows of n_obs + n_future consecutive regressed frames within one stretch -> θ (N, T, 72)
