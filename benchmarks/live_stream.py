@@ -16,12 +16,20 @@ import numpy as np
 
 from render.clip import Clip, default_cache_dir, progress_bar
 
+# every module the regressed θ depend on (editing one recomputes the stream), and MediaPipe's version
 _DEPENDS_ON = ("nodes.pose2d", "nodes.regress", "nodes._common", "models.streaming.body",
-               "models.streaming.filters", "models.ik.solve", "models.ik.refine", "models.ik.plan")
+               "models.streaming.filters", "models.streaming.root", "models.ik.fast", "models.ik.solve",
+               "models.ik.refine", "models.ik.plan", "spec.joints", "spec.joint_maps", "spec.frames")
 
 
-def _cache_file(clip: Clip, params: dict, cache_dir: str | Path | None) -> Path:
+def _cache_file(clip: Clip, params: dict, cache_dir: str | Path | None) -> Path | None:
+    """Where the stream of `clip` is cached, or None for a clip without a content key (not from
+    render.clip.load_or_build: two such clips could not be told apart)."""
+    from importlib.metadata import version
+    if not clip.key:
+        return None
     h = hashlib.sha256(clip.key.encode() + json.dumps(params, sort_keys=True).encode())
+    h.update(version("mediapipe").encode())
     for name in _DEPENDS_ON:
         h.update(Path(importlib.import_module(name).__file__).read_bytes())
     return Path(cache_dir or default_cache_dir()) / "live" / f"regressed-{h.hexdigest()[:20]}.npz"
@@ -33,7 +41,7 @@ def regressed_stream(clip: Clip, *, regress_params: dict | None = None,
     bool (a person was regressed), "segment": (T,) int16}; cached beside the rendered clips."""
     params = dict(regress_params or {})
     path = _cache_file(clip, params, cache_dir)
-    if path.exists():
+    if path is not None and path.exists():
         with np.load(path) as z:
             return {k: z[k] for k in ("theta", "ok", "segment")}
     from nodes.pose2d import Pose2DNode
@@ -53,8 +61,9 @@ def regressed_stream(clip: Clip, *, regress_params: dict | None = None,
         bar.update(1)
     bar.close()
     out = {"theta": theta, "ok": ok & clip.present, "segment": clip.segment}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **out)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **out)
     return out
 
 

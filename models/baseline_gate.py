@@ -101,9 +101,11 @@ def gate_off(model):
         model.cfg.gate = saved
 
 
-def check_gate(gate: list, n_future: int, open_set: bool, gate_inputs: list[str] | tuple = ()) -> None:
+def check_gate(gate: list, n_future: int, open_set: bool, gate_inputs: list[str] | tuple = (),
+               n_obs: int = 3) -> None:
     """Raise ValueError unless `gate` is [] or nested (n_future, 3, 1 + features), the features named
-    by `gate_inputs` (empty: r [, logit_p_other], by width), p(other) only with an open set."""
+    by `gate_inputs` (empty: r [, logit_p_other], by width), p(other) only with an open set, and
+    enough observed frames for the features (r: a step, 2; jitter: an acceleration, 3)."""
     if gate_inputs and (len(set(gate_inputs)) != len(gate_inputs) or not set(gate_inputs) <= set(FEATURES)):
         raise ValueError(f"gate_inputs must be distinct names from {', '.join(FEATURES)}, got {list(gate_inputs)}")
     if not gate:
@@ -118,3 +120,5 @@ def check_gate(gate: list, n_future: int, open_set: bool, gate_inputs: list[str]
                          f"got {k} numbers")
     if "logit_p_other" in names and not open_set:
         raise ValueError("a gate reading logit_p_other needs an open set")
+    if n_obs < (3 if "jitter" in names else 2):
+        raise ValueError(f"a gate reading {', '.join(names)} needs n_obs >= {3 if 'jitter' in names else 2}, got {n_obs}")

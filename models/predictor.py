@@ -95,7 +95,7 @@ class PredictorConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.open_set and (len(self.open_set) != 3 or self.action_input != "bank"):
             raise ValueError("open_set needs 3 weights [w0, w1, w2] and action_input: bank")
-        check_gate(self.gate, self.n_future, bool(self.open_set), self.gate_inputs)
+        check_gate(self.gate, self.n_future, bool(self.open_set), self.gate_inputs, self.n_obs)
 
 
 @dataclass

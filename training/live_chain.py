@@ -80,7 +80,11 @@ def live_data(bundle, playlist: tuple, *, stride: int, n_future: int,
     if bundle.serving.representation != "smpl_theta":
         raise ConfigError(f"{bundle.path}: --live fits a live (smpl_theta) bundle, this one serves "
                           f"{bundle.serving.representation}")
-    clip = load_or_build(ClipSpec(segments=playlist), cache_dir)
+    try:       # rendered at the model's fps: windows of frames 1/fps apart, as the node resamples to
+        spec = ClipSpec(segments=playlist, fps=bundle.config.fps)
+    except ValueError as exc:
+        raise ConfigError(f"{bundle.path}: the live chain renders at the model's fps ({bundle.config.fps}): {exc}") from None
+    clip = load_or_build(spec, cache_dir)
     theta, stretch, target = live_windows(regressed_stream(clip, cache_dir=cache_dir), clip.joints,
                                           n_obs=bundle.config.n_obs, n_future=n_future, stride=stride)
     folder = torch.tensor([FOLDERS.index(label.split("@")[0]) for label in clip.labels])[torch.from_numpy(stretch)]

@@ -110,6 +110,7 @@ def test_a_gate_with_named_inputs_reads_them_batches_and_exports():
                                  {"gate": [[[0.0, 0.0, 0.0]] * 3] * 7},            # p(other) without an open set
                                  {"gate": [[[0.0, 0.0]] * 3] * 7, "gate_inputs": ["r", "jitter"]},  # 1 slope, 2 names
                                  {"gate_inputs": ["speed"]},                                           # unknown name
+                                 {"n_obs": 2, "gate": [[[0.0] * 3] * 3] * 7, "gate_inputs": ["r", "jitter"]},  # no acceleration
                                  {"gate": [[[0.0] * 3] * 3] * 7, "gate_inputs": ["r", "logit_p_other"]}])
 def test_bad_gates_are_config_errors(bad):
     with pytest.raises(ValueError):

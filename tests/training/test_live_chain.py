@@ -39,6 +39,11 @@ def test_windows_stay_inside_a_stretch_and_skip_missed_frames():
     from models.ik.fast import fk
     want = fk(theta[ok & (segment >= 0)])[0].mean(0)
     assert target.shape == (10, 4, 24, 3) and np.allclose(target[3, 1], want, atol=1e-4)
+    # two stretches back to back (a clip with gap_s = 0): no window spans the change
+    back_to_back = np.array([0] * 10 + [1] * 10, np.int16)
+    w, stretch, _ = live_windows({"theta": theta, "ok": np.ones(20, bool), "segment": back_to_back}, truth,
+                                 n_obs=2, n_future=2, stride=1)
+    assert [int(x[0, 0]) // 72 for x in w] == [*range(0, 7), *range(10, 17)] and list(stretch) == [0] * 7 + [1] * 7
 
 
 @pytest.mark.slow
@@ -51,6 +56,9 @@ def test_a_held_out_clip_through_mediapipe_and_the_ik_is_regressed_and_cached(cm
     assert np.abs(stream["theta"][stream["ok"]]).max() > 0.1                       # real poses, not zeros
     again = regressed_stream(clip, cache_dir=tmp_path)                             # from the cache
     assert all(np.array_equal(again[k], stream[k]) for k in stream)
+    assert len(list((tmp_path / "live").glob("regressed-*.npz"))) == 1
+    clip.key = ""                              # a clip without a content key is never cached (nor read back)
+    assert np.array_equal(regressed_stream(clip, cache_dir=tmp_path)["ok"], stream["ok"])
     assert len(list((tmp_path / "live").glob("regressed-*.npz"))) == 1
 
 
