@@ -108,7 +108,8 @@ def fit(bundle, *, stride: int = 5, max_windows: int = 300, iters: int = 200, se
         return data.joints_fn(theta) * (1000.0 * data.joint_scale)
     gen = torch.Generator().manual_seed(seed)
     if live:       # targets: the true future + the regressed poses' offset, in mm (training.live_chain)
-        theta, which, target = live_data(bundle, live, stride=stride, n_future=cfg.n_future, cache_dir=cache_dir)
+        theta, which, target = live_data(bundle, live, {f: i for i, f in enumerate(CALIBRATION)}, stride=stride,
+                                         n_future=cfg.n_future, cache_dir=cache_dir)
         target, tag = target * 1000.0, " (live)"
     else:
         theta, which, target, tag = data.theta, data.action, None, ""

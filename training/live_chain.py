@@ -27,7 +27,6 @@ import numpy as np
 
 from render.clip import Segment
 
-FOLDERS = ("walking_extra", "basketball_signal", "directing_traffic")
 # ~3 min of held-out motion from the front, the sides and behind (the demo clip's mix of views)
 HELD_OUT_PLAYLIST = (
     Segment("walking", take=24, azimuth_deg=0.0, split="train", folder="walking_extra"),
@@ -67,11 +66,11 @@ def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int
     return np.stack(wins), np.asarray(stretch, np.int64), np.stack(targets)
 
 
-def live_data(bundle, playlist: tuple, *, stride: int, n_future: int,
+def live_data(bundle, playlist: tuple, index: dict[str, int], *, stride: int, n_future: int,
               cache_dir: str | Path | None = None) -> tuple:
-    """`playlist` (Segments of FOLDERS) rendered and through the live chain, as windows of the live
-    (smpl_theta) `bundle`: θ (N, T_o+n_future, 72), folder index into FOLDERS (N,), target joints
-    (N, T_o+n_future, 24, 3) metres (torch tensors)."""
+    """`playlist` (render.clip Segments) rendered and through the live chain, as windows of the live
+    (smpl_theta) `bundle`: θ (N, T_o+n_future, 72), each window's group ``index[segment.name]``, -1
+    for a name not in `index` (N,), target joints (N, T_o+n_future, 24, 3) metres (torch tensors)."""
     import torch
 
     from benchmarks.live_stream import regressed_stream
@@ -87,5 +86,5 @@ def live_data(bundle, playlist: tuple, *, stride: int, n_future: int,
     clip = load_or_build(spec, cache_dir)
     theta, stretch, target = live_windows(regressed_stream(clip, cache_dir=cache_dir), clip.joints,
                                           n_obs=bundle.config.n_obs, n_future=n_future, stride=stride)
-    folder = torch.tensor([FOLDERS.index(label.split("@")[0]) for label in clip.labels])[torch.from_numpy(stretch)]
-    return torch.from_numpy(theta), folder, torch.from_numpy(target)
+    group = torch.tensor([index.get(s.name, -1) for s in playlist])[torch.from_numpy(stretch)]
+    return torch.from_numpy(theta), group, torch.from_numpy(target)

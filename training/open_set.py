@@ -128,11 +128,11 @@ def _split(bundle, known: dict[str, str], unknown, split: str, stride: int):
 
 def _live_split(bundle, playlist: tuple, stride: int, cache_dir=None):
     """`_split` of the held-out folders as the live chain delivers them (training.live_chain)."""
-    from training.live_chain import FOLDERS, live_data
+    from training.live_chain import live_data
     labels = list(bundle.serving.labels)
-    theta, folder, _ = live_data(bundle, playlist, stride=stride, n_future=0, cache_dir=cache_dir)
-    known = {**KNOWN_HELD_OUT}
-    return theta, torch.tensor([labels.index(known[n]) if n in known else -1 for n in FOLDERS])[folder]
+    theta, cls, _ = live_data(bundle, playlist, {f: labels.index(a) for f, a in KNOWN_HELD_OUT.items()},
+                              stride=stride, n_future=0, cache_dir=cache_dir)
+    return theta, cls
 
 
 def fit(bundle, *, stride: int = 2, live: tuple = (), cache_dir=None) -> dict:
@@ -185,15 +185,11 @@ def score(bundle, temperature: float, weights: list[float], *, stride: int = 1, 
 
 def _live_test(bundle, stride: int):
     """The demo clip (CMU test stretches: four known actions, washwindow unknown) through the live chain."""
-    from render.clip import ClipSpec, load_or_build
-    from benchmarks.live_stream import regressed_stream
-    from training.live_chain import live_windows
-    clip, labels = load_or_build(ClipSpec()), list(bundle.serving.labels)
-    theta, stretch, _ = live_windows(regressed_stream(clip), clip.joints, n_obs=bundle.config.n_obs, n_future=0,
-                                     stride=stride)
-    action = [lab.split("@")[0] for lab in clip.labels]
-    cls = torch.tensor([labels.index(a) if a in labels else -1 for a in action])[torch.from_numpy(stretch)]
-    return torch.from_numpy(theta), cls
+    from render.clip import DEFAULT_PLAYLIST
+    from training.live_chain import live_data
+    theta, cls, _ = live_data(bundle, DEFAULT_PLAYLIST, {a: i for i, a in enumerate(bundle.serving.labels)},
+                              stride=stride, n_future=0)
+    return theta, cls
 
 
 def write_back(bundle, out: str | None, key: str, record: dict) -> Path:
