@@ -14,9 +14,11 @@ the fit is recorded in ``training.gate_fit``.
 
 ``--live`` (a live, SMPL-θ bundle): the same folders rendered as video and run through MediaPipe and
 the live IK (training.live_chain), the loss against the true future joints plus the regressed poses'
-offset, and the gate reads jitter too -- what `weights/predictor_smpl_live` carries:
+offset, and the gate reads jitter too. ``--live-fps`` also delivers that motion as a slower camera
+would (MediaPipe on only the frames it captures, interpolated to the model's fps as the node does):
+a 10 fps stream interpolated to 25 fps looks smooth to jitter. What `weights/predictor_smpl_live` carries:
 
-    python -m training.fit_gate --bundle weights/predictor_smpl_live --no-p-other --live
+    python -m training.fit_gate --bundle weights/predictor_smpl_live --no-p-other --live --live-fps 0 --live-fps 10
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from core.errors import cli_errors
+from core.errors import ConfigError, cli_errors
 from core.files import check_writable
 from models.baseline_gate import EXPERTS, baselines, gate_features, gate_off, gate_weights, mix
 from training.live_chain import live_data
@@ -91,14 +93,28 @@ def sample(theta: torch.Tensor, which: torch.Tensor, n: int, max_windows: int, g
     return out
 
 
+def _live_groups(bundle, live: tuple, rates: tuple, stride: int, max_windows: int, gen, cache_dir) -> dict:
+    """{name: (θ windows, target mm)} per held-out folder x camera rate (None: the model's fps)."""
+    groups = {}
+    for fps in rates:
+        theta, which, target = live_data(bundle, live, {f: i for i, f in enumerate(CALIBRATION)}, stride=stride,
+                                         n_future=bundle.model.cfg.n_future, input_fps=fps, cache_dir=cache_dir)
+        tag = " (live)" if fps is None else f" (live, {fps:g} fps)"
+        picked = sample(theta, which, len(CALIBRATION), max_windows, gen, target * 1000.0)
+        groups.update({k + tag: v for k, v in zip(CALIBRATION, picked)})
+    return groups
+
+
 def fit(bundle, *, stride: int = 5, max_windows: int = 300, iters: int = 200, seed: int = 0,
-        p_other: bool = True, live: tuple = (), cache_dir: str | None = None) -> dict:
+        p_other: bool = True, live: tuple = (), live_fps: tuple = (None,), cache_dir: str | None = None) -> dict:
     """-> {"gate": nested (T_f, 3, 1+F), "held_out_mm": per set and expert, "windows": counts,
     "features": the F names}. `live` (render.clip Segments of the held-out folders, e.g.
     training.live_chain.HELD_OUT_PLAYLIST): fit on that motion as the live chain delivers it instead
     (MediaPipe on rendered frames, the live IK), and also read the jitter feature. One gate cannot
     serve both: fitted on clean and live windows together (r, jitter) it cost the clean SMPL test
-    2-4 mm at every horizon (docs/results/improved.md), so the live default carries a live fit."""
+    2-4 mm at every horizon (docs/results/improved.md), so the live default carries a live fit.
+    `live_fps`: the camera rates the live motion is delivered at (None: the model's fps), weighted
+    alike: a slower camera's frames are interpolated to the model's fps, which hides their jitter."""
     model = bundle.model.eval()
     cfg = model.cfg
     names = ("r",) + (("logit_p_other",) if p_other and cfg.open_set else ()) + (("jitter",) if live else ())
@@ -108,13 +124,11 @@ def fit(bundle, *, stride: int = 5, max_windows: int = 300, iters: int = 200, se
         return data.joints_fn(theta) * (1000.0 * data.joint_scale)
     gen = torch.Generator().manual_seed(seed)
     if live:       # targets: the true future + the regressed poses' offset, in mm (training.live_chain)
-        theta, which, target = live_data(bundle, live, {f: i for i, f in enumerate(CALIBRATION)}, stride=stride,
-                                         n_future=cfg.n_future, cache_dir=cache_dir)
-        target, tag = target * 1000.0, " (live)"
+        groups = _live_groups(bundle, live, live_fps, stride, max_windows, gen, cache_dir)
     else:
-        theta, which, target, tag = data.theta, data.action, None, ""
-    groups = {k + tag: v for k, v in zip(CALIBRATION, sample(theta, which, len(CALIBRATION), max_windows, gen, target))}
-    weights = dict(zip(groups, FOLDER_WEIGHTS))
+        groups = dict(zip(CALIBRATION, sample(data.theta, data.action, len(CALIBRATION), max_windows, gen)))
+    rates = len(groups) // len(CALIBRATION)
+    weights = {k: w / rates for k, w in zip(groups, FOLDER_WEIGHTS * rates)}
     sets = {k: expert_set(model, th, names, joints_mm, tg) for k, (th, tg) in groups.items()}
     gate = torch.zeros(cfg.n_future, 3, 1 + len(names), requires_grad=True)
     opt = torch.optim.Adam([gate], lr=0.05)
@@ -145,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="fit on the held-out folders as the live chain delivers them: rendered, through "
                          "MediaPipe and the live IK (training.live_chain; ~7 min the first time, then "
                          "cached), and read jitter too")
+    ap.add_argument("--live-fps", type=float, action="append", metavar="FPS",
+                    help="with --live: a camera rate to deliver the motion at (repeat; 0 = the model's fps; "
+                         "default: the model's fps only)")
     ap.add_argument("--no-p-other", action="store_true",
                     help="an open-set bundle's gate reads only r, not p(other) (for an open set that does "
                          "not separate known from unknown motion: the live SMPL model's)")
@@ -155,9 +172,14 @@ def main(argv: list[str] | None = None) -> int:
     bundle = load_bundle(args.bundle, kind="motion_predictor")
     torch.manual_seed(0)
     from training.live_chain import HELD_OUT_PLAYLIST
-    result = fit(bundle, stride=args.stride, p_other=not args.no_p_other, live=HELD_OUT_PLAYLIST if args.live else ())
+    rates = tuple(None if not f else f for f in (args.live_fps or [0]))
+    if any(f is not None and f <= 0 for f in rates) or (args.live_fps and not args.live):
+        raise ConfigError("--live-fps takes camera rates > 0 (0: the model's fps), with --live")
+    result = fit(bundle, stride=args.stride, p_other=not args.no_p_other, live=HELD_OUT_PLAYLIST if args.live else (),
+                 live_fps=rates)
     bundle.model.cfg.gate, bundle.model.cfg.gate_inputs = result["gate"], result["features"]
-    flags = (" --no-p-other" if args.no_p_other else "") + (" --live" if args.live else "")
+    flags = ((" --no-p-other" if args.no_p_other else "") + (" --live" if args.live else "")
+             + "".join(f" --live-fps {f:g}" for f in (args.live_fps or [])))
     out = write_back(bundle, args.out, "gate_fit", {
         "command": f"python -m training.fit_gate --bundle {args.bundle}{flags}",
         "held_out_mm": result["held_out_mm"], "windows": result["windows"], "features": result["features"]})

@@ -43,34 +43,54 @@ HELD_OUT_PLAYLIST = (
 
 def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int, n_future: int,
                  stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Windows of n_obs + n_future consecutive regressed frames within one stretch -> θ (N, T, 72)
-    float32, each window's stretch (index into the clip's segments) (N,), and the target joints
-    (N, T, 24, 3) metres: `truth` (T_clip, 24, 3), root-relative as the clip has it, plus the mean
-    offset of the regressed joints (FK, as the predictor's forecast joints are) from it."""
+    """Windows of n_obs + n_future frames within one stretch -> θ (N, T, 72) float32, each window's
+    stretch (index into the clip's segments) (N,), and the target joints (N, T, 24, 3) metres:
+    `truth` (T_clip, 24, 3), root-relative as the clip has it, plus the mean offset of the regressed
+    joints (FK, as the predictor's forecast joints are) from it.
+
+    A window ends at every `stride`-th frame the camera delivered (``stream["fed"]``; every frame
+    when absent) and its θ are interpolated between the delivered frames around it, as the predictor
+    node resamples a slower camera to the model's fps (models.streaming.resample); at full rate they
+    are the frames themselves. Usable when every delivered frame it spans (and the one before its
+    first frame, which the interpolation reads) was regressed and lies in the same stretch."""
     from models.ik.fast import fk
+    from models.streaming.resample import interpolate
     ok, seg = stream["ok"], stream["segment"]
+    fed = stream.get("fed", np.ones(len(ok), bool))
     regressed = fk(stream["theta"])[0]                                    # (T_clip, 24, 3)
     offset = np.nanmean((regressed - truth)[ok], axis=0) if ok.any() else np.zeros((24, 3))
     target = (truth + offset).astype(np.float32)
-    length = n_obs + n_future
     good = ok & (seg >= 0)
-    # a window is usable when all its frames are regressed and in the same stretch
+    delivered = np.nonzero(fed)[0]
+    theta = stream["theta"].reshape(len(ok), -1)
     wins, stretch, targets = [], [], []
     for s in np.unique(seg[seg >= 0]):
         idx = np.nonzero(seg == s)[0]
-        for a in range(idx[0], idx[-1] - length + 2, stride):
-            if good[a:a + length].all():
-                wins.append(stream["theta"][a:a + length].reshape(length, -1))
-                stretch.append(s)
-                targets.append(target[a:a + length])
-    return np.stack(wins), np.asarray(stretch, np.int64), np.stack(targets)
+        lo, hi = idx[0], idx[-1]
+        ends = delivered[(delivered >= lo + n_obs - 1) & (delivered <= hi - n_future)]
+        for e in ends[::stride]:
+            a, b = e - n_obs + 1, e + n_future
+            i0 = np.searchsorted(delivered, a, side="right") - 1           # the delivered frame at/before a
+            i1 = np.searchsorted(delivered, b, side="left")                 # ... and at/after b
+            if i0 < 0 or i1 >= len(delivered):
+                continue
+            span = delivered[i0:i1 + 1]
+            if span[0] < lo or span[-1] > hi or not good[span].all():
+                continue
+            grid = np.arange(a, b + 1)
+            wins.append(interpolate(span.astype(np.float64), theta[span], grid.astype(np.float64)))
+            stretch.append(s)
+            targets.append(target[a:b + 1])
+    return np.stack(wins).astype(np.float32), np.asarray(stretch, np.int64), np.stack(targets)
 
 
 def live_data(bundle, playlist: tuple, index: dict[str, int], *, stride: int, n_future: int,
-              cache_dir: str | Path | None = None) -> tuple:
+              input_fps: float | None = None, cache_dir: str | Path | None = None) -> tuple:
     """`playlist` (render.clip Segments) rendered and through the live chain, as windows of the live
     (smpl_theta) `bundle`: θ (N, T_o+n_future, 72), each window's group ``index[segment.name]``, -1
-    for a name not in `index` (N,), target joints (N, T_o+n_future, 24, 3) metres (torch tensors)."""
+    for a name not in `index` (N,), target joints (N, T_o+n_future, 24, 3) metres (torch tensors).
+    `input_fps`: as a camera that slow delivers it (None: every frame, at the model's fps); `stride`
+    stays in the model's frames."""
     import torch
 
     from benchmarks.live_stream import regressed_stream
@@ -84,7 +104,9 @@ def live_data(bundle, playlist: tuple, index: dict[str, int], *, stride: int, n_
     except ValueError as exc:
         raise ConfigError(f"{bundle.path}: the live chain renders at the model's fps ({bundle.config.fps}): {exc}") from None
     clip = load_or_build(spec, cache_dir)
-    theta, stretch, target = live_windows(regressed_stream(clip, cache_dir=cache_dir), clip.joints,
-                                          n_obs=bundle.config.n_obs, n_future=n_future, stride=stride)
+    step = stride if input_fps is None else max(1, round(stride * input_fps / clip.fps))
+    stream = regressed_stream(clip, input_fps=input_fps, cache_dir=cache_dir)
+    theta, stretch, target = live_windows(stream, clip.joints, n_obs=bundle.config.n_obs, n_future=n_future,
+                                          stride=step)
     group = torch.tensor([index.get(s.name, -1) for s in playlist])[torch.from_numpy(stretch)]
     return torch.from_numpy(theta), group, torch.from_numpy(target)

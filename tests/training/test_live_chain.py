@@ -7,7 +7,7 @@ import pytest
 
 from core.config import from_dict
 from render.clip import ClipSpec, Segment, load_or_build
-from benchmarks.live_stream import regressed_stream
+from benchmarks.live_stream import fed_frames, regressed_stream
 from training.live_chain import HELD_OUT_PLAYLIST, live_windows
 
 
@@ -46,6 +46,31 @@ def test_windows_stay_inside_a_stretch_and_skip_missed_frames():
     assert [int(x[0, 0]) // 72 for x in w] == [*range(0, 7), *range(10, 17)] and list(stretch) == [0] * 7 + [1] * 7
 
 
+def test_a_slower_camera_delivers_the_first_frame_at_or_after_each_of_its_ticks():
+    assert fed_frames(4, 25.0, None).all() and fed_frames(4, 25.0, 30.0).all()
+    assert np.nonzero(fed_frames(26, 25.0, 10.0))[0].tolist() == [0, 3, 5, 8, 10, 13, 15, 18, 20, 23, 25]
+
+
+def test_windows_of_a_slower_camera_interpolate_between_its_frames_as_the_node_does():
+    """At 10 fps a 25 fps window's frames are interpolated between the delivered ones
+    (models.streaming.resample); it ends on a delivered frame and needs every delivered frame it
+    reads regressed, including the one before its first frame."""
+    ramp = np.arange(40, dtype=np.float32)[:, None, None] * np.ones((1, 24, 3), np.float32)   # θ = frame index
+    fed = fed_frames(40, 25.0, 10.0)
+    theta = np.where(fed[:, None, None], ramp, np.nan).astype(np.float32)  # not delivered: never read
+    segment = np.zeros(40, np.int16)
+    truth = np.zeros((40, 24, 3), np.float32)
+    stream = {"theta": theta, "ok": fed.copy(), "segment": segment, "fed": fed}
+    w, stretch, _ = live_windows(stream, truth, n_obs=4, n_future=2, stride=1)
+    ends = [int(round(x[3, 0])) for x in w]
+    assert ends == [3, 5, 8, 10, 13, 15, 18, 20, 23, 25, 28, 30, 33, 35]  # delivered, 3 frames before and 2 after
+    assert np.allclose(w[:, :, 0], np.array(ends)[:, None] + np.arange(-3, 3))  # the ramp, frame by frame
+    stream["ok"] = fed & (np.arange(40) != 13)                             # MediaPipe missed frame 13
+    w, _, _ = live_windows(stream, truth, n_obs=4, n_future=2, stride=1)
+    # frames 7..12 of the window ending at 10 are read from 5..13; those ending at 13 and 15 too
+    assert [int(round(x[3, 0])) for x in w] == [3, 5, 8, 18, 20, 23, 25, 28, 30, 33, 35]
+
+
 @pytest.mark.slow
 def test_a_held_out_clip_through_mediapipe_and_the_ik_is_regressed_and_cached(cmu_root, tmp_path):
     spec = from_dict(ClipSpec, {"segments": [{"action": "walking", "take": 13, "seconds": 1.2,
@@ -57,9 +82,12 @@ def test_a_held_out_clip_through_mediapipe_and_the_ik_is_regressed_and_cached(cm
     again = regressed_stream(clip, cache_dir=tmp_path)                             # from the cache
     assert all(np.array_equal(again[k], stream[k]) for k in stream)
     assert len(list((tmp_path / "live").glob("regressed-*.npz"))) == 1
+    slow = regressed_stream(clip, input_fps=10.0, cache_dir=tmp_path)             # a 10 fps camera
+    assert slow["fed"].sum() == 12 and not slow["ok"][~slow["fed"]].any() and slow["ok"][slow["fed"]].mean() > 0.9
+    assert len(list((tmp_path / "live").glob("regressed-*.npz"))) == 2            # cached apart
     clip.key = ""                              # a clip without a content key is never cached (nor read back)
     assert np.array_equal(regressed_stream(clip, cache_dir=tmp_path)["ok"], stream["ok"])
-    assert len(list((tmp_path / "live").glob("regressed-*.npz"))) == 1
+    assert len(list((tmp_path / "live").glob("regressed-*.npz"))) == 2
 
 
 @pytest.mark.slow
@@ -80,10 +108,11 @@ def test_live_open_set_and_gate_fits_on_the_live_chain(cmu_root, tmp_path):
     held = o["held_out"]                        # 2.4 s = 60 frames -> at most (60-10)/2+1 = 26 windows a stretch
     assert 0 < held["known_windows"] <= 26 and 0 < held["unknown_windows"] <= 52
     assert len(o["open_set"]) == 3 and 10 ** -0.5 - 1e-3 <= o["temperature"] <= 10.0 + 1e-3
-    r = fit(bundle, stride=5, max_windows=20, iters=40, p_other=False, live=tiny, cache_dir=str(tmp_path))
+    r = fit(bundle, stride=5, max_windows=20, iters=40, p_other=False, live=tiny, live_fps=(None, 10.0),
+            cache_dir=str(tmp_path))
     assert r["features"] == ["r", "jitter"] and len(r["gate"]) == 25 and len(r["gate"][0][0]) == 3
-    live = [k for k in r["held_out_mm"] if k.endswith("(live)")]
-    assert len(live) == 3 and all(r["windows"][k] > 0 for k in live)
+    live = [k for k in r["held_out_mm"] if k.endswith("(live)") or k.endswith("(live, 10 fps)")]
+    assert len(live) == 6 and all(r["windows"][k] > 0 for k in live)
     for k in live:
         mm = r["held_out_mm"][k]
         assert mm["gated"] < mm["model"]
