@@ -1,7 +1,7 @@
 """Live action labels against coarse hand labels of the shared video.
 
     python -m benchmarks.live_labels [--video PATH] [--labels benchmarks/labels/shared_video_people.yaml]
-                                     [--frames N] [--json out.json]
+                                     [--weights BUNDLE] [--frames N] [--json out.json]
 
 Every frame goes through the real nodes in this process (pose2d = MediaPipe, regress, predictor), and
 the predictor's `action` message (ActionProbs) of each frame is compared with the hand label of its
@@ -41,8 +41,9 @@ def hand_label(doc: dict, t: float) -> str | None:
     return None
 
 
-def live_labels(video: Path, frames: int = 0) -> dict[int, str]:
-    """frame index -> the predictor's action label for that frame ((none) when nothing was published)."""
+def live_labels(video: Path, frames: int = 0, weights: str = "") -> dict[int, str]:
+    """frame index -> the predictor's action label for that frame ((none) when nothing was published);
+    `weights`: the predictor bundle ("" = the node's default, the live default)."""
     import cv2
     from nodes.pose2d import Pose2DNode
     from nodes.predictor import Predictor
@@ -52,7 +53,8 @@ def live_labels(video: Path, frames: int = 0) -> dict[int, str]:
     if not cap.isOpened():
         raise DataError(f"{video}: cannot open the video")
     fps = cap.get(cv2.CAP_PROP_FPS) or 10.0
-    pose2d, regress, predictor = Pose2DNode("pose2d"), Regress("regress"), Predictor("predictor")
+    pose2d, regress = Pose2DNode("pose2d"), Regress("regress")
+    predictor = Predictor("predictor", {"weights": weights} if weights else None)
     for n in (pose2d, regress, predictor):
         n.setup()
     out: dict[int, str] = {}
@@ -95,11 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.live_labels", description=__doc__.split("\n")[0])
     ap.add_argument("--video", default=str(shared_root() / "media" / "one-by-one-person-detection.mp4"))
     ap.add_argument("--labels", default=str(DEFAULT_LABELS))
+    ap.add_argument("--weights", default="", help="predictor bundle (default: the live default, "
+                    "weights/predictor_smpl_live), e.g. a candidate before it ships")
     ap.add_argument("--frames", type=int, default=0, help="first N frames only (0 = all)")
     ap.add_argument("--json", help="write the result here")
     args = ap.parse_args(argv)
     doc = read_yaml(args.labels)
-    result = score(doc, live_labels(Path(args.video), args.frames))
+    result = score(doc, live_labels(Path(args.video), args.frames, args.weights))
     for truth, row in sorted(result["confusion"].items()):
         print(f"{truth:<9} " + ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: -kv[1])))
     print("accuracy: " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in result["accuracy"].items()) +

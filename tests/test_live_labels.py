@@ -24,3 +24,10 @@ def test_boundaries_are_not_scored_and_each_label_has_its_right_answer():
     assert r["accuracy"]["nobody"] == 1.0 and r["accuracy"]["walking"] == 1.0
     assert r["accuracy"]["standing"] == 0.5                     # a confident "jumping" is wrong
     assert r["confusion"]["standing"] == {"jumping": 40, "other": 40}
+
+
+def test_a_missing_predictor_bundle_is_a_one_line_error(shared_video, tmp_path, capsys):
+    from benchmarks.live_labels import main
+    assert main(["--video", str(shared_video), "--weights", str(tmp_path / "none"), "--frames", "2"]) != 0
+    err = capsys.readouterr().err
+    assert "no such bundle folder" in err and "Traceback" not in err

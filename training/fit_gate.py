@@ -172,9 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     bundle = load_bundle(args.bundle, kind="motion_predictor")
     torch.manual_seed(0)
     from training.live_chain import HELD_OUT_PLAYLIST
-    rates = tuple(None if not f else f for f in (args.live_fps or [0]))
-    if any(f is not None and f <= 0 for f in rates) or (args.live_fps and not args.live):
-        raise ConfigError("--live-fps takes camera rates > 0 (0: the model's fps), with --live")
+    fps = bundle.config.fps
+    rates = tuple(None if f in (0, fps) else f for f in (args.live_fps or [0]))
+    bad = any(f is not None and not 0 < f < fps for f in rates) or len(set(rates)) < len(rates)
+    if bad or (args.live_fps and not args.live):
+        raise ConfigError(f"--live-fps takes distinct camera rates from 0 (the model's fps) up to the model's "
+                          f"{fps:g} fps (the live chain renders at it), with --live; got {args.live_fps}")
     result = fit(bundle, stride=args.stride, p_other=not args.no_p_other, live=HELD_OUT_PLAYLIST if args.live else (),
                  live_fps=rates)
     bundle.model.cfg.gate, bundle.model.cfg.gate_inputs = result["gate"], result["features"]
