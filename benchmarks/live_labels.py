@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the result here")
     args = ap.parse_args(argv)
     doc = read_yaml(args.labels)
-    result = score(doc, live_labels(Path(args.video), args.frames, args.weights))
+    result = score(doc, live_labels(Path(args.video), frames=args.frames, weights=args.weights))
     for truth, row in sorted(result["confusion"].items()):
         print(f"{truth:<9} " + ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: -kv[1])))
     print("accuracy: " + ", ".join(f"{k} {100 * v:.1f} %" for k, v in result["accuracy"].items()) +

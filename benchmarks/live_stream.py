@@ -31,11 +31,15 @@ _DEPENDS_ON = ("nodes.pose2d", "nodes.regress", "nodes._common", "models.streami
 def fed_frames(n_frames: int, clip_fps: float, input_fps: float | None) -> np.ndarray:
     """The clip frames a camera at `input_fps` captures (None: every frame): the first frame at or
     after each k / input_fps -> (T,) bool."""
+    if input_fps is not None and not input_fps > 0:
+        raise ValueError(f"input_fps must be > 0, got {input_fps}")
     fed = np.zeros(n_frames, bool)
     if input_fps is None or input_fps >= clip_fps:
         fed[:] = True
         return fed
-    k = np.arange(int(np.floor((n_frames - 1) * input_fps / clip_fps)) + 1)
+    # the 1e-9s: a tick that lands exactly on a frame (10 fps ticks on a 25 fps clip every 0.2 s) must
+    # pick that frame, not the next, nor drop the clip's last frame, whatever the float rounding
+    k = np.arange(int(np.floor((n_frames - 1) * input_fps / clip_fps + 1e-9)) + 1)
     fed[np.ceil(k * clip_fps / input_fps - 1e-9).astype(int)] = True
     return fed
 
@@ -60,7 +64,9 @@ def regressed_stream(clip: Clip, *, input_fps: float | None = None, regress_para
     "segment": (T,) int16, "fed": (T,) bool}; cached beside the rendered clips."""
     params = dict(regress_params or {})
     fed = fed_frames(len(clip), clip.fps, input_fps)
-    key = params if fed.all() else {**params, "input_fps": float(input_fps)}  # full rate: the old key
+    # full rate: the key it always had; slower: which frames were fed, so a change of the rule is a miss
+    key = params if fed.all() else {**params, "input_fps": float(input_fps),
+                                    "fed": hashlib.sha256(np.nonzero(fed)[0].tobytes()).hexdigest()[:16]}
     path = _cache_file(clip, key, cache_dir)
     if path is not None and path.exists():
         with np.load(path) as z:

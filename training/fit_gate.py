@@ -93,7 +93,16 @@ def sample(theta: torch.Tensor, which: torch.Tensor, n: int, max_windows: int, g
     return out
 
 
-def _live_groups(bundle, live: tuple, rates: tuple, stride: int, max_windows: int, gen, cache_dir) -> dict:
+def group_weights(names: list[str], *, n_rates: int) -> dict[str, float]:
+    """Each fitting group's weight: FOLDER_WEIGHTS per rate (groups ordered folder within rate), the
+    rates alike; they sum to 1."""
+    if len(names) != len(CALIBRATION) * n_rates:
+        raise ValueError(f"{len(names)} groups for {n_rates} rate(s) of {len(CALIBRATION)} folders: two rates "
+                         "share a name")
+    return {k: w / n_rates for k, w in zip(names, FOLDER_WEIGHTS * n_rates)}
+
+
+def _live_groups(bundle, *, live: tuple, rates: tuple, stride: int, max_windows: int, gen, cache_dir) -> dict:
     """{name: (θ windows, target mm)} per held-out folder x camera rate (None: the model's fps)."""
     groups = {}
     for fps in rates:
@@ -124,11 +133,11 @@ def fit(bundle, *, stride: int = 5, max_windows: int = 300, iters: int = 200, se
         return data.joints_fn(theta) * (1000.0 * data.joint_scale)
     gen = torch.Generator().manual_seed(seed)
     if live:       # targets: the true future + the regressed poses' offset, in mm (training.live_chain)
-        groups = _live_groups(bundle, live, live_fps, stride, max_windows, gen, cache_dir)
+        groups = _live_groups(bundle, live=live, rates=live_fps, stride=stride, max_windows=max_windows,
+                              gen=gen, cache_dir=cache_dir)
     else:
         groups = dict(zip(CALIBRATION, sample(data.theta, data.action, len(CALIBRATION), max_windows, gen)))
-    rates = len(groups) // len(CALIBRATION)
-    weights = {k: w / rates for k, w in zip(groups, FOLDER_WEIGHTS * rates)}
+    weights = group_weights(list(groups), n_rates=len(live_fps) if live else 1)
     sets = {k: expert_set(model, th, names, joints_mm, tg) for k, (th, tg) in groups.items()}
     gate = torch.zeros(cfg.n_future, 3, 1 + len(names), requires_grad=True)
     opt = torch.optim.Adam([gate], lr=0.05)
@@ -159,13 +168,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="fit on the held-out folders as the live chain delivers them: rendered, through "
                          "MediaPipe and the live IK (training.live_chain; ~7 min the first time, then "
                          "cached), and read jitter too")
-    ap.add_argument("--live-fps", type=float, action="append", metavar="FPS",
+    ap.add_argument("--live-fps", action="append", metavar="FPS", dest="live_fps_text",
                     help="with --live: a camera rate to deliver the motion at (repeat; 0 = the model's fps; "
                          "default: the model's fps only)")
     ap.add_argument("--no-p-other", action="store_true",
                     help="an open-set bundle's gate reads only r, not p(other) (for an open set that does "
                          "not separate known from unknown motion: the live SMPL model's)")
     args = ap.parse_args(argv)
+    try:
+        args.live_fps = [float(f) for f in args.live_fps_text or []]
+    except ValueError:
+        raise ConfigError(f"--live-fps takes numbers (camera rates), got {args.live_fps_text}") from None
     from models.bundle import load_bundle
     if args.report:
         check_writable(args.report, "--report", (".json",))
@@ -174,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     from training.live_chain import HELD_OUT_PLAYLIST
     fps = bundle.config.fps
     rates = tuple(None if f in (0, fps) else f for f in (args.live_fps or [0]))
-    bad = any(f is not None and not 0 < f < fps for f in rates) or len(set(rates)) < len(rates)
+    # distinct as the groups name them ("10 fps"): two rates with one name would be fitted as one
+    bad = (any(f is not None and not 0 < f < fps for f in rates)
+           or len({f if f is None else f"{f:g}" for f in rates}) < len(rates))
     if bad or (args.live_fps and not args.live):
         raise ConfigError(f"--live-fps takes distinct camera rates from 0 (the model's fps) up to the model's "
                           f"{fps:g} fps (the live chain renders at it), with --live; got {args.live_fps}")
@@ -182,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                  live_fps=rates)
     bundle.model.cfg.gate, bundle.model.cfg.gate_inputs = result["gate"], result["features"]
     flags = ((" --no-p-other" if args.no_p_other else "") + (" --live" if args.live else "")
-             + "".join(f" --live-fps {f:g}" for f in (args.live_fps or [])))
+             + "".join(f" --live-fps {f}" for f in (args.live_fps_text or [])))
     out = write_back(bundle, args.out, "gate_fit", {
         "command": f"python -m training.fit_gate --bundle {args.bundle}{flags}",
         "held_out_mm": result["held_out_mm"], "windows": result["windows"], "features": result["features"]})

@@ -52,7 +52,9 @@ def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int
     when absent) and its θ are interpolated between the delivered frames around it, as the predictor
     node resamples a slower camera to the model's fps (models.streaming.resample); at full rate they
     are the frames themselves. Usable when every delivered frame it spans (and the one before its
-    first frame, which the interpolation reads) was regressed and lies in the same stretch."""
+    first frame, which the interpolation reads) was regressed and lies in the same stretch. Stricter
+    than the node, which interpolates across a short miss: a window that reads a missed frame is
+    dropped rather than made from frames MediaPipe never saw (at full rate, the windows it always had)."""
     from models.ik.fast import fk
     from models.streaming.resample import interpolate
     ok, seg = stream["ok"], stream["segment"]
@@ -70,8 +72,10 @@ def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int
         ends = delivered[(delivered >= lo + n_obs - 1) & (delivered <= hi - n_future)]
         for e in ends[::stride]:
             a, b = e - n_obs + 1, e + n_future
-            i0 = np.searchsorted(delivered, a, side="right") - 1           # the delivered frame at/before a
-            i1 = np.searchsorted(delivered, b, side="left")                 # ... and at/after b
+            # the interpolation reads the delivered frames around [a, b]: the last at or before a
+            # and the first at or after b bound them
+            i0 = np.searchsorted(delivered, a, side="right") - 1
+            i1 = np.searchsorted(delivered, b, side="left")
             if i0 < 0 or i1 >= len(delivered):
                 continue
             span = delivered[i0:i1 + 1]
@@ -104,7 +108,7 @@ def live_data(bundle, playlist: tuple, index: dict[str, int], *, stride: int, n_
     except ValueError as exc:
         raise ConfigError(f"{bundle.path}: the live chain renders at the model's fps ({bundle.config.fps}): {exc}") from None
     clip = load_or_build(spec, cache_dir)
-    step = stride if input_fps is None else max(1, round(stride * input_fps / clip.fps))
+    step = stride if input_fps is None else max(1, round(stride * min(input_fps, clip.fps) / clip.fps))
     stream = regressed_stream(clip, input_fps=input_fps, cache_dir=cache_dir)
     theta, stretch, target = live_windows(stream, clip.joints, n_obs=bundle.config.n_obs, n_future=n_future,
                                           stride=step)

@@ -144,7 +144,8 @@ def test_gate_fitting_refuses_a_bundle_without_cmu_motion(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags", [["--live-fps", "10"], ["--live", "--live-fps", "-5"], ["--live", "--live-fps", "30"],
-                                   ["--live", "--live-fps", "0", "--live-fps", "25"]])
+                                   ["--live", "--live-fps", "0", "--live-fps", "25"],
+                                   ["--live", "--live-fps", "10", "--live-fps", "10.0000001"]])
 def test_a_bad_camera_rate_for_the_live_fit_is_a_one_line_error(tmp_path, capsys, flags):
     from core.paths import WEIGHTS_DIR
     from training.fit_gate import main
@@ -152,3 +153,13 @@ def test_a_bad_camera_rate_for_the_live_fit_is_a_one_line_error(tmp_path, capsys
     err = capsys.readouterr().err
     assert "--live-fps takes distinct camera rates" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+
+
+def test_each_camera_rate_weighs_alike_and_one_rate_keeps_the_folder_weights():
+    from training.fit_gate import CALIBRATION, FOLDER_WEIGHTS, group_weights
+    one = group_weights(list(CALIBRATION), n_rates=1)
+    assert list(one.values()) == list(FOLDER_WEIGHTS)
+    two = group_weights([f"{c} ({r})" for r in ("25", "10") for c in CALIBRATION], n_rates=2)
+    assert abs(sum(two.values()) - 1.0) < 1e-12 and list(two.values()) == [w / 2 for w in FOLDER_WEIGHTS] * 2
+    with pytest.raises(ValueError, match="share a name"):
+        group_weights(list(CALIBRATION), n_rates=2)

@@ -69,6 +69,39 @@ def test_windows_of_a_slower_camera_interpolate_between_its_frames_as_the_node_d
     w, _, _ = live_windows(stream, truth, n_obs=4, n_future=2, stride=1)
     # frames 7..12 of the window ending at 10 are read from 5..13; those ending at 13 and 15 too
     assert [int(round(x[3, 0])) for x in w] == [3, 5, 8, 18, 20, 23, 25, 28, 30, 33, 35]
+    stream["ok"] = fed & (np.arange(40) != 15)       # the window ending at 20 (17..22) reads 15 only
+    w, _, _ = live_windows(stream, truth, n_obs=4, n_future=2, stride=1)  # as the knot before its start
+    assert 20 not in [int(round(x[3, 0])) for x in w] and 23 in [int(round(x[3, 0])) for x in w]
+    # stride counts delivered frames
+    w, _, _ = live_windows({**stream, "ok": fed.copy()}, truth, n_obs=4, n_future=2, stride=3)
+    assert [int(round(x[3, 0])) for x in w] == [3, 10, 18, 25, 33]
+
+
+def test_slow_windows_read_the_knots_around_them_and_stay_in_their_stretch():
+    """A curved θ (frame index squared) tells which delivered frames were read: each window equals
+    np.interp over the delivered frames of its own stretch; a stretch whose first frame was not
+    delivered starts its windows only once a delivered frame precedes them."""
+    n = 50
+    curve = (np.arange(n, dtype=np.float64) ** 2)[:, None, None] * np.ones((1, 24, 3))
+    fed = fed_frames(n, 25.0, 10.0)
+    segment = np.array([0] * 26 + [1] * 24, np.int16)    # stretch 1 starts at frame 26 (not delivered)
+    stream = {"theta": curve.astype(np.float32), "ok": fed.copy(), "segment": segment, "fed": fed}
+    w, stretch, _ = live_windows(stream, np.zeros((n, 24, 3), np.float32), n_obs=4, n_future=2, stride=1)
+    ends = [int(np.argmin(np.abs(np.arange(n) ** 2 - x[3, 0]))) for x in w]
+    for x, e, s in zip(w, ends, stretch):
+        own = np.nonzero(fed & (segment == s))[0]
+        grid = np.arange(e - 3, e + 3)
+        assert np.allclose(x[:, 0], np.interp(grid, own, own.astype(np.float64) ** 2), rtol=1e-5)
+    # stretch 0 (0..25): every delivered end with 3 frames before and 2 after (knot 25 closes 23's);
+    # stretch 1 (26..49): the window ending at 30 (27..32) would read knot 25 of stretch 0: dropped
+    assert ends == [3, 5, 8, 10, 13, 15, 18, 20, 23, 33, 35, 38, 40, 43, 45]
+    assert list(stretch) == [0] * 9 + [1] * 6
+
+
+def test_a_camera_rate_must_be_positive():
+    with pytest.raises(ValueError, match="input_fps must be > 0"):
+        fed_frames(10, 25.0, 0.0)
+    assert fed_frames(56, 29.97, 23.976)[-1]              # an exact last tick is kept despite rounding
 
 
 @pytest.mark.slow
