@@ -126,12 +126,11 @@ def _split(bundle, known: dict[str, str], unknown, split: str, stride: int):
     return theta, cls
 
 
-def _live_split(bundle, playlist: tuple, stride: int, cache_dir=None):
-    """`_split` of the held-out folders as the live chain delivers them (training.live_chain)."""
+def _live_split(bundle, playlist: tuple, index: dict[str, int], stride: int, cache_dir=None):
+    """`_split` of `playlist` as the live chain delivers it (training.live_chain): (windows, class
+    index `index[segment name]` in the bundle's labels, -1 for a name not in it)."""
     from training.live_chain import live_data
-    labels = list(bundle.serving.labels)
-    theta, cls, _ = live_data(bundle, playlist, {f: labels.index(a) for f, a in KNOWN_HELD_OUT.items()},
-                              stride=stride, n_future=0, cache_dir=cache_dir)
+    theta, cls, _ = live_data(bundle, playlist, index, stride=stride, n_future=0, cache_dir=cache_dir)
     return theta, cls
 
 
@@ -139,8 +138,12 @@ def fit(bundle, *, stride: int = 2, live: tuple = (), cache_dir=None) -> dict:
     """Fit on held-out windows -> {"temperature", "open_set", "held_out": counts}. `live` (render.clip
     Segments of the held-out folders): fit on them as the live chain delivers them instead."""
     from models.open_set import open_set_features, open_set_probs
-    theta, cls = (_live_split(bundle, live, stride, cache_dir) if live
-                  else _split(bundle, KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, "train", stride))
+    if live:
+        labels = list(bundle.serving.labels)      # a bundle without them is refused by live_data, in one line
+        index = {f: labels.index(a) for f, a in KNOWN_HELD_OUT.items() if a in labels}
+        theta, cls = _live_split(bundle, live, index, stride, cache_dir)
+    else:
+        theta, cls = _split(bundle, KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, "train", stride)
     logits, ratio = features(bundle.model, theta)
     known = cls >= 0
     target = torch.where(known, cls, torch.full_like(cls, logits.shape[1]))  # unknown -> "other"
@@ -160,8 +163,9 @@ def score(bundle, temperature: float, weights: list[float], *, stride: int = 1, 
     """The test split (five known actions vs washwindow) under the fitted open set; `live`: the
     rendered demo clip's test stretches through MediaPipe and the live IK instead."""
     from models.open_set import open_set_probs
-    theta, cls = (_live_test(bundle, stride) if live
-                  else _split(bundle, {a: a for a in TEST_KNOWN}, TEST_UNKNOWN, "test", stride))
+    from render.clip import DEFAULT_PLAYLIST     # the demo clip: four known actions, washwindow unknown
+    theta, cls = (_live_split(bundle, DEFAULT_PLAYLIST, {a: i for i, a in enumerate(bundle.serving.labels)}, stride)
+                  if live else _split(bundle, {a: a for a in TEST_KNOWN}, TEST_UNKNOWN, "test", stride))
     logits, ratio = features(bundle.model, theta)
     probs = open_set_probs(logits, temperature, ratio, weights)  # (N, A+1)
     a, known = probs.shape[1] - 1, cls >= 0
@@ -181,15 +185,6 @@ def score(bundle, temperature: float, weights: list[float], *, stride: int = 1, 
         "ece_open_raw": ece(torch.cat([logits.softmax(-1), torch.zeros_like(logits[:, :1])], -1), open_label),
         "ece_open_calibrated": ece(probs, open_label),
     }
-
-
-def _live_test(bundle, stride: int):
-    """The demo clip (CMU test stretches: four known actions, washwindow unknown) through the live chain."""
-    from render.clip import DEFAULT_PLAYLIST
-    from training.live_chain import live_data
-    theta, cls, _ = live_data(bundle, DEFAULT_PLAYLIST, {a: i for i, a in enumerate(bundle.serving.labels)},
-                              stride=stride, n_future=0)
-    return theta, cls
 
 
 def write_back(bundle, out: str | None, key: str, record: dict) -> Path:

@@ -118,3 +118,12 @@ def test_open_set_fitting_refuses_a_bundle_without_cmu_motion(tmp_path, capsys):
     assert main(["--bundle", str(WEIGHTS_DIR / "predictor_penn"), "--out", str(tmp_path / "o")]) != 0
     err = capsys.readouterr().err
     assert "open-set fitting needs CMU motion" in err and "Traceback" not in err
+
+
+def test_a_live_open_set_fit_refuses_a_bundle_that_is_not_live(tmp_path, capsys):
+    from core.paths import WEIGHTS_DIR
+    from training.open_set import main
+    assert main(["--bundle", str(WEIGHTS_DIR / "predictor_penn"), "--live", "--out", str(tmp_path / "o")]) != 0
+    err = capsys.readouterr().err
+    assert "--live fits a live (smpl_theta) bundle" in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
