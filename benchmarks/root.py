@@ -31,7 +31,9 @@ INTRO = ("Every frame of the rendered demo clip through the pipeline's own nodes
          "renderer's true field of view, the predictor with the root head), in order, nothing dropped; errors\n"
          "in mm against the renderer's true pelvis in the camera frame, same stretch of the clip only. Root\n"
          "input *estimated*: regress's estimate (live); *true*: the true pelvis (the head alone). Zero velocity\n"
-         "holds the root now, constant velocity repeats its last 40 ms step; both on the same input.")
+         "holds the root now, constant velocity repeats its last 40 ms step; both on the same input. The head\n"
+         "as the node ships it scales its path's motion by how its earlier paths fared on the stream\n"
+         "(models.streaming.online); 'blend off' is the head alone.")
 
 
 def run(clip, frames: int = 0) -> dict:
@@ -43,7 +45,9 @@ def run(clip, frames: int = 0) -> dict:
     pose2d = Pose2DNode("pose2d")
     regress = Regress("regress", {"camera": {"hfov_deg": Camera(width=clip.size[0], height=clip.size[1],
                                                                 focal_px=600.0 * clip.size[1] / 480.0).hfov_deg}})
-    heads = {k: Predictor(f"predictor_{k}", {"backend": {"verify_export": False}}) for k in ("estimated", "true")}
+    # per root input, the node as shipped (online blend on) and without the blend
+    heads = {(k, on): Predictor(f"predictor_{k}_{on}", {"backend": {"verify_export": False}, "online": {"enabled": on}})
+             for k in ("estimated", "true") for on in (True, False)}
     for n in (pose2d, regress, *heads.values()):
         n.setup()
     t0 = time.time() - 3600.0
@@ -59,18 +63,20 @@ def run(clip, frames: int = 0) -> dict:
         if body.root is None:
             continue
         est[i] = body.root
-        for k, node in heads.items():
+        for (k, on), node in heads.items():
             if k == "true":
                 body.root = clip.root[i].astype(np.float32)
             outs = node.deliver("body", body)
             if outs and outs[0][1].root_path is not None:
-                got[k][i] = (outs[0][1].root.copy(), outs[0][1].root_path.copy())
+                got[(k, on)][i] = (outs[0][1].root.copy(), outs[0][1].root_path.copy())
     return {"got": got, "est": est, "frames": n}
 
 
-def score(clip, got: dict) -> dict:
-    """mm per horizon for the head, zero and constant velocity, over frames whose horizon stays in the stretch."""
-    rows = {"root now": [], "head": [], "zero velocity": [], "constant velocity": []}
+def score(clip, got: dict, plain: dict) -> dict:
+    """mm per horizon for the head (with the online blend; `plain`: without it, same frames), zero and
+    constant velocity, over frames whose horizon stays in the stretch."""
+    rows = {"root now": [], "head (online blend, as shipped)": [], "head, blend off": [], "zero velocity": [],
+            "constant velocity": []}
     for i, (root, path) in sorted(got.items()):
         rows["root now"].append(np.linalg.norm(root - clip.root[i]))
         prev = got.get(i - 1)
@@ -79,7 +85,8 @@ def score(clip, got: dict) -> dict:
             continue
         truth = clip.root[js]                                               # (6, 3)
         step = root - prev[0]
-        rows["head"].append(np.linalg.norm(path[[h - 1 for h in HORIZONS]] - truth, axis=1))
+        rows["head (online blend, as shipped)"].append(np.linalg.norm(path[[h - 1 for h in HORIZONS]] - truth, axis=1))
+        rows["head, blend off"].append(np.linalg.norm(plain[i][1][[h - 1 for h in HORIZONS]] - truth, axis=1))
         rows["zero velocity"].append(np.linalg.norm(root[None] - truth, axis=1))
         rows["constant velocity"].append(np.linalg.norm(root[None] + step[None] * np.array(HORIZONS)[:, None] - truth, axis=1))
     return {k: (np.mean(v, axis=0) * 1000.0, len(v)) for k, v in rows.items() if v}
@@ -97,8 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     res = run(clip, args.frames)
     lines = []
     for k in ("estimated", "true"):
-        sc = score(clip, res["got"][k])
-        lines += [f"\n**Root input: {k}** ({len(res['got'][k])} forecasts)\n",
+        sc = score(clip, res["got"][(k, True)], res["got"][(k, False)])
+        lines += [f"\n**Root input: {k}** ({len(res['got'][(k, True)])} forecasts)\n",
                   "| | windows | " + " | ".join(f"{h * 40} ms" for h in HORIZONS) + " |", "|---|---|" + "---|" * len(HORIZONS)]
         now, cnt = sc.pop("root now")
         lines.append(f"| root now (mm) | {cnt} | {float(now):.0f} |" + " |" * (len(HORIZONS) - 1))

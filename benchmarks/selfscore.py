@@ -8,6 +8,7 @@ score is reproducible and every frame counts. `--input` says what the regress no
 
     .venv/bin/python -m benchmarks.selfscore --input mediapipe --input landmarks --input theta
     .venv/bin/python -m benchmarks.selfscore --input theta --weights weights/predictor_smpl --weights weights/predictor_smpl_improved
+    .venv/bin/python -m benchmarks.selfscore --input mediapipe --predictor online.enabled=false
 
 ``--weights`` (repeatable) scores each predictor bundle on the same frames (default: the node's).
 """
@@ -45,7 +46,7 @@ def _landmarks(clip, i: int, frame_id: int, ts: float):
 
 
 def score_clip(clip, what: str = "mediapipe", *, frames: int = 0, regress_params: dict | None = None,
-               weights: str | None = None) -> dict:
+               weights: str | None = None, predictor_params: dict | None = None) -> dict:
     """Run capture truth -> pose2d -> regress -> predictor -> scorer on the clip; the scorer's report."""
     from nodes.pose2d import Pose2DNode
     from nodes.predictor import Predictor
@@ -53,7 +54,7 @@ def score_clip(clip, what: str = "mediapipe", *, frames: int = 0, regress_params
     from nodes.scorer import Scorer
     from spec.messages import BodyParams, Pose2D, PoseTruth, VideoFrame
     pose2d, regress = Pose2DNode("pose2d"), Regress("regress", regress_params or {})
-    params = {"backend": {"verify_export": False}, **({"weights": weights} if weights else {})}
+    params = {"backend": {"verify_export": False}, **(predictor_params or {}), **({"weights": weights} if weights else {})}
     predictor, scorer = Predictor("predictor", params), Scorer("scorer", {"source": f"offline, {what}"})
     for n in (pose2d, regress, predictor, scorer):
         n.setup()
@@ -96,18 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=0, help="first N frames only (0 = the whole clip)")
     ap.add_argument("--regress", action="append", default=[], metavar="KEY=VALUE",
                     help="a regress node param, e.g. refine_iters=0 or world_filter.enabled=false (repeatable)")
+    ap.add_argument("--predictor", action="append", default=[], metavar="KEY=VALUE",
+                    help="a predictor node param, e.g. online.enabled=false (repeatable)")
     ap.add_argument("--weights", action="append", help="a predictor bundle (repeatable; default: the node's)")
     ap.add_argument("--json", help="write the reports here")
     args = ap.parse_args(argv)
     from core.config import apply_overrides
     params = apply_overrides({}, args.regress)
+    predictor_params = apply_overrides({}, args.predictor)
+    from nodes.predictor import Predictor
+    Predictor("predictor", predictor_params)             # a bad --predictor value: one line, before any work
     from render.clip import ClipSpec, load_or_build
     clip = load_or_build(ClipSpec())
     out = {}
     runs = [(what, w) for what in args.input or ["mediapipe"] for w in args.weights or [None]]
     for what, w in runs:
         key = what if not args.weights or len(args.weights) == 1 else f"{what} {w}"
-        r = out[key] = score_clip(clip, what, frames=args.frames, regress_params=params, weights=w)
+        r = out[key] = score_clip(clip, what, frames=args.frames, regress_params=params, weights=w,
+                                  predictor_params=predictor_params)
         print(f"{key}: {r['frames_scored']} forecasts scored, detected {100 * r['detected_fraction']:.1f} %")
         for m in ("forecast", "zero_velocity", "constant_velocity"):
             print(f"  {m:<18} mm " + " ".join(f"{v:6.1f}" for v in r[f"{m}_mm"]) + "   uncorrected " +

@@ -6,6 +6,8 @@ the built-in SMPL skeleton. The recogniser runs once per forecast, inside the mo
 memory bank; its probabilities are published as `action` (so no separate action node is needed).
 MotionForecast.action = the recognised class; MotionForecast.bank = "agnostic" when the model read the
 action-agnostic bank (recognition unsure, or motion unlike that class's bank: the novelty fallback), else "action".
+Online blend (`online`, on by default): each source's forecast motion is scaled towards zero velocity
+by how its earlier forecasts fared on that source (models.streaming.online, docs/pipeline.md).
 "No person" in -> an empty MotionForecast (T = 0) and an ActionProbs without classes out.
 Root: when BodyParams carries the pelvis in the camera frame (regress with intrinsics), the root head
 (`root_weights`, models.streaming.root.RootPath) forecasts its path on the same time grid:
@@ -19,6 +21,7 @@ from typing import Optional
 import numpy as np
 
 from core.errors import Rejected
+from models.streaming.online import OnlineConfig
 from nodes._common import backend_prepare, bundle_path, warm_backend
 from runtime.node import Input, Node, Output
 from spec.messages import ActionProbs, BodyParams, MotionForecast
@@ -37,6 +40,8 @@ class PredictorParams:
     # several sources (people / cameras): the runner waits up to this long for the other live
     # sources' next frames, then one batched forward serves them all (0: only what is queued)
     batch_wait_ms: float = 2.0
+    # each forecast frame's motion scaled by how it fared on this stream so far (models.streaming.online)
+    online: OnlineConfig = dataclasses.field(default_factory=OnlineConfig)
 
     def __post_init__(self):
         if self.max_gap_s <= 0:
@@ -90,13 +95,17 @@ class Predictor(Node):
 
     def root_arrays(self, msg: BodyParams) -> dict:
         """root / root_path (+ world) of this frame, or {} (no head, no root in, window filling)."""
-        if self.root_bundle is None or msg.root is None:
+        if self.root_bundle is None:
+            return {}
+        if msg.root is None:
+            if msg.source_id in self.roots:
+                self.roots[msg.source_id].absent(msg.capture_ts)
             return {}
         r = self.roots.get(msg.source_id)
         if r is None:
             from models.streaming.root import RootPath
             r = self.roots[msg.source_id] = RootPath(self.root_bundle, max_gap_s=self.params.max_gap_s,
-                                                     events=self.counters)
+                                                     events=self.counters, online=self.params.online)
         joints = msg.joints3d if msg.joints3d is not None and msg.joints3d.shape == (24, 3) \
             else self.engine.fk(msg.theta.reshape(1, 72))[0]
         out = r.push(msg.capture_ts, msg.root, joints)
@@ -130,6 +139,7 @@ class Predictor(Node):
         items, where = [], []
         for i, msg in enumerate(msgs):
             if not msg.has_person:
+                self._absent(msg)
                 out[i] = self._nobody(msg)
                 continue
             items.append((self._session(msg.source_id), msg.capture_ts, msg.theta))
@@ -139,10 +149,18 @@ class Predictor(Node):
             out[i] = pred if pred is None or isinstance(pred, Exception) else self._publish(msgs[i], pred, roots[i])
         return out
 
+    def _absent(self, msg: BodyParams) -> None:
+        """Nobody in view: the online blend's truth must not bridge the absence (the next person)."""
+        if msg.source_id in self.sessions:
+            self.sessions[msg.source_id].absent(msg.capture_ts)
+        if msg.source_id in self.roots:
+            self.roots[msg.source_id].absent(msg.capture_ts)
+
     def _session(self, source_id: str):
         s = self.sessions.get(source_id)
         if s is None:
-            s = self.sessions[source_id] = self.engine.session(max_gap_s=self.params.max_gap_s, events=self.counters)
+            s = self.sessions[source_id] = self.engine.session(max_gap_s=self.params.max_gap_s, events=self.counters,
+                                                               online=self.params.online)
         return s
 
     @staticmethod

@@ -14,7 +14,9 @@
   (models.streaming.resample) and hands back the window ending exactly at the newest frame, so
   forecast frame k lands at t + k/fps.
 * `PredictorSession` = PoseStream + the engine: the forecast's absolute times, the recognised action,
-  whether the action-agnostic bank was read, and (SMPL θ) the joints by forward kinematics.
+  whether the action-agnostic bank was read, and (SMPL θ) the joints by forward kinematics. With
+  `online` (models.streaming.online) it scales each forecast frame's motion by how the stream's own
+  later frames bore out the forecasts so far; its statistics outlive a gap (same camera, next person).
 Bad input raises `core.errors.Rejected` (counted by the runtime), never a crash.
 """
 from __future__ import annotations
@@ -29,6 +31,7 @@ from torch import nn
 
 from core.errors import Rejected
 from models.streaming.clock import CaptureClock
+from models.streaming.online import OnlineBlend, OnlineConfig, blended
 from models.streaming.resample import SampleWindow
 
 # (module, example inputs) -> (callable, device): how a backend (runtime.backends.prepare in the
@@ -141,17 +144,32 @@ class PredictorEngine:
     def push_many(self, items: list[tuple["PredictorSession", float, object]]) -> list:
         """Several streams' newest frames in one batched forward: [(session, t, pose)] -> per item a
         MotionPrediction, None (window still filling) or the Rejected it raised, in the given order.
-        Each session takes its frames in list order (a stream's ordering is kept, also when it has
-        several frames here: each is windowed before the next is pushed); one forward serves all
-        the windows, and its rows go back to the item they came from."""
-        out, rows, windows = [], [], []
-        for i, (session, t, pose) in enumerate(items):
+        Each session takes its frames in list order; one forward serves one frame of every stream,
+        and its rows go back to the item they came from. A stream with several frames here gets a
+        forward per frame (rounds): its next frame is pushed only once the previous one's forecast
+        is out, so it equals one frame at a time (the online blend scores a forecast from the frames
+        that follow it)."""
+        out: list = [None] * len(items)
+        todo = list(range(len(items)))
+        while todo:
+            now, later, sessions = [], [], set()
+            for i in todo:                                     # each session's first waiting frame
+                (later if id(items[i][0]) in sessions else now).append(i)
+                sessions.add(id(items[i][0]))
+            self._round(items, now, out)
+            todo = later
+        return out
+
+    def _round(self, items: list, now: list[int], out: list) -> None:
+        """One batched forward over items[i] for i in `now` (one per session), results into out[i]."""
+        rows, windows = [], []
+        for i in now:
+            session, t, pose = items[i]
             try:
                 obs = session.observe(t, pose)
             except Rejected as rej:
-                out.append(rej)
+                out[i] = rej
                 continue
-            out.append(None)
             if obs is not None:
                 rows.append(i)
                 windows.append(obs)
@@ -159,35 +177,58 @@ class PredictorEngine:
             theta, probs, sel = self.forecast(np.stack(windows))          # (B, T_f, D), (B, A), (B, A+1)
             for b, i in enumerate(rows):
                 session, t, _ = items[i]
-                out[i] = session.result(t, theta[b], probs[b], sel[b])
-        return out
+                out[i] = session.result(t, theta[b], probs[b], sel[b], last=windows[b][-1])
 
-    def session(self, *, max_gap_s: float = 0.5, events: collections.Counter | None = None) -> "PredictorSession":
-        """`events`: a Counter the session adds its stream events to (a node's heartbeat counters)."""
-        return PredictorSession(self, max_gap_s=max_gap_s, events=events)
+    def session(self, *, max_gap_s: float = 0.5, events: collections.Counter | None = None,
+                online: OnlineConfig | None = None) -> "PredictorSession":
+        """`events`: a Counter the session adds its stream events to (a node's heartbeat counters);
+        `online`: scale each forecast frame's motion by the stream's own past (models.streaming.online;
+        None or disabled: the bundle's forecast as is)."""
+        return PredictorSession(self, max_gap_s=max_gap_s, events=events, online=online)
 
 
 class PredictorSession:
     def __init__(self, engine: PredictorEngine, *, max_gap_s: float = 0.5,
-                 events: collections.Counter | None = None):
+                 events: collections.Counter | None = None, online: OnlineConfig | None = None):
         s = engine.serving
         self.engine = engine
         self.stream = PoseStream(dim=engine.dim, fps=s.fps, window=s.window, max_gap_s=max_gap_s, events=events)
+        self.online = OnlineBlend(online, fps=s.fps, horizon=s.horizon, max_gap_s=max_gap_s) \
+            if online is not None and online.enabled else None
 
     def push(self, t: float, pose) -> MotionPrediction | None:
         obs = self.observe(t, pose)
         if obs is None:
             return None
         theta, probs, sel = self.engine.forecast(obs[None])
-        return self.result(t, theta[0], probs[0], sel[0])
+        return self.result(t, theta[0], probs[0], sel[0], last=obs[-1])
 
     def observe(self, t: float, pose) -> np.ndarray | None:
         """The stream's window (T_o, D) ending at t, or None while it fills (Rejected: bad input)."""
-        return self.stream.push(t, pose)
+        window = self.stream.push(t, pose)
+        if self.online is not None:
+            self.online.observe(t, self._points(np.asarray(pose, np.float32).reshape(1, -1))[0])
+        return window
 
-    def result(self, t: float, theta: np.ndarray, probs: np.ndarray, sel: np.ndarray) -> MotionPrediction:
-        """One window's forward outputs -- θ (T_f, D), probs (A,), selection (A+1,) -- as a prediction."""
+    def absent(self, t: float) -> None:
+        """Nobody in view at t: the online blend's truth is not interpolated across it."""
+        if self.online is not None:
+            self.online.absent(t)
+
+    def _points(self, theta: np.ndarray) -> np.ndarray:
+        """(T, D) -> what the online blend compares: joints (T, 24, 3) for SMPL θ, else the vectors."""
+        return self.engine.fk(theta) if self.engine.fk is not None else theta
+
+    def result(self, t: float, theta: np.ndarray, probs: np.ndarray, sel: np.ndarray, *,
+               last: np.ndarray) -> MotionPrediction:
+        """One window's forward outputs -- θ (T_f, D), probs (A,), selection (A+1,) -- as a prediction;
+        `last`: the window's last pose (D,), which the online blend scales the motion from."""
         e, s = self.engine, self.engine.serving
+        if self.online is not None:
+            last = np.asarray(last, theta.dtype)
+            lam = self.online.weights()
+            self.online.remember(t, self._points(theta), self._points(last[None])[0])
+            theta = blended(theta, last, lam)
         joints = e.fk(theta) if e.fk is not None else None
         return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta, probs=probs,
                                 labels=e.labels, agnostic=int(sel.argmax()) == len(s.labels),

@@ -16,7 +16,9 @@
   resampled to the head's grid by capture time (as the pose window, models.streaming.predictor), run
   through the root head (models.root) and mapped back to the camera frame. The head runs as `NumpyHead`,
   the same arithmetic in numpy on one window: eager torch spent ~3 ms a frame in per-op dispatch on a
-  loaded 2-core machine for a ~30k-parameter MLP (tests check both agree).
+  loaded 2-core machine for a ~30k-parameter MLP (tests check both agree). With `online`, the path's
+  motion is scaled per camera axis by how the stream's later roots bore out its earlier paths
+  (models.streaming.online): live, the head alone extrapolated the estimate's jitter.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import ConfigError
+from models.streaming.online import OnlineBlend, blended
 from spec.frames import BODY_TO_CAMERA, CAMERA_TO_BODY, MEDIAPIPE_WORLD_TO_CAMERA, to_frame
 from spec.joints import SmplJoint
 from spec.params import CameraConfig
@@ -144,19 +147,36 @@ class RootPath:
     """One stream's root forecast: push(t, root_camera, joints_body) -> RootForecast | None (window
     filling). joints_body (24, 3) SMPL joints in the body frame (their hips give the heading)."""
 
-    def __init__(self, bundle, *, max_gap_s: float = 0.5, events: collections.Counter | None = None):
+    def __init__(self, bundle, *, max_gap_s: float = 0.5, events: collections.Counter | None = None,
+                 online=None):
         from models.streaming.predictor import PoseStream
         s = bundle.serving
         self.head, self.fps, self.horizon = NumpyHead(bundle.model.eval()), s.fps, s.horizon
         self.stream = PoseStream(dim=6, fps=s.fps, window=s.window, max_gap_s=max_gap_s, events=events)
+        # `online` (models.streaming.online.OnlineConfig): the path's motion scaled by the stream's own
+        # later roots, as the pose forecast's, one scale per camera axis (an estimated root's depth is
+        # ~0.1 m off and jitters; its sideways motion need not be thrown away with it)
+        self.online = OnlineBlend(online, fps=s.fps, horizon=s.horizon, max_gap_s=max_gap_s, channels=3) \
+            if online is not None and online.enabled else None
+
+    def absent(self, t: float) -> None:
+        """Nobody (or no root) at t: the online blend's truth is not interpolated across it."""
+        if self.online is not None:
+            self.online.absent(t)
 
     def push(self, t: float, root_camera: np.ndarray, joints_body: np.ndarray) -> RootForecast | None:
         j = np.asarray(joints_body, np.float64)
         root_body = to_frame(np.asarray(root_camera, np.float64), CAMERA_TO_BODY)          # (3,)
         hips = j[SmplJoint.LEFT_HIP] - j[SmplJoint.RIGHT_HIP]                               # (3,)
         obs = self.stream.push(t, np.concatenate([root_body, hips]))                        # (T_o, 6) | None
+        root = np.asarray(root_camera, np.float64)
+        if self.online is not None:
+            self.online.observe(t, root)
         if obs is None:
             return None
-        fut = self.head(obs[:, :3], obs[:, 3:])                                             # (T_f, 3) body
-        return RootForecast(root=np.asarray(root_camera, np.float32),
-                            path=to_frame(fut, BODY_TO_CAMERA).astype(np.float32))
+        path = to_frame(self.head(obs[:, :3], obs[:, 3:]), BODY_TO_CAMERA)                  # (T_f, 3) camera
+        if self.online is not None:
+            lam = self.online.weights()
+            self.online.remember(t, path, root)
+            path = blended(path, root, lam)
+        return RootForecast(root=root.astype(np.float32), path=path.astype(np.float32))

@@ -10,6 +10,7 @@ import torch
 from core.errors import CheckpointError, Rejected
 from core.paths import WEIGHTS_DIR
 from models.bundle import load_bundle
+from models.streaming.online import OnlineConfig, blended
 from models.streaming.predictor import PredictorEngine, RecognitionEngine, ServedPredictor
 from streams import ACTIONS, bodies_of, synthetic_poses
 
@@ -123,13 +124,18 @@ def test_shipped_predictor_smpl_on_the_demo_stream(bodies, name):
     assert np.linalg.norm(p.joints[0] - last, axis=-1).mean() < 0.05
 
 
-def test_push_many_equals_one_session_at_a_time_and_keeps_each_streams_order(bundle, bodies):
+@pytest.mark.parametrize("online, fps", [(None, 30), (OnlineConfig(prior=0.0), 10), (OnlineConfig(), 25)],
+                         ids=["plain", "online-10fps", "online-25fps"])
+def test_push_many_equals_one_session_at_a_time_and_keeps_each_streams_order(bundle, online, fps):
     """Batched multi-stream serving: several streams' frames in one batched forward give what each
-    stream's own session gives alone; a stream with two frames in one call takes them in order; a
-    bad frame is handed back as its Rejected without disturbing the others."""
+    stream's own session gives alone (with the online blend too, whose evidence a stream's second
+    frame in a call brings: 10 and 25 fps put it a forecast step or more after the first); a stream
+    with two frames in one call takes them in order; a bad frame is handed back as its Rejected
+    without disturbing the others."""
+    bodies = bodies_of(synthetic_poses(40, fps=fps))
     engine = PredictorEngine(bundle)
-    solo = {k: engine.session() for k in "abc"}
-    multi = {k: engine.session() for k in "abc"}
+    solo = {k: engine.session(online=online) for k in "abc"}
+    multi = {k: engine.session(online=online) for k in "abc"}
     shift = {"a": 0.0, "b": 0.011, "c": 0.023}                      # sources not in phase
     n = 0
     frames = [(k, t + shift[k], th.reshape(-1) * (1 + 0.1 * i)) for t, th in bodies
@@ -152,3 +158,23 @@ def test_push_many_equals_one_session_at_a_time_and_keeps_each_streams_order(bun
     assert out[0] is not None and not isinstance(out[0], Exception)
     assert isinstance(out[1], Rejected) and out[1].reason == "shape"
     assert isinstance(out[2], Rejected) and out[2].reason == "out_of_order"
+
+
+def test_online_session_publishes_the_forecast_scaled_by_the_streams_evidence(bundle, bodies):
+    """The session with the online blend: the model's forecast as is until the stream has scored one,
+    then last + lambda (forecast - last) with the blend's weights, joints by FK of that θ."""
+    engine = PredictorEngine(bundle)
+    plain, online = engine.session(), engine.session(online=OnlineConfig(prior=0.0))
+    n_scaled = 0
+    for t, th in bodies:
+        p, q = plain.push(t, th), online.push(t, th)
+        lam = online.online.weights()                   # as the push read them (remember adds nothing due)
+        if p is None:
+            assert q is None
+            continue
+        last = plain.stream.samples.window(10, 25.0, t)[-1].astype(np.float32)
+        np.testing.assert_allclose(q.theta, blended(p.theta, last, lam), atol=1e-5)
+        np.testing.assert_allclose(q.joints, engine.fk(q.theta), atol=1e-6)
+        n_scaled += int((lam < 1 - 1e-6).any())
+    assert n_scaled > 0 and online.online.count.sum() > 0
+    assert engine.session(online=OnlineConfig(enabled=False)).online is None

@@ -64,11 +64,13 @@ def test_regress_rejects_poses_it_cannot_lift(poses):
 
 def test_predictor_publishes_forecast_and_action_as_its_session(predictor_weights, bodies):
     node = _node(Predictor, weights=str(predictor_weights))
-    session = PredictorEngine(load_bundle(predictor_weights)).session()
+    from models.streaming.online import OnlineConfig
+    session = PredictorEngine(load_bundle(predictor_weights)).session(online=OnlineConfig())   # the node default
     n_out = 0
     for b in bodies:
         outs = node.deliver("body", b)
         if not b.has_person:
+            session.absent(b.capture_ts)                 # as the node tells its own (the online blend)
             assert [t for t, _ in outs] == ["forecast", "action"]
             assert all(not m.has_person for _, m in outs) and outs[0][1].times.shape == (0,)
             assert not decode(encode(outs[1][1])).has_person
@@ -145,19 +147,25 @@ def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):
     """regress puts the pelvis in the camera frame into BodyParams.root (default 60 deg intrinsics); the
     predictor forecasts its path on the forecast's times, equal to a RootPath session fed the same, and
     in the world frame of a configured camera pose; without a root in, no root out."""
+    from models.streaming.online import OnlineConfig
     from models.streaming.root import RootPath
     from spec.frames import camera_to_world
     here = [b for b in bodies if b.has_person]
     assert all(b.root is not None and b.root.shape == (3,) and 0.5 < b.root[2] < 20 for b in here)
     pose = {"rotation": [[1, 0, 0], [0, -1, 0], [0, 0, -1]], "position": [0.0, 1.5, 0.0]}
     node = _node(Predictor, weights=str(predictor_weights), camera_pose=pose)
-    ref = RootPath(load_bundle("weights/root_cmu", kind="root_forecaster"))
-    rooted = 0
+    rb = load_bundle("weights/root_cmu", kind="root_forecaster")
+    ref = RootPath(rb, online=OnlineConfig())                     # the node default
+    alone = RootPath(rb)                                          # the head without the online blend
+    rooted, blended_away = 0, 0
     for b in bodies:
         outs = node.deliver("body", b)
         if not b.has_person:
-            continue                      # a 0.1 s absence: both root windows bridge it (max_gap_s 0.5)
+            ref.absent(b.capture_ts)      # a 0.1 s absence: both root windows bridge it (max_gap_s 0.5),
+            continue                      # the online blend's truth does not
         want = ref.push(b.capture_ts, b.root, b.joints3d)
+        head = alone.push(b.capture_ts, b.root, b.joints3d)
+        blended_away += int(want is not None and not np.allclose(want.path, head.path, atol=1e-4))
         if not outs:
             continue
         fc = outs[0][1]
@@ -170,12 +178,21 @@ def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):
         np.testing.assert_allclose(fc.root_path, want.path, atol=1e-5)
         np.testing.assert_allclose(fc.root_path_world, camera_to_world(want.path, pose["rotation"], pose["position"]),
                                    atol=1e-5)
-    assert rooted >= 15
+    assert rooted >= 15 and ref.online is not None and blended_away > 0
     back = decode(encode(fc))
     assert np.array_equal(back.root_path, fc.root_path) and np.array_equal(back.root_world, fc.root_world)
     plain = _node(Predictor, weights=str(predictor_weights), root_weights="")
     outs = [o for b in here for o in plain.deliver("body", b)]
     assert outs and all(getattr(m, "root_path", None) is None for _, m in outs)
+
+
+@pytest.mark.parametrize("online, msg", [({"half_life_s": 0}, r"params\.online: half_life_s must be > 0"),
+                                         ({"prior": -1}, r"params\.online: prior must be >= 0"),
+                                         ({"halflife": 3}, r"params\.online\.halflife: unknown field")])
+def test_predictor_online_settings_are_checked(online, msg):
+    from core.errors import ConfigError
+    with pytest.raises(ConfigError, match=msg):
+        Predictor("predictor", {"online": online})
 
 
 def test_regress_camera_config(poses, tmp_path):
