@@ -92,12 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     from core.errors import ConfigError
     from models.bundle import load_bundle
     from models.streaming.online import OnlineConfig
-    from nodes._common import bundle_path
     online = from_dict(OnlineConfig, apply_overrides({}, args.set), "--set")
     if not online.enabled:
         raise ConfigError("--set enabled=false: the benchmark compares the blend with the forecast alone, "
                           "which it always scores")
-    bundle = load_bundle(bundle_path(args.weights), kind="motion_predictor")
+    bundle = load_bundle(args.weights, kind="motion_predictor")
     if bundle.serving.representation != "smpl_theta":
         raise ConfigError(f"{args.weights}: the live chain serves smpl_theta, this bundle {bundle.serving.representation}")
     rates = args.fps or [0.0, 10.0]
