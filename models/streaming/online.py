@@ -74,10 +74,14 @@ class OnlineBlend:
         lam = np.clip(lam, 0.0, 1.0)
         return lam[:, 0] if self.channels == 1 else lam
 
-    def remember(self, t: float, forecast: np.ndarray, last: np.ndarray) -> None:
-        """The unblended forecast published at t, forecast (T_f, ...) and the last observed pose (...).
-        Frames the stream has already delivered are scored now: a batch (PredictorEngine.push_many)
-        that held a stream's next frame gives what one frame at a time gives."""
+    def remember(self, t: float, forecast: np.ndarray, last: np.ndarray | None = None) -> None:
+        """The unblended forecast published at t, forecast (T_f, ...), and the last observed pose (...);
+        by default the points `observe` was given at t (a session's window ends on that frame, so
+        they need not be computed again). Frames the stream has already delivered are scored now."""
+        if last is None:
+            last = self.truth.at(t)
+            if last is None:                   # t was never observed: nothing to score it against
+                return
         item = [float(t), np.asarray(forecast, np.float64).reshape(self.horizon, -1),
                 np.asarray(last, np.float64).reshape(-1), 0]
         if self.truth.newest is not None:

@@ -227,7 +227,7 @@ class PredictorSession:
         if self.online is not None:
             last = np.asarray(last, theta.dtype)
             lam = self.online.weights()
-            self.online.remember(t, self._points(theta), self._points(last[None])[0])
+            self.online.remember(t, self._points(theta))      # last: the frame observe() was given
             theta = blended(theta, last, lam)
         joints = e.fk(theta) if e.fk is not None else None
         return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta, probs=probs,

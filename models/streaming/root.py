@@ -177,6 +177,6 @@ class RootPath:
         path = to_frame(self.head(obs[:, :3], obs[:, 3:]), BODY_TO_CAMERA)                  # (T_f, 3) camera
         if self.online is not None:
             lam = self.online.weights()
-            self.online.remember(t, path, root)
+            self.online.remember(t, path)                  # last: the root observe() was given
             path = blended(path, root, lam)
         return RootForecast(root=root.astype(np.float32), path=path.astype(np.float32))

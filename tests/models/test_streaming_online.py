@@ -113,17 +113,6 @@ def test_bad_settings_are_refused(kw, msg):
         OnlineConfig(**kw)
 
 
-@pytest.mark.parametrize("argv, msg", [(["--fps", "30"], "--fps must be in 0..25"),
-                                       (["--set", "prior=-1"], "--set: prior must be >= 0"),
-                                       (["--set", "enabled=false"], "--set enabled=false"),
-                                       (["--weights", "weights/predictor_penn"], "the live chain serves smpl_theta"),
-                                       (["--weights", "weights/nope"], "nope")])
-def test_the_benchmark_refuses_bad_arguments_in_one_line(argv, msg, capsys):
-    from training.online_blend import main
-    assert main(argv) != 0
-    err = capsys.readouterr().err.strip()
-    assert msg in err and len(err.splitlines()) == 1
-
 
 def test_every_forecast_frame_on_the_frame_grid_is_scored():
     """Frames at i/25 s and forecast times t + (k+1)/25 agree only up to rounding: none may be lost."""
