@@ -61,6 +61,7 @@ def _input_overrides(args, raw: dict) -> list[str]:
         pre = f"nodes.{n}.params."
         if args.demo:
             out.append(pre + "source=rendered")
+            out += _demo_camera(nodes, nodes[n])
         elif args.camera is not None:  # fps 0 = the device's / file's own rate
             out += [pre + "source=camera", pre + f"camera={args.camera}", pre + "fps=0"]
         elif args.video:
@@ -69,6 +70,22 @@ def _input_overrides(args, raw: dict) -> list[str]:
             kind, where = ("images", args.images) if args.images else ("url", args.url)
             out += [pre + f"source={kind}", pre + f"{kind}={json.dumps(where)}", pre + f"fps={args.fps}"]
     return out
+
+
+def _demo_camera(nodes: dict, capture: dict) -> list[str]:
+    """The rendered clip's field of view for every regress node that was given no camera: the demo knows
+    its camera, and a wrong focal length scales the estimated root's depth (docs/pipeline.md)."""
+    from render.build import clip_camera
+    from render.clip import ClipSpec
+    clip = ((capture.get("params") or {}).get("clip") or {}) if isinstance(capture.get("params"), dict) else {}
+    size = {k: clip[k] for k in ("width", "height") if isinstance(clip, dict) and k in clip}
+    try:
+        hfov = clip_camera(ClipSpec(**size)).hfov_deg
+    except (TypeError, ValueError):
+        return []                         # a bad clip size: the capture node's own check names it
+    return [f"nodes.{n}.params.camera.hfov_deg={hfov:.6f}" for n, nc in nodes.items()
+            if isinstance(nc, dict) and nc.get("type") == "regress"
+            and not (isinstance(nc.get("params"), dict) and "camera" in nc["params"])]
 
 
 def _viewer_overrides(args, raw: dict) -> list[str]:
@@ -197,12 +214,18 @@ def score_lines(r: dict) -> list[str]:
     if not r["frames_scored"]:
         why = "no person was detected" if seen and not det else "no forecast had its future in view"
         return [head, f"  nothing to score: {why}"]
-    out = [head, "  horizon ms            " + "".join(f"{h:>7g}" for h in r["horizons_ms"])]
+    out = [head, "  horizon ms                 " + "".join(f"{h:>7g}" for h in r["horizons_ms"])]
     rows = [(f"{m.replace('_', ' ')} {unit}", r[f"{m}_{key}"]) for key, unit in
             (("mm", "mm"), ("px", "px"), ("pck05", "PCK%")) for m in ("forecast", "zero_velocity", "constant_velocity")]
+    root = r.get("root")
+    if root:
+        rows += [(f"root {m.replace('_', ' ')} mm", root[f"{m}_mm"]) for m in ("forecast", "zero_velocity", "constant_velocity")]
     for name, vals in rows:
         if vals is not None:
-            out.append(f"  {name:<22}" + "".join(f"{v:>7.1f}" if v is not None else f"{'-':>7}" for v in vals))
+            out.append(f"  {name:<27}" + "".join(f"{v:>7.1f}" if v is not None else f"{'-':>7}" for v in vals))
+    if root:
+        out.append("  root: the pelvis, camera frame, vs " + ("the true pelvis" if root["reference"] == "truth" else
+                                                              "regress's later estimate (not truth)"))
     return out
 
 

@@ -40,11 +40,12 @@ def run(clip, frames: int = 0) -> dict:
     from nodes.pose2d import Pose2DNode
     from nodes.predictor import Predictor
     from nodes.regress import Regress
-    from render.camera import Camera
+    from render.build import clip_camera
+    from render.clip import ClipSpec
     from spec.messages import VideoFrame
     pose2d = Pose2DNode("pose2d")
-    regress = Regress("regress", {"camera": {"hfov_deg": Camera(width=clip.size[0], height=clip.size[1],
-                                                                focal_px=600.0 * clip.size[1] / 480.0).hfov_deg}})
+    cam = clip_camera(ClipSpec(width=clip.size[0], height=clip.size[1]))
+    regress = Regress("regress", {"camera": {"hfov_deg": cam.hfov_deg}})
     # per root input, the node as shipped (online blend on) and without the blend
     heads = {(k, on): Predictor(f"predictor_{k}_{on}", {"backend": {"verify_export": False}, "online": {"enabled": on}})
              for k in ("estimated", "true") for on in (True, False)}

@@ -3,7 +3,8 @@
 A thin adapter over models.streaming.score (one ScoreSession per source): the forecasts, the regressed
 bodies they started from (for the zero- and constant-velocity baselines on the same inputs),
 MediaPipe's poses (detection rate; the 2D reference of real video) and, from a rendered source, the
-truth (PoseTruth: 3D and 2D reference). Publishes a Score on `score` every `report_every_s` (the
+truth (PoseTruth: 3D and 2D reference). The root paths the same way, one RootScore per source
+(models.streaming.score_root: against the true pelvis, or on real video regress's later estimate). Publishes a Score on `score` every `report_every_s` (the
 live status line) and, with `path`, rewrites that JSON file each time and once more at shutdown
 (`run_pipeline.py --score PATH`). A source evicted by the runtime keeps its totals.
 """
@@ -45,7 +46,9 @@ class Scorer(Node):
 
     def setup(self) -> None:
         from models.streaming.score import Tally
+        from models.streaming.score_root import RootTally
         self.sessions, self.retired = {}, Tally(tuple(self.params.horizons_ms))
+        self.roots, self.retired_roots = {}, RootTally(tuple(self.params.horizons_ms))
         self.labels: list[str] = []
         self.next_report = time.monotonic() + self.params.report_every_s
 
@@ -58,17 +61,31 @@ class Scorer(Node):
                                                         offset_correction=p.offset_correction, events=self.counters)
         return s
 
+    def _root(self, source_id: str):
+        r = self.roots.get(source_id)
+        if r is None:
+            from models.streaming.score_root import RootScore
+            r = self.roots[source_id] = RootScore(self.params.horizons_ms, max_gap_s=self.params.max_gap_s,
+                                                  events=self.counters)
+        return r
+
     def release(self, source_id: str) -> None:
         s = self.sessions.pop(source_id, None)
         if s is not None:
             s.flush(final=True)
             self.retired.merge(s.tally)
+        r = self.roots.pop(source_id, None)
+        if r is not None:
+            r.flush(final=True)
+            self.retired_roots.merge(r.tally)
 
     def on_truth(self, msg: PoseTruth):
         if msg.has_person and msg.label and msg.label not in self.labels:
             self.labels.append(msg.label)
         self._session(msg.source_id).on_truth(msg.capture_ts, msg.frame_id, msg.joints if msg.has_person else None,
                                               msg.keypoints, msg.image_size)
+        if msg.root is not None or (not msg.has_person and msg.source_id in self.roots):
+            self._root(msg.source_id).on_truth(msg.capture_ts, msg.root if msg.has_person else None)
         return self._tick(msg)
 
     def on_pose(self, msg: Pose2D):
@@ -79,24 +96,30 @@ class Scorer(Node):
     def on_body(self, msg: BodyParams):
         if msg.has_person and msg.joints3d is not None:
             self._session(msg.source_id).on_body(msg.capture_ts, msg.frame_id, msg.joints3d, msg.cam)
+        self._root(msg.source_id).on_body(msg.capture_ts, msg.root if msg.has_person else None)
         return self._tick(msg)
 
     def on_forecast(self, msg: MotionForecast):
         if msg.has_person and len(msg.times):
             self._session(msg.source_id).on_forecast(msg.capture_ts, msg.frame_id, msg.times, msg.joints)
+        if msg.has_person and msg.root is not None and msg.root_path is not None and len(msg.times):
+            self._root(msg.source_id).on_forecast(msg.capture_ts, msg.times, msg.root, msg.root_path)
         return self._tick(msg)
 
     def _tick(self, msg):
-        s = self.sessions.get(msg.source_id)
-        if s is not None:
-            s.flush()
+        for s in (self.sessions.get(msg.source_id), self.roots.get(msg.source_id)):
+            if s is not None:
+                s.flush()
         if time.monotonic() < self.next_report:
             return None
         self.next_report = time.monotonic() + self.params.report_every_s
         report = self.report()
         self._write(report)
+        root = report["root"] or {}
         return msg.derive(Score, **{k: report[k] or [] if k.endswith(("_mm", "_px", "_pck05")) else report[k]
-                                    for k in SCORE_FIELDS})
+                                    for k in SCORE_FIELDS},
+                          root_reference=root.get("reference", ""),
+                          **{f"root_{m}_mm": root.get(f"{m}_mm", []) for m in ("forecast", "zero_velocity", "constant_velocity")})
 
     def report(self, final: bool = False) -> dict:
         from models.streaming.score import METHODS, Tally
@@ -121,7 +144,23 @@ class Scorer(Node):
                    offset_correction=self.params.offset_correction,
                    uncorrected={f"{m}_{key}": (None if metric == "mm" and not truth else total.mean(metric + "_raw", m))
                                 for metric, key in (("mm", "mm"), ("px", "px"), ("pck", "pck05")) for m in METHODS})
+        out["root"] = self._root_report(final)
         return out
+
+    def _root_report(self, final: bool) -> dict | None:
+        """The root paths' errors (mm per horizon), or None when no path was scored."""
+        from models.streaming.score import METHODS
+        from models.streaming.score_root import RootTally
+        total = RootTally(tuple(self.params.horizons_ms))
+        total.merge(self.retired_roots)
+        for r in self.roots.values():
+            if final:
+                r.flush(final=True)
+            total.merge(r.tally)
+        if not total.counts.sum():
+            return None
+        return {"reference": "truth" if total.truth else "estimate", "samples": total.counts.astype(int).tolist(),
+                **{f"{m}_mm": total.mean(m) for m in METHODS}}
 
     def _write(self, report: dict) -> None:
         if not self.params.path:

@@ -17,6 +17,12 @@ from render.scene import frame_truth
 CHUNK = 25                          # frames per worker task
 
 
+def clip_camera(spec: ClipSpec, azimuth_deg: float = 0.0) -> Camera:
+    """The camera a clip is drawn with: 600 px focal length at 480 rows, scaled with the height (its
+    field of view is what regress needs to place the root: run_pipeline --demo, benchmarks.root)."""
+    return Camera(azimuth_deg=azimuth_deg, width=spec.width, height=spec.height, focal_px=600.0 * spec.height / 480.0)
+
+
 def _render_chunk(cam: Camera, style: str, joints, rotmats, first: int, count: int) -> list[bytes]:
     import cv2
 
@@ -34,14 +40,13 @@ def _tasks(spec: ClipSpec):
     """(camera, joints | None, rotmats | None, θ in the camera's body frame | None, segment index | -1)
     per run of frames."""
     from models.ik.fast import aa_to_matrix, matrix_to_aa      # torch-backed: not in the render workers
-    cam_kw = dict(width=spec.width, height=spec.height, focal_px=600.0 * spec.height / 480.0)
     gap = int(round(spec.gap_s * spec.fps))
     for i, (seg, f) in enumerate(zip(spec.segments, spec.files())):
         m = cmu_motion(f, start_s=seg.start_s, seconds=seg.seconds, fps=spec.fps)
         # azimuth relative to where the person faces at the stretch's start, so "0" is a frontal view
         fwd = m.rotmats[0, 0][:, 2]
         heading = np.degrees(np.arctan2(fwd[0], fwd[2]))
-        cam = Camera(azimuth_deg=float(heading + seg.azimuth_deg), **cam_kw)
+        cam = clip_camera(spec, azimuth_deg=float(heading + seg.azimuth_deg))
         theta = m.theta.copy()
         theta[:, 0] = matrix_to_aa(cam.to_body @ aa_to_matrix(theta[:, 0]))      # root seen from the camera
         if i > 0 and gap:

@@ -22,6 +22,11 @@ def _pose(t: float) -> np.ndarray:
     return j.astype(np.float32)
 
 
+def _root(t: float) -> np.ndarray:
+    t = t - 1000.0                                                       # metres near the camera, not 500 m away
+    return np.array([0.5 * t, 0.1, 3.0 - 0.3 * t], np.float32)          # walking across and towards the camera
+
+
 def _run(node: Scorer, seconds: float, truth: bool) -> list:
     out = []
     for i in range(int(seconds * FPS)):
@@ -29,15 +34,17 @@ def _run(node: Scorer, seconds: float, truth: bool) -> list:
         if truth:
             out += node.deliver("truth", PoseTruth(**ident, capture_ts=t, joints=_pose(t), image_size=SIZE,
                                                    keypoints=project(_pose(t), CAM, SIZE).astype(np.float32),
-                                                   label="walking@0deg"))
+                                                   label="walking@0deg", root=_root(t)))
         kp = np.random.default_rng(1).uniform(100, 400, (33, 3)).astype(np.float32)    # a person's box
         out += node.deliver("pose2d", Pose2D(**ident, capture_ts=t, keypoints=kp,
                                              scores=np.ones(33, np.float32), image_size=SIZE))
         out += node.deliver("body", BodyParams(**ident, capture_ts=t, theta=np.zeros((24, 3), np.float32),
-                                               beta=np.zeros(10, np.float32), cam=CAM, joints3d=_pose(t)))
+                                               beta=np.zeros(10, np.float32), cam=CAM, joints3d=_pose(t),
+                                               root=_root(t)))
         times = t + np.arange(1, 26) / FPS
         out += node.deliver("forecast", MotionForecast(**ident, capture_ts=t, times=times, theta=np.zeros((25, 24, 3), np.float32),
-                                                       joints=np.stack([_pose(x) for x in times])))
+                                                       joints=np.stack([_pose(x) for x in times]), root=_root(t),
+                                                       root_path=np.stack([_root(x) for x in times])))
     return out
 
 
@@ -58,6 +65,13 @@ def test_the_report_has_the_promised_fields_and_is_written_whole(tmp_path):
     assert scores and set(SCORE_FIELDS) <= set(scores[-1].__dataclass_fields__)
     back = decode(encode(scores[-1]))
     assert back.forecast_mm == scores[-1].forecast_mm and back.reference == "truth"
+    root = report["root"]                                         # a perfect root path, a walking pelvis
+    assert root["reference"] == "truth" and root["forecast_mm"] == [0.0] * 6 and min(root["samples"]) > 40
+    assert root["constant_velocity_mm"] == [0.0] * 6 and all(z > 0 for z in root["zero_velocity_mm"])
+    assert back.root_reference == "truth" and back.root_zero_velocity_mm == scores[-1].root_zero_velocity_mm != []
+    from run_pipeline import score_lines
+    text = "\n".join(score_lines(report))
+    assert "root zero velocity mm" in text and "vs the true pelvis" in text
 
 
 def test_real_video_mode_has_no_3d_fields():
@@ -68,3 +82,13 @@ def test_real_video_mode_has_no_3d_fields():
     assert report["reference"] == "mediapipe" and report["source"] == "video clip.mp4"
     assert report["forecast_mm"] is None and report["zero_velocity_mm"] is None and report["constant_velocity_mm"] is None
     assert report["forecast_px"] is not None and report["frames_scored"] > 0
+    assert report["root"]["reference"] == "estimate" and report["root"]["forecast_mm"] == [0.0] * 6
+
+
+def test_without_root_paths_there_is_no_root_score():
+    node = Scorer("scorer", {})
+    node.setup()
+    t, ident = 1000.0, dict(source_id="cam0", frame_id=0)
+    node.deliver("body", BodyParams(**ident, capture_ts=t, theta=np.zeros((24, 3), np.float32),
+                                    beta=np.zeros(10, np.float32), cam=CAM, joints3d=_pose(t)))
+    assert node.report(final=True)["root"] is None

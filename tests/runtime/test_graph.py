@@ -140,3 +140,25 @@ def test_node_types_by_module_path(tmp_path):
     cfg = load_pipeline(write(tmp_path, TYPED))
     spec = run_specs(cfg, "/tmp/x", "")["pred"]
     assert spec.type == "predictor" and spec.policies == {"body": "ordered"} and spec.sndhwm == 1000
+
+
+def test_the_demo_tells_regress_its_camera():
+    """--demo gives every regress node without a camera the rendered clip's field of view (focal 600 px
+    at 480 rows: 56.1 deg at 640x480), so the root's depth is not scaled by the 60 deg default; a camera
+    the config gives is left alone, and the overrides load."""
+    import argparse
+    import math
+
+    from core.config import read_yaml
+    raw = read_yaml(CONFIG_DIR / "pipeline.yaml")
+    args = argparse.Namespace(demo=True, camera=None, video=None, images=None, url=None)
+    got = run_pipeline._input_overrides(args, raw)
+    hfov = [o for o in got if ".camera.hfov_deg=" in o]
+    assert len(hfov) == 1 and hfov[0].startswith("nodes.regress.params.camera.hfov_deg=")
+    assert abs(float(hfov[0].split("=")[1]) - math.degrees(2 * math.atan(320 / 600))) < 1e-4
+    assert load_pipeline(CONFIG_DIR / "pipeline.yaml", got).nodes["regress"].params["camera"]["hfov_deg"] > 56
+    raw["nodes"]["regress"]["params"]["camera"] = {"hfov_deg": 70.0}
+    assert not [o for o in run_pipeline._input_overrides(args, raw) if "hfov_deg" in o]
+    args.demo, args.video = False, "clip.mp4"
+    raw["nodes"]["regress"]["params"].pop("camera")
+    assert not [o for o in run_pipeline._input_overrides(args, raw) if "hfov_deg" in o]
