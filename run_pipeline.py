@@ -59,9 +59,12 @@ def _input_overrides(args, raw: dict) -> list[str]:
     out = []
     for n in names:
         pre = f"nodes.{n}.params."
+        params = nodes[n].get("params") if isinstance(nodes[n].get("params"), dict) else {}
+        if args.demo or not (args.camera is not None or args.video or args.images or args.url) \
+                and params.get("source", "rendered") == "rendered":     # the capture node's default
+            out += _demo_camera(nodes, params)
         if args.demo:
             out.append(pre + "source=rendered")
-            out += _demo_camera(nodes, nodes[n])
         elif args.camera is not None:  # fps 0 = the device's / file's own rate
             out += [pre + "source=camera", pre + f"camera={args.camera}", pre + "fps=0"]
         elif args.video:
@@ -72,13 +75,14 @@ def _input_overrides(args, raw: dict) -> list[str]:
     return out
 
 
-def _demo_camera(nodes: dict, capture: dict) -> list[str]:
-    """The rendered clip's field of view for every regress node that was given no camera: the demo knows
-    its camera, and a wrong focal length scales the estimated root's depth (docs/pipeline.md)."""
+def _demo_camera(nodes: dict, capture_params: dict) -> list[str]:
+    """The rendered clip's field of view for every regress node that was given no camera (whenever the
+    capture plays the rendered clip, --demo or not): the demo knows its camera, and a wrong focal
+    length scales the estimated root's depth (docs/pipeline.md)."""
     from render.build import clip_camera
     from render.clip import ClipSpec
-    clip = ((capture.get("params") or {}).get("clip") or {}) if isinstance(capture.get("params"), dict) else {}
-    size = {k: clip[k] for k in ("width", "height") if isinstance(clip, dict) and k in clip}
+    clip = capture_params.get("clip")
+    size = {k: clip[k] for k in ("width", "height") if k in clip} if isinstance(clip, dict) else {}
     try:
         hfov = clip_camera(ClipSpec(**size)).hfov_deg
     except (TypeError, ValueError):
@@ -214,18 +218,19 @@ def score_lines(r: dict) -> list[str]:
     if not r["frames_scored"]:
         why = "no person was detected" if seen and not det else "no forecast had its future in view"
         return [head, f"  nothing to score: {why}"]
-    out = [head, "  horizon ms                 " + "".join(f"{h:>7g}" for h in r["horizons_ms"])]
+    out = [head, "  horizon ms            " + "".join(f"{h:>7g}" for h in r["horizons_ms"])]
     rows = [(f"{m.replace('_', ' ')} {unit}", r[f"{m}_{key}"]) for key, unit in
             (("mm", "mm"), ("px", "px"), ("pck05", "PCK%")) for m in ("forecast", "zero_velocity", "constant_velocity")]
-    root = r.get("root")
+    root = r.get("root")                  # the pelvis path; absent from JSON written before it existed
     if root:
-        rows += [(f"root {m.replace('_', ' ')} mm", root[f"{m}_mm"]) for m in ("forecast", "zero_velocity", "constant_velocity")]
+        rows += [("root forecast mm", root["forecast_mm"]), ("root zero vel. mm", root["zero_velocity_mm"]),
+                 ("root const. vel. mm", root["constant_velocity_mm"])]
     for name, vals in rows:
         if vals is not None:
-            out.append(f"  {name:<27}" + "".join(f"{v:>7.1f}" if v is not None else f"{'-':>7}" for v in vals))
+            out.append(f"  {name:<22}" + "".join(f"{v:>7.1f}" if v is not None else f"{'-':>7}" for v in vals))
     if root:
-        out.append("  root: the pelvis, camera frame, vs " + ("the true pelvis" if root["reference"] == "truth" else
-                                                              "regress's later estimate (not truth)"))
+        vs = "the true pelvis" if root["reference"] == "truth" else "regress's later estimate (not truth)"
+        out.append(f"  root: the pelvis, camera frame, vs {vs}")
     return out
 
 

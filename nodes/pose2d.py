@@ -5,6 +5,12 @@ static_image_mode=False (tracking across frames, one tracker per source_id). Med
 frame, the rendered demo's included. Test aid only: frames of the procedural `synthetic` source carry
 ground-truth keypoints, and `synthetic_passthrough: true` publishes those instead of running MediaPipe
 on a stick figure it cannot detect (exact ground truth, not detections; no default graph uses it).
+
+A "person" too small to be one is no person: MediaPipe's detector and tracker lock onto person-like
+objects (on the shared video's empty frames, the table's foot). Its metric world landmarks against
+their pixels say how wide the view is at that "person's" distance (models.streaming.root.view_width,
+no intrinsics needed); wider than `max_view_width_m` -> no person (counter `too_small`), so no stage
+downstream -- regress, the forecaster, the scorer, a viewer -- sees a phantom (docs/pipeline.md).
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import dataclasses
 
 import numpy as np
 
+from models.streaming.root import view_width
 from runtime.node import Input, Node, Output
 from spec.joints import BLAZEPOSE_LAYOUT as LAYOUT, BlazePoseJoint
 from spec.messages import Pose2D, VideoFrame
@@ -23,11 +30,17 @@ class Pose2DParams:
     min_tracking_confidence: float = 0.5
     smooth_landmarks: bool = True
     synthetic_passthrough: bool = False  # test aid: publish the ground truth synthetic frames carry
+    # the view's width at the person's distance above which a detection is a phantom (0: no check).
+    # 8 m is 6.9 m away for a 60 deg camera, 4 m for a 90 deg one, 11 m for 40 deg; the shared video's
+    # phantoms measure 7.9-13.2 m, the people at its table 2.2-3.6 m (docs/pipeline.md)
+    max_view_width_m: float = 8.0
 
     def __post_init__(self):
         for name in ("min_detection_confidence", "min_tracking_confidence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
+        if not 0.0 <= self.max_view_width_m < float("inf"):
+            raise ValueError("max_view_width_m must be >= 0 (0: no check)")
 
 
 def no_person(frame: VideoFrame) -> Pose2D:
@@ -82,8 +95,17 @@ class Pose2DNode(Node):
         world = None
         if res.pose_world_landmarks is not None:
             world = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark], np.float32)
+            if self._too_small(world, kp, scores, (w, h)):
+                self.counters["too_small"] += 1
+                return no_person(msg)
         return msg.derive(Pose2D, keypoints=kp, scores=scores, world=world, layout=LAYOUT,
                           image_size=(w, h), has_person=True)
+
+    def _too_small(self, world, keypoints, scores, size: tuple[int, int]) -> bool:
+        if not self.params.max_view_width_m:
+            return False
+        width = view_width(world, keypoints, scores, size)
+        return width is not None and width > self.params.max_view_width_m
 
     def _from_ground_truth(self, msg: VideoFrame) -> Pose2D:
         if msg.gt_keypoints is None or msg.gt_keypoints.shape[0] != len(BlazePoseJoint):

@@ -7,10 +7,6 @@ wins): IK costs ~15 ms a frame, and the downstream windows resample by capture t
 pose costs accuracy, never latency. "No person" in -> BodyParams(has_person=False) out.
 With `camera:` intrinsics (or the default field of view) it also estimates the pelvis in the camera frame,
 BodyParams.root (models.streaming.root); `root: false` turns that off.
-A "person" that camera model puts farther than `max_distance_m` is published as no person: MediaPipe's
-detector and tracker lock onto person-like objects (the shared video's table foot, ~7-11 m away by the
-default camera, while the people at that table measure 1.9-3.1 m; docs/pipeline.md), and a phantom
-person would otherwise get a body, an action and a forecast.
 """
 from __future__ import annotations
 
@@ -38,18 +34,12 @@ class RegressParams:
     image_filter: OneEuroParams = dataclasses.field(default_factory=lambda: OneEuroParams(min_cutoff=1.0, beta=1.0))
     root: bool = True              # estimate the pelvis in the camera frame (BodyParams.root)
     camera: CameraConfig = dataclasses.field(default_factory=CameraConfig)   # intrinsics (default: 60 deg hfov)
-    # farther than this from the camera (by `camera`, raw landmarks) = no person; 0 turns the check off.
-    # 7 m, not 6 (which drops 200 of the video's 205 phantom frames, 7 m drops 195): a 90 deg webcam
-    # left at the default 60 deg puts a person 4 m away at 6.9 m (docs/pipeline.md)
-    max_distance_m: float = 7.0
 
     def __post_init__(self):
         if not 0 <= self.refine_iters <= 50:
             raise ValueError("refine_iters must be in 0..50")
         if self.max_gap_s <= 0:
             raise ValueError("max_gap_s must be > 0")
-        if not 0 <= self.max_distance_m < float("inf"):
-            raise ValueError("max_distance_m must be >= 0 (0: no check)")
 
 
 class Regress(Node):
@@ -65,50 +55,36 @@ class Regress(Node):
         self.fitter = BodyFitter(refine_iters=self.params.refine_iters, shape=self.params.shape)
         self.tracks = {}
         self._K = {}                                    # image size -> (3, 3) intrinsics
-        if (self.params.root or self.params.max_distance_m) and self.params.camera.intrinsics_file:
+        if self.params.root and self.params.camera.intrinsics_file:
             from models.streaming.root import read_intrinsics
             read_intrinsics(self.params.camera.intrinsics_file)   # a bad file is a config error at start
 
     def intrinsics(self, size: tuple[int, int]):
+        if not self.params.root:
+            return None
         K = self._K.get(size)
         if K is None:
             from models.streaming.root import intrinsics
             K = self._K[size] = intrinsics(self.params.camera, size)
         return K
 
-    def too_far(self, msg: Pose2D, world: np.ndarray, keypoints: np.ndarray) -> bool:
-        """True when the unfiltered landmarks put the person beyond max_distance_m (a phantom): judged
-        before the track sees the frame, so a phantom never enters the filters or the θ continuity."""
-        if not self.params.max_distance_m:
-            return False
-        from models.streaming.root import estimate_root
-        r = estimate_root(world, keypoints, msg.scores, self.intrinsics(tuple(msg.image_size)))
-        return r is not None and float(np.linalg.norm(r)) > self.params.max_distance_m
-
     def release(self, source_id: str) -> None:
         self.tracks.pop(source_id, None)
 
     def process(self, msg: Pose2D):
         if not msg.has_person:
-            return _no_person(msg)
+            return msg.derive(BodyParams, theta=np.zeros((24, 3), np.float32), beta=np.zeros(10, np.float32),
+                              cam=np.zeros(3, np.float32), has_person=False)
         world, keypoints = blazepose(msg)
-        if self.too_far(msg, world, keypoints):
-            self.counters["too_far"] += 1
-            return _no_person(msg)
         tr = self.tracks.get(msg.source_id)
         if tr is None:
             p = self.params
             tr = self.tracks[msg.source_id] = self.fitter.track(max_gap_s=p.max_gap_s, world_filter=p.world_filter,
                                                                 image_filter=p.image_filter)
         est = tr.push(msg.capture_ts, world, keypoints, msg.scores, msg.image_size,
-                      intrinsics=self.intrinsics(tuple(msg.image_size)) if self.params.root else None)
+                      intrinsics=self.intrinsics(tuple(msg.image_size)))
         if est.root is None and self.params.root:
             self.counters["root_degenerate"] += 1
         return msg.derive(BodyParams, theta=est.theta.astype(np.float32), beta=np.zeros(10, np.float32),
                           cam=est.cam.astype(np.float32), joints3d=est.joints.astype(np.float32),
                           root=None if est.root is None else est.root.astype(np.float32))
-
-
-def _no_person(msg: Pose2D) -> BodyParams:
-    return msg.derive(BodyParams, theta=np.zeros((24, 3), np.float32), beta=np.zeros(10, np.float32),
-                      cam=np.zeros(3, np.float32), has_person=False)

@@ -4,7 +4,8 @@ A thin adapter over models.streaming.score (one ScoreSession per source): the fo
 bodies they started from (for the zero- and constant-velocity baselines on the same inputs),
 MediaPipe's poses (detection rate; the 2D reference of real video) and, from a rendered source, the
 truth (PoseTruth: 3D and 2D reference). The root paths the same way, one RootScore per source
-(models.streaming.score_root: against the true pelvis, or on real video regress's later estimate). Publishes a Score on `score` every `report_every_s` (the
+(models.streaming.score_root: against the true pelvis, or on real video regress's later estimate;
+in the JSON and the final table only). Publishes a Score on `score` every `report_every_s` (the
 live status line) and, with `path`, rewrites that JSON file each time and once more at shutdown
 (`run_pipeline.py --score PATH`). A source evicted by the runtime keeps its totals.
 """
@@ -84,7 +85,7 @@ class Scorer(Node):
             self.labels.append(msg.label)
         self._session(msg.source_id).on_truth(msg.capture_ts, msg.frame_id, msg.joints if msg.has_person else None,
                                               msg.keypoints, msg.image_size)
-        if msg.root is not None or (not msg.has_person and msg.source_id in self.roots):
+        if msg.root is not None or not msg.has_person:       # a truth without roots (older source): none
             self._root(msg.source_id).on_truth(msg.capture_ts, msg.root if msg.has_person else None)
         return self._tick(msg)
 
@@ -115,11 +116,9 @@ class Scorer(Node):
         self.next_report = time.monotonic() + self.params.report_every_s
         report = self.report()
         self._write(report)
-        root = report["root"] or {}
+        # the root's figures stay in the JSON: a new Score field would break every older decoder
         return msg.derive(Score, **{k: report[k] or [] if k.endswith(("_mm", "_px", "_pck05")) else report[k]
-                                    for k in SCORE_FIELDS},
-                          root_reference=root.get("reference", ""),
-                          **{f"root_{m}_mm": root.get(f"{m}_mm", []) for m in ("forecast", "zero_velocity", "constant_velocity")})
+                                    for k in SCORE_FIELDS})
 
     def report(self, final: bool = False) -> dict:
         from models.streaming.score import METHODS, Tally

@@ -34,7 +34,7 @@ from core.paths import shared_path
 log = logging.getLogger("foresight.render")
 CODE_VERSION = "1"          # bump when the output changes in a way the source hashes cannot see
 CACHE_ENV = "FORESIGHT_CACHE"
-_DEPENDS_ON = ("render.clip", "render.scene", "render.mannequin", "render.camera", "render.motion",
+_DEPENDS_ON = ("render.clip", "render.build", "render.scene", "render.mannequin", "render.camera", "render.motion",
                "models.ik.plan", "models.ik.solve", "models.ik.refine", "models.kinematics",
                "models.geometry.rotations", "spec.joints", "spec.joint_maps", "spec.frames")
 JPEG_QUALITY = 92

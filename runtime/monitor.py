@@ -15,7 +15,7 @@ from runtime.transport import Subscriber
 
 # counters that mean "something is wrong or being lost", shown on a node's status line when non-zero
 NOTABLE = ("rejected.", "decode_errors.", "wrong_type.", "process_errors", "clock_resync", "sources.evicted",
-           "sources.refused", "slow_subscriber")
+           "sources.refused", "slow_subscriber", "too_small")     # too_small: pose2d's phantom check
 
 
 def notable(counters: dict[str, int]) -> str:

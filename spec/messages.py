@@ -380,11 +380,6 @@ class Score(Message):
     detected_fraction: float = 0.0       # of those, the share MediaPipe detected a person in
     reference: str = ""                  # "truth" (rendered source) | "mediapipe" (real video: future detections)
     source: str = ""                     # what was scored, e.g. "rendered: walking@20deg, ..."
-    # the root paths (MotionForecast.root_path): pelvis error in mm per horizon; empty when none was scored
-    root_forecast_mm: list[Optional[float]] = field(default_factory=list)
-    root_zero_velocity_mm: list[Optional[float]] = field(default_factory=list)
-    root_constant_velocity_mm: list[Optional[float]] = field(default_factory=list)
-    root_reference: str = ""             # "truth" (true pelvis) | "estimate" (regress's later estimate)
 
 
 @message

@@ -108,6 +108,21 @@ def estimate_root(world: np.ndarray, keypoints: np.ndarray, weights: np.ndarray,
     return t
 
 
+def view_width(world: np.ndarray, keypoints: np.ndarray, weights: np.ndarray,
+               image_size: tuple[int, int]) -> float | None:
+    """How wide the image is, in metres, at the person's distance: image width x (MediaPipe's metric
+    landmarks / their pixels). Needs no intrinsics: with the focal length set to the image width, the
+    pinhole fit's depth is that width (up to the body's own depth relief, ~1 %). A real person fills a
+    good part of the view; a detector phantom (a small person-like object) makes the view metres wide.
+    None when degenerate or not finite."""
+    arrays = [np.asarray(a, np.float64) for a in (world, keypoints, weights)]
+    if not all(np.isfinite(a).all() for a in arrays) or min(image_size) <= 0:
+        return None                    # bad input is the IK's to reject, with its own reason
+    w, h = image_size
+    t = estimate_root(arrays[0], arrays[1], arrays[2], _K(float(w), float(w), w / 2.0, h / 2.0))
+    return None if t is None else float(t[2])
+
+
 @dataclasses.dataclass
 class RootForecast:
     root: np.ndarray          # (3,) float32 the root now, camera frame, metres

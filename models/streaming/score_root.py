@@ -64,8 +64,12 @@ class RootScore:
         self.has_truth = False
 
     def on_truth(self, t: float, root) -> None:
-        self.has_truth = self.tally.truth = True
-        self.truth.push(t, root)
+        """The true pelvis at t, or None (nobody in view). Only a real root makes the truth the
+        reference: a source whose truth carries no roots is scored against the estimates."""
+        if root is not None:
+            self.has_truth = self.tally.truth = True
+        if self.has_truth:
+            self.truth.push(t, root)
 
     def on_body(self, t: float, root) -> None:
         self.estimates.push(t, root)

@@ -53,7 +53,19 @@ def test_absences_and_velocity_gaps_are_not_scored():
     _feed(whole)
     _feed(holed, absent=[(1.0, 1.6)])
     assert (holed.tally.counts < whole.tally.counts).all()
-    assert holed.events["root_score_skipped.no_velocity"] >= 1        # the first frame after the absence
-    first = RootScore()
-    first.on_forecast(0.0, np.arange(1, 26) / FPS, START, np.repeat(START[None], 25, 0))
-    assert first.flush(final=True) == 0 and first.events["root_score_skipped.no_velocity"] == 1
+    skipped = lambda s: s.events["root_score_skipped.no_velocity"]  # noqa: E731
+    assert skipped(whole) == 1 and skipped(holed) == 2             # t = 0, and the first frame after the absence
+    slow = RootScore(max_velocity_gap_s=0.5)                           # a camera that stalls for 0.8 s
+    for t in (0.0, 0.04, 0.84, 0.88):
+        slow.on_body(t, _root(t))
+        slow.on_forecast(t, t + np.arange(1, 26) / FPS, _root(t), np.repeat(_root(t)[None], 25, 0))
+    slow.flush(final=True)
+    assert skipped(slow) == 2                                          # t = 0 and t = 0.84
+
+
+def test_truth_without_roots_leaves_the_estimates_as_reference():
+    s = RootScore()
+    s.on_truth(0.0, None)                                              # an absence before any true root
+    assert not s.has_truth and not s.tally.truth
+    _feed(s, truth=False)
+    assert not s.tally.truth and s.tally.mean("forecast") == [0.0] * 6

@@ -1,21 +1,22 @@
-"""The regress node's distance check: a "person" the camera model puts beyond max_distance_m is no
-person. Real MediaPipe on the shared video's empty opening seconds, where its tracker reports a
-phantom (the table's foot), and on a person standing at that table."""
+"""pose2d's size check: a "person" that makes the view wider than max_view_width_m at its distance is
+no person. Real MediaPipe on the shared video's empty opening seconds, where its tracker reports a
+phantom (the table's foot), and on a person standing at that table; the measure itself on an exact
+pinhole projection."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from core.errors import ConfigError
+from models.streaming.root import view_width
 from nodes.pose2d import Pose2DNode
-from nodes.regress import Regress
+from spec.frames import MEDIAPIPE_WORLD_TO_CAMERA, to_frame
 from spec.messages import VideoFrame
-from streams import synthetic_poses
 
 
-def _poses(video, start: int, n: int) -> list:
+def _poses(video, start: int, n: int, **params) -> tuple[list, Pose2DNode]:
     import cv2
-    pose = Pose2DNode("pose2d")
+    pose = Pose2DNode("pose2d", params or None)
     pose.setup()
     cap = cv2.VideoCapture(str(video))
     cap.set(cv2.CAP_PROP_POS_FRAMES, start)
@@ -27,46 +28,44 @@ def _poses(video, start: int, n: int) -> list:
                                            image=img)))
     cap.release()
     pose.teardown()
-    return out
+    return out, pose
 
 
-def _bodies(poses, **params) -> tuple[list, Regress]:
-    reg = Regress("regress", {"refine_iters": 0, **params})
-    reg.setup()
-    return [m for p in poses for _, m in reg.deliver("pose2d", p)], reg
-
-
-@pytest.fixture(scope="module")
-def empty_room(shared_video):
-    return _poses(shared_video, 0, 50)            # 0-5 s: nobody in view (benchmarks/labels)
-
-
-def test_the_phantom_in_the_empty_room_is_no_person(empty_room):
-    phantoms = sum(p.has_person for p in empty_room)
+def test_the_phantom_in_the_empty_room_is_no_person(shared_video):
+    seen, _ = _poses(shared_video, 0, 50, max_view_width_m=0.0)      # 0-5 s: nobody in view (benchmarks/labels)
+    phantoms = sum(p.has_person for p in seen)
     assert phantoms >= 25                          # MediaPipe does report someone: the check has work to do
-    bodies, reg = _bodies(empty_room)
-    kept = sum(b.has_person for b in bodies)
-    assert kept <= 0.1 * phantoms and reg.counters["too_far"] == phantoms - kept   # 6.9 m: one gets by
-    assert not any(b.has_person for b in _bodies(empty_room, max_distance_m=6.0)[0])
-    off, _ = _bodies(empty_room, max_distance_m=0.0)
-    assert sum(b.has_person for b in off) == phantoms
+    checked, node = _poses(shared_video, 0, 50)
+    kept = sum(p.has_person for p in checked)
+    assert kept <= 0.1 * phantoms and node.counters["too_small"] == phantoms - kept   # one at 7.9 m gets by
+    strict, _ = _poses(shared_video, 0, 50, max_view_width_m=7.0)
+    assert not any(p.has_person for p in strict)
 
 
 def test_a_person_at_the_table_is_kept(shared_video):
-    here = _poses(shared_video, 100, 30)           # 10-13 s: someone stands at the table, ~2.5 m away
-    assert sum(p.has_person for p in here) >= 25
-    bodies, reg = _bodies(here)
-    assert [b.has_person for b in bodies] == [p.has_person for p in here] and not reg.counters["too_far"]
-    assert all(1.5 < np.linalg.norm(b.root) < 4.0 for b in bodies if b.has_person)
+    here, node = _poses(shared_video, 100, 30)     # 10-13 s: someone stands at the table, ~2.5 m away
+    assert sum(p.has_person for p in here) >= 25 and not node.counters["too_small"]
+    widths = [view_width(p.world, p.keypoints, p.scores, p.image_size) for p in here if p.has_person]
+    assert all(2.0 < w < 4.0 for w in widths)
 
 
-def test_the_distance_follows_the_camera_and_bad_values_are_config_errors():
-    poses = [p for p in synthetic_poses(10, fps=30) if p.has_person]
-    near, _ = _bodies(poses)
-    d = min(np.linalg.norm(b.root) for b in near)
-    assert all(b.has_person for b in near)
-    far, reg = _bodies(poses, max_distance_m=0.5 * d)
-    assert not any(b.has_person for b in far) and reg.counters["too_far"] == len(poses)
-    for bad in (-1.0, float("inf"), float("nan")):
-        with pytest.raises(ConfigError, match=r"params(\.max_distance_m: expected a finite number|: max_distance_m must be >= 0)"):
-            Regress("regress", {"max_distance_m": bad})
+def test_view_width_is_the_image_width_at_the_persons_depth():
+    """An exact pinhole: a body 3 m away seen with focal f by a 640 px wide image spans 3 * 640 / f metres
+    of view, whatever f is (to ~1 %: the body's own depth relief does not scale with f); non-finite
+    input is left for the IK to reject."""
+    rng = np.random.default_rng(0)
+    world = rng.normal(0, 0.4, (33, 3))                            # MediaPipe world landmarks, hip-centred
+    for f, depth in ((500.0, 3.0), (1000.0, 3.0), (500.0, 9.0)):
+        cam = to_frame(world, MEDIAPIPE_WORLD_TO_CAMERA) + (0.3, 0.2, depth)
+        px = f * cam[:, :2] / cam[:, 2:3] + (320.0, 240.0)
+        assert view_width(world, px, np.ones(33), (640, 480)) == pytest.approx(depth * 640 / f, rel=0.015)
+    bad = px.copy()
+    bad[3, 0] = np.nan
+    assert view_width(world, bad, np.ones(33), (640, 480)) is None
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("inf"), float("nan")])
+def test_bad_limits_are_config_errors(bad):
+    msg = r"params(\.max_view_width_m: expected a finite number|: max_view_width_m must be >= 0)"
+    with pytest.raises(ConfigError, match=msg):
+        Pose2DNode("pose2d", {"max_view_width_m": bad})

@@ -143,22 +143,29 @@ def test_node_types_by_module_path(tmp_path):
 
 
 def test_the_demo_tells_regress_its_camera():
-    """--demo gives every regress node without a camera the rendered clip's field of view (focal 600 px
-    at 480 rows: 56.1 deg at 640x480), so the root's depth is not scaled by the 60 deg default; a camera
-    the config gives is left alone, and the overrides load."""
+    """Playing the rendered clip (--demo, or the default config's capture with no input flag) gives every
+    regress node without a camera the clip's field of view (focal 600 px at 480 rows: 56.1 deg at
+    640x480, 70.8 at 1280x720), so the root's depth is not scaled by the 60 deg default; a camera the
+    config gives is left alone, and a camera or video input gets none."""
     import argparse
     import math
 
-    from core.config import read_yaml
+    from core.config import apply_overrides, read_yaml
     raw = read_yaml(CONFIG_DIR / "pipeline.yaml")
-    args = argparse.Namespace(demo=True, camera=None, video=None, images=None, url=None)
-    got = run_pipeline._input_overrides(args, raw)
-    hfov = [o for o in got if ".camera.hfov_deg=" in o]
-    assert len(hfov) == 1 and hfov[0].startswith("nodes.regress.params.camera.hfov_deg=")
-    assert abs(float(hfov[0].split("=")[1]) - math.degrees(2 * math.atan(320 / 600))) < 1e-4
-    assert load_pipeline(CONFIG_DIR / "pipeline.yaml", got).nodes["regress"].params["camera"]["hfov_deg"] > 56
-    raw["nodes"]["regress"]["params"]["camera"] = {"hfov_deg": 70.0}
-    assert not [o for o in run_pipeline._input_overrides(args, raw) if "hfov_deg" in o]
-    args.demo, args.video = False, "clip.mp4"
-    raw["nodes"]["regress"]["params"].pop("camera")
-    assert not [o for o in run_pipeline._input_overrides(args, raw) if "hfov_deg" in o]
+    flags = dict(demo=False, camera=None, video=None, images=None, url=None)
+
+    def hfov(raw, **given):
+        got = run_pipeline._input_overrides(argparse.Namespace(**{**flags, **given}), raw)
+        found = [o for o in got if ".camera.hfov_deg=" in o]
+        assert all(o.startswith("nodes.regress.params.camera.hfov_deg=") for o in found)
+        return [float(o.split("=")[1]) for o in found], got
+
+    for given in ({"demo": True}, {}):
+        (deg,), got = hfov(raw, **given)
+        assert abs(deg - math.degrees(2 * math.atan(320 / 600))) < 1e-4
+        assert load_pipeline(CONFIG_DIR / "pipeline.yaml", got).nodes["regress"].params["camera"]["hfov_deg"] > 56
+    wide = apply_overrides(raw, ["nodes.capture.params.clip.width=1280", "nodes.capture.params.clip.height=720"])
+    assert abs(hfov(wide, demo=True)[0][0] - math.degrees(2 * math.atan(640 / 900))) < 1e-4
+    assert hfov(raw, video="clip.mp4")[0] == [] and hfov(raw, camera=0)[0] == []
+    own = apply_overrides(raw, ["nodes.regress.params.camera.hfov_deg=70"])
+    assert hfov(own, demo=True)[0] == []
