@@ -79,14 +79,11 @@ def _demo_camera(nodes: dict, capture_params: dict) -> list[str]:
     """The rendered clip's field of view for every regress node that was given no camera (whenever the
     capture plays the rendered clip, --demo or not): the demo knows its camera, and a wrong focal
     length scales the estimated root's depth (docs/pipeline.md)."""
-    from render.build import clip_camera
-    from render.clip import ClipSpec
+    from nodes.capture import rendered_hfov_deg
     clip = capture_params.get("clip")
-    size = {k: clip[k] for k in ("width", "height") if k in clip} if isinstance(clip, dict) else {}
-    try:
-        hfov = clip_camera(ClipSpec(**size)).hfov_deg
-    except (TypeError, ValueError):
-        return []                         # a bad clip size: the capture node's own check names it
+    hfov = rendered_hfov_deg(clip if isinstance(clip, dict) else {})
+    if hfov is None:
+        return []
     return [f"nodes.{n}.params.camera.hfov_deg={hfov:.6f}" for n, nc in nodes.items()
             if isinstance(nc, dict) and nc.get("type") == "regress"
             and not (isinstance(nc.get("params"), dict) and "camera" in nc["params"])]

@@ -68,6 +68,18 @@ class CaptureParams:
             raise ValueError("url_timeout_s, connect_for_s and reconnect_for_s must be > 0")
 
 
+def rendered_hfov_deg(clip: dict) -> float | None:
+    """The horizontal field of view the rendered clip is drawn with, for a `clip:` params mapping (its
+    width/height; the defaults otherwise), or None when they are not a valid clip size (the node's own
+    check names them). The launcher hands it to regress: a wrong focal length scales the root's depth."""
+    from render.build import clip_camera
+    from render.clip import ClipSpec
+    try:
+        return clip_camera(ClipSpec(**{k: clip[k] for k in ("width", "height") if k in clip})).hfov_deg
+    except (TypeError, ValueError):
+        return None
+
+
 class Capture(Node):
     IS_SOURCE = True
     OUTPUTS = {"frames": Output(VideoFrame, queue=8), "truth": Output(PoseTruth)}

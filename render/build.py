@@ -19,7 +19,8 @@ CHUNK = 25                          # frames per worker task
 
 def clip_camera(spec: ClipSpec, azimuth_deg: float = 0.0) -> Camera:
     """The camera a clip is drawn with: 600 px focal length at 480 rows, scaled with the height (its
-    field of view is what regress needs to place the root: run_pipeline --demo, benchmarks.root)."""
+    field of view is what regress needs to place the root: nodes.capture.rendered_hfov_deg,
+    benchmarks.root)."""
     return Camera(azimuth_deg=azimuth_deg, width=spec.width, height=spec.height, focal_px=600.0 * spec.height / 480.0)
 
 

@@ -28,24 +28,27 @@ def _root(t: float) -> np.ndarray:
     return np.array([0.5 * t, 0.1, 3.0 - 0.3 * t], np.float32)          # walking across and towards the camera
 
 
-def _run(node: Scorer, seconds: float, truth: bool) -> list:
+def _run(node: Scorer, seconds: float, truth: bool, roots: str = "all") -> list:
+    """roots: "all" (truth, bodies and forecasts carry them), "no_truth" (an older source's truth without
+    roots), "none" (no root head: forecasts without root paths)."""
     out = []
     for i in range(int(seconds * FPS)):
         t, ident = 1000.0 + i / FPS, dict(source_id="cam0", frame_id=i)
+        root = _root(t) if roots != "none" else None                    # regress's estimate
         if truth:
             out += node.deliver("truth", PoseTruth(**ident, capture_ts=t, joints=_pose(t), image_size=SIZE,
                                                    keypoints=project(_pose(t), CAM, SIZE).astype(np.float32),
-                                                   label="walking@0deg", root=_root(t)))
+                                                   label="walking@0deg", root=_root(t) if roots == "all" else None))
         kp = np.random.default_rng(1).uniform(100, 400, (33, 3)).astype(np.float32)    # a person's box
         out += node.deliver("pose2d", Pose2D(**ident, capture_ts=t, keypoints=kp,
                                              scores=np.ones(33, np.float32), image_size=SIZE))
         out += node.deliver("body", BodyParams(**ident, capture_ts=t, theta=np.zeros((24, 3), np.float32),
                                                beta=np.zeros(10, np.float32), cam=CAM, joints3d=_pose(t),
-                                               root=_root(t)))
+                                               root=root))
         times = t + np.arange(1, 26) / FPS
-        out += node.deliver("forecast", MotionForecast(**ident, capture_ts=t, times=times, theta=np.zeros((25, 24, 3), np.float32),
-                                                       joints=np.stack([_pose(x) for x in times]), root=_root(t),
-                                                       root_path=np.stack([_root(x) for x in times])))
+        out += node.deliver("forecast", MotionForecast(
+            **ident, capture_ts=t, times=times, theta=THETA, joints=np.stack([_pose(x) for x in times]),
+            root=root, root_path=None if roots == "none" else np.stack([_root(x) for x in times])))
     return out
 
 
@@ -90,28 +93,11 @@ def test_without_root_paths_there_is_no_root_score():
     stream without roots (an older source) leaves the root scored against the estimates."""
     node = Scorer("scorer", {})
     node.setup()
-    for i in range(50):
-        t, ident = 1000.0 + i / FPS, dict(source_id="cam0", frame_id=i)
-        node.deliver("truth", PoseTruth(**ident, capture_ts=t, joints=_pose(t), image_size=SIZE,
-                                        keypoints=project(_pose(t), CAM, SIZE).astype(np.float32)))
-        node.deliver("body", BodyParams(**ident, capture_ts=t, theta=np.zeros((24, 3), np.float32),
-                                        beta=np.zeros(10, np.float32), cam=CAM, joints3d=_pose(t)))
-        times = t + np.arange(1, 26) / FPS
-        node.deliver("forecast", MotionForecast(**ident, capture_ts=t, times=times, theta=THETA,
-                                                joints=np.stack([_pose(x) for x in times])))
+    _run(node, 2.0, truth=True, roots="none")
     report = node.report(final=True)
     assert report["root"] is None and report["frames_scored"] > 10
     old = Scorer("scorer", {})
     old.setup()
-    for i in range(50):
-        t, ident = 1000.0 + i / FPS, dict(source_id="cam0", frame_id=i)
-        old.deliver("truth", PoseTruth(**ident, capture_ts=t, joints=_pose(t), image_size=SIZE,
-                                       keypoints=project(_pose(t), CAM, SIZE).astype(np.float32)))
-        old.deliver("body", BodyParams(**ident, capture_ts=t, theta=np.zeros((24, 3), np.float32),
-                                       beta=np.zeros(10, np.float32), cam=CAM, joints3d=_pose(t), root=_root(t)))
-        times = t + np.arange(1, 26) / FPS
-        old.deliver("forecast", MotionForecast(**ident, capture_ts=t, times=times, theta=THETA,
-                                               joints=np.stack([_pose(x) for x in times]), root=_root(t),
-                                               root_path=np.stack([_root(x) for x in times])))
+    _run(old, 2.0, truth=True, roots="no_truth")
     root = old.report(final=True)["root"]
     assert root["reference"] == "estimate" and root["forecast_mm"] == [0.0] * 6
