@@ -51,8 +51,7 @@ def _input_overrides(args, raw: dict) -> list[str]:
     """--demo/--camera/--video become overrides of every `capture` node in the graph. A `nodes:` that
     is not a mapping is left to load_pipeline, which names the field."""
     nodes = raw.get("nodes")
-    names = [n for n, nc in nodes.items() if isinstance(nc, dict) and nc.get("type") == "capture"] \
-        if isinstance(nodes, dict) else []
+    names = _nodes_of(raw, "capture")
     if isinstance(nodes, dict) and not names and (args.demo or args.camera is not None or args.video
                                                   or args.images or args.url):
         raise ConfigError("--demo/--camera/--video need a node of type 'capture' in the config")
@@ -62,7 +61,7 @@ def _input_overrides(args, raw: dict) -> list[str]:
         params = nodes[n].get("params") if isinstance(nodes[n].get("params"), dict) else {}
         if args.demo or not (args.camera is not None or args.video or args.images or args.url) \
                 and params.get("source", "rendered") == "rendered":     # the capture node's default
-            out += _demo_camera(nodes, params)
+            out += _demo_camera(raw, params)
         if args.demo:
             out.append(pre + "source=rendered")
         elif args.camera is not None:  # fps 0 = the device's / file's own rate
@@ -75,7 +74,7 @@ def _input_overrides(args, raw: dict) -> list[str]:
     return out
 
 
-def _demo_camera(nodes: dict, capture_params: dict) -> list[str]:
+def _demo_camera(raw: dict, capture_params: dict) -> list[str]:
     """The rendered clip's field of view for every regress node that was given no camera (whenever the
     capture plays the rendered clip, --demo or not): the demo knows its camera, and a wrong focal
     length scales the estimated root's depth (docs/pipeline.md)."""
@@ -84,9 +83,9 @@ def _demo_camera(nodes: dict, capture_params: dict) -> list[str]:
     hfov = rendered_hfov_deg(clip if isinstance(clip, dict) else {})
     if hfov is None:
         return []
-    return [f"nodes.{n}.params.camera.hfov_deg={hfov:.6f}" for n, nc in nodes.items()
-            if isinstance(nc, dict) and nc.get("type") == "regress"
-            and not (isinstance(nc.get("params"), dict) and "camera" in nc["params"])]
+    regress = {n: raw["nodes"][n].get("params") for n in _nodes_of(raw, "regress")}
+    return [f"nodes.{n}.params.camera.hfov_deg={hfov:.6f}" for n, params in regress.items()
+            if not (isinstance(params, dict) and "camera" in params)]
 
 
 def _viewer_overrides(args, raw: dict) -> list[str]:
