@@ -25,6 +25,9 @@ import numpy as np
 from core.errors import cli_errors
 from core.paths import REPO_ROOT
 
+VARIANTS = {"shipped": {},                                            # jitter shrink + online blend
+            "no shrink": {"root_noise": {"strength": 0.0}},
+            "alone": {"root_noise": {"strength": 0.0}, "online": {"enabled": False}}}
 HORIZONS = (2, 4, 8, 10, 14, 25)          # forecast steps of 40 ms: 80, 160, 320, 400, 560, 1000 ms
 OUT = REPO_ROOT / "docs" / "benchmarks" / "root.md"
 INTRO = ("Every frame of the rendered demo clip through the pipeline's own nodes (MediaPipe, regress with the\n"
@@ -32,8 +35,9 @@ INTRO = ("Every frame of the rendered demo clip through the pipeline's own nodes
          "in mm against the renderer's true pelvis in the camera frame, same stretch of the clip only. Root\n"
          "input *estimated*: regress's estimate (live); *true*: the true pelvis (the head alone). Zero velocity\n"
          "holds the root now, constant velocity repeats its last 40 ms step; both on the same input. The head\n"
-         "as the node ships it scales its path's motion by how its earlier paths fared on the stream\n"
-         "(models.streaming.online); 'blend off' is the head alone.")
+         "as the node ships it shrinks its path's motion where it is within the root estimate's jitter\n"
+         "(models.streaming.root_noise) and scales it by how its earlier paths fared on the stream\n"
+         "(models.streaming.online); 'no shrink' turns the first off, 'head alone' both.")
 
 
 def run(clip, frames: int = 0) -> dict:
@@ -46,9 +50,9 @@ def run(clip, frames: int = 0) -> dict:
     pose2d = Pose2DNode("pose2d")
     cam = clip_camera(ClipSpec(width=clip.size[0], height=clip.size[1]))
     regress = Regress("regress", {"camera": {"hfov_deg": cam.hfov_deg}})
-    # per root input, the node as shipped (online blend on) and without the blend
-    heads = {(k, on): Predictor(f"predictor_{k}_{on}", {"backend": {"verify_export": False}, "online": {"enabled": on}})
-             for k in ("estimated", "true") for on in (True, False)}
+    # per root input, the node as shipped and with its runtime additions turned off
+    heads = {(k, v): Predictor(f"predictor_{k}_{v}", {"backend": {"verify_export": False}, **VARIANTS[v]})
+             for k in ("estimated", "true") for v in VARIANTS}
     for n in (pose2d, regress, *heads.values()):
         n.setup()
     t0 = time.time() - 3600.0
@@ -64,30 +68,33 @@ def run(clip, frames: int = 0) -> dict:
         if body.root is None:
             continue
         est[i] = body.root
-        for (k, on), node in heads.items():
+        for (k, v), node in heads.items():
             if k == "true":
                 body.root = clip.root[i].astype(np.float32)
             outs = node.deliver("body", body)
             if outs and outs[0][1].root_path is not None:
-                got[(k, on)][i] = (outs[0][1].root.copy(), outs[0][1].root_path.copy())
+                got[(k, v)][i] = (outs[0][1].root.copy(), outs[0][1].root_path.copy())
     return {"got": got, "est": est, "frames": n}
 
 
-def score(clip, got: dict, plain: dict) -> dict:
-    """mm per horizon for the head (with the online blend; `plain`: without it, same frames), zero and
+ROWS = {"shipped": "head as shipped (shrink + online blend)", "no shrink": "head, no shrink (online blend)",
+        "alone": "head alone"}
+
+
+def score(clip, got: dict) -> dict:
+    """mm per horizon for the head in each variant (`got`: variant -> frame -> (root, path)), zero and
     constant velocity, over frames whose horizon stays in the stretch."""
-    rows = {"root now": [], "head (online blend, as shipped)": [], "head, blend off": [], "zero velocity": [],
-            "constant velocity": []}
-    for i, (root, path) in sorted(got.items()):
+    rows = {"root now": [], **{ROWS[v]: [] for v in got}, "zero velocity": [], "constant velocity": []}
+    for i, (root, path) in sorted(got["shipped"].items()):
         rows["root now"].append(np.linalg.norm(root - clip.root[i]))
-        prev = got.get(i - 1)
+        prev = got["shipped"].get(i - 1)
         js = [i + h for h in HORIZONS]
         if js[-1] >= len(clip) or prev is None or len(set(clip.segment[[i, *js]])) != 1 or not clip.present[js].all():
             continue
         truth = clip.root[js]                                               # (6, 3)
         step = root - prev[0]
-        rows["head (online blend, as shipped)"].append(np.linalg.norm(path[[h - 1 for h in HORIZONS]] - truth, axis=1))
-        rows["head, blend off"].append(np.linalg.norm(plain[i][1][[h - 1 for h in HORIZONS]] - truth, axis=1))
+        for v, paths in got.items():
+            rows[ROWS[v]].append(np.linalg.norm(paths[i][1][[h - 1 for h in HORIZONS]] - truth, axis=1))
         rows["zero velocity"].append(np.linalg.norm(root[None] - truth, axis=1))
         rows["constant velocity"].append(np.linalg.norm(root[None] + step[None] * np.array(HORIZONS)[:, None] - truth, axis=1))
     return {k: (np.mean(v, axis=0) * 1000.0, len(v)) for k, v in rows.items() if v}
@@ -105,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     res = run(clip, args.frames)
     lines = []
     for k in ("estimated", "true"):
-        sc = score(clip, res["got"][(k, True)], res["got"][(k, False)])
-        lines += [f"\n**Root input: {k}** ({len(res['got'][(k, True)])} forecasts)\n",
+        sc = score(clip, {v: res["got"][(k, v)] for v in VARIANTS})
+        lines += [f"\n**Root input: {k}** ({len(res['got'][(k, 'shipped')])} forecasts)\n",
                   "| | windows | " + " | ".join(f"{h * 40} ms" for h in HORIZONS) + " |", "|---|---|" + "---|" * len(HORIZONS)]
         now, cnt = sc.pop("root now")
         lines.append(f"| root now (mm) | {cnt} | {float(now):.0f} |" + " |" * (len(HORIZONS) - 1))

@@ -12,6 +12,8 @@ by how its earlier forecasts fared on that source (models.streaming.online, docs
 Root: when BodyParams carries the pelvis in the camera frame (regress with intrinsics), the root head
 (`root_weights`, models.streaming.root.RootPath) forecasts its path on the same time grid:
 MotionForecast.root / root_path (camera frame), and root_world / root_path_world with a `camera_pose`.
+The path's motion is shrunk towards standing still where it is within the root estimate's jitter
+(`root_noise`, models.streaming.root_noise) and then blended online like the pose's.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import numpy as np
 
 from core.errors import Rejected
 from models.streaming.online import OnlineConfig
+from models.streaming.root_noise import NoiseConfig
 from nodes._common import backend_prepare, bundle_path, warm_backend
 from runtime.node import Input, Node, Output
 from spec.messages import ActionProbs, BodyParams, MotionForecast
@@ -42,6 +45,8 @@ class PredictorParams:
     batch_wait_ms: float = 2.0
     # each forecast frame's motion scaled by how it fared on this stream so far (models.streaming.online)
     online: OnlineConfig = dataclasses.field(default_factory=OnlineConfig)
+    # the root path's motion shrunk where it is within the root estimate's jitter (models.streaming.root_noise)
+    root_noise: NoiseConfig = dataclasses.field(default_factory=NoiseConfig)
 
     def __post_init__(self):
         if self.max_gap_s <= 0:
@@ -105,7 +110,8 @@ class Predictor(Node):
         if r is None:
             from models.streaming.root import RootPath
             r = self.roots[msg.source_id] = RootPath(self.root_bundle, max_gap_s=self.params.max_gap_s,
-                                                     events=self.counters, online=self.params.online)
+                                                     events=self.counters, online=self.params.online,
+                                                     noise=self.params.root_noise)
         joints = msg.joints3d if msg.joints3d is not None and msg.joints3d.shape == (24, 3) \
             else self.engine.fk(msg.theta.reshape(1, 72))[0]
         out = r.push(msg.capture_ts, msg.root, joints)

@@ -18,7 +18,9 @@
   the same arithmetic in numpy on one window: eager torch spent ~3 ms a frame in per-op dispatch on a
   loaded 2-core machine for a ~30k-parameter MLP (tests check both agree). With `online`, the path's
   motion is scaled per camera axis by how the stream's later roots bore out its earlier paths
-  (models.streaming.online): live, the head alone extrapolated the estimate's jitter.
+  (models.streaming.online): live, the head alone extrapolated the estimate's jitter. With `noise`,
+  before that, a window whose velocity is within the estimate's jitter has its motion shrunk
+  towards standing still (models.streaming.root_noise).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import numpy as np
 
 from core.errors import ConfigError
 from models.streaming.online import OnlineBlend, blended
+from models.streaming.root_noise import VelocityNoise
 from spec.frames import BODY_TO_CAMERA, CAMERA_TO_BODY, MEDIAPIPE_WORLD_TO_CAMERA, to_frame
 from spec.joints import SmplJoint
 from spec.params import CameraConfig
@@ -163,7 +166,7 @@ class RootPath:
     filling). joints_body (24, 3) SMPL joints in the body frame (their hips give the heading)."""
 
     def __init__(self, bundle, *, max_gap_s: float = 0.5, events: collections.Counter | None = None,
-                 online=None):
+                 online=None, noise=None):
         from models.streaming.predictor import PoseStream
         s = bundle.serving
         self.head, self.fps, self.horizon = NumpyHead(bundle.model.eval()), s.fps, s.horizon
@@ -173,11 +176,16 @@ class RootPath:
         # ~0.1 m off and jitters; its sideways motion need not be thrown away with it)
         self.online = OnlineBlend(online, fps=s.fps, horizon=s.horizon, max_gap_s=max_gap_s, channels=3) \
             if online is not None and online.enabled else None
+        # `noise` (models.streaming.root_noise.NoiseConfig): motion no larger than the estimate's own
+        # jitter shrunk towards standing still, per window, before the online blend reads the path
+        self.noise = VelocityNoise(noise, max_gap_s=max_gap_s) if noise is not None and noise.strength > 0 else None
 
     def absent(self, t: float) -> None:
         """Nobody (or no root) at t: the online blend's truth is not interpolated across it."""
         if self.online is not None:
             self.online.absent(t)
+        if self.noise is not None:
+            self.noise.absent()
 
     def push(self, t: float, root_camera: np.ndarray, joints_body: np.ndarray) -> RootForecast | None:
         j = np.asarray(joints_body, np.float64)
@@ -187,9 +195,13 @@ class RootPath:
         root = np.asarray(root_camera, np.float64)
         if self.online is not None:
             self.online.observe(t, root)
+        if self.noise is not None:
+            self.noise.observe(t, root)
         if obs is None:
             return None
         path = to_frame(self.head(obs[:, :3], obs[:, 3:]), BODY_TO_CAMERA)                  # (T_f, 3) camera
+        if self.noise is not None:
+            path = self.noise.shrink(path, root)
         if self.online is not None:
             lam = self.online.weights()
             self.online.remember(t, path)                  # last: the root observe() was given

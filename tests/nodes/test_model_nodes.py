@@ -149,14 +149,15 @@ def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):
     in the world frame of a configured camera pose; without a root in, no root out."""
     from models.streaming.online import OnlineConfig
     from models.streaming.root import RootPath
+    from models.streaming.root_noise import NoiseConfig
     from spec.frames import camera_to_world
     here = [b for b in bodies if b.has_person]
     assert all(b.root is not None and b.root.shape == (3,) and 0.5 < b.root[2] < 20 for b in here)
     pose = {"rotation": [[1, 0, 0], [0, -1, 0], [0, 0, -1]], "position": [0.0, 1.5, 0.0]}
     node = _node(Predictor, weights=str(predictor_weights), camera_pose=pose)
     rb = load_bundle("weights/root_cmu", kind="root_forecaster")
-    ref = RootPath(rb, online=OnlineConfig())                     # the node default
-    alone = RootPath(rb)                                          # the head without the online blend
+    ref = RootPath(rb, online=OnlineConfig(), noise=NoiseConfig())   # the node default
+    alone = RootPath(rb)                                          # the head without shrink or online blend
     rooted, blended_away = 0, 0
     for b in bodies:
         outs = node.deliver("body", b)
@@ -178,7 +179,7 @@ def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):
         np.testing.assert_allclose(fc.root_path, want.path, atol=1e-5)
         np.testing.assert_allclose(fc.root_path_world, camera_to_world(want.path, pose["rotation"], pose["position"]),
                                    atol=1e-5)
-    assert rooted >= 15 and ref.online is not None and blended_away > 0
+    assert rooted >= 15 and ref.online is not None and ref.noise is not None and blended_away > 0
     back = decode(encode(fc))
     assert np.array_equal(back.root_path, fc.root_path) and np.array_equal(back.root_world, fc.root_world)
     plain = _node(Predictor, weights=str(predictor_weights), root_weights="")
@@ -188,11 +189,14 @@ def test_regress_and_predictor_publish_the_root_path(predictor_weights, bodies):
 
 @pytest.mark.parametrize("online, msg", [({"half_life_s": 0}, r"params\.online: half_life_s must be > 0"),
                                          ({"prior": -1}, r"params\.online: prior must be >= 0"),
-                                         ({"halflife": 3}, r"params\.online\.halflife: unknown field")])
+                                         ({"halflife": 3}, r"params\.online\.halflife: unknown field"),
+                                         ({"root_noise": {"strength": -1}}, r"params\.root_noise: strength must be >= 0"),
+                                         ({"root_noise": {"span_s": 0}}, r"params\.root_noise: span_s must be > 0")])
 def test_predictor_online_settings_are_checked(online, msg):
     from core.errors import ConfigError
+    params = online if "root_noise" in online else {"online": online}
     with pytest.raises(ConfigError, match=msg):
-        Predictor("predictor", {"online": online})
+        Predictor("predictor", params)
 
 
 def test_regress_camera_config(poses, tmp_path):
