@@ -47,3 +47,27 @@ def test_heading_frame_of_the_windows(cmu_root):
     ahead = ((root[:, -1] - root[:, 9])[:, None] @ R.transpose(1, 2))[:, 0]     # (N, 3) over 1 s, heading frame
     assert 0.5 < ahead[:, 2].mean() < 1.0 and abs(ahead[:, 0].mean()) < 0.1      # forward = +Z, ~0.66 m/s
     assert np.allclose(np.linalg.norm(w.hips, axis=-1), np.linalg.norm(w.hips[0, 0]))   # a rotated constant
+
+
+def test_training_levers_mirror_and_phase(cmu_root):
+    """--mirror: a mirrored window's future, in its own heading frame, is the original's with the
+    sideways axis negated (left and right swapped, forward and up kept); --phases 2: the other
+    50 -> 25 fps phase gives as many windows of other frames of the same files; a bad phase is refused."""
+    from models.root import RootConfig, RootForecaster
+    from training.tasks.cmu_root.data import build_root_windows
+    from training.tasks.cmu_root.train import mirrored, training_arrays
+    w0 = build_root_windows(cmu_root, "test", ["walking"])
+    w1 = build_root_windows(cmu_root, "test", ["walking"], phase=1)
+    assert abs(len(w1["walking"]) - len(w0["walking"])) <= 1
+    assert not np.allclose(w1["walking"].root[0], w0["walking"].root[0])
+    with pytest.raises(ValueError, match="phase must be in"):
+        build_root_windows(cmu_root, "test", ["walking"], phase=2)
+    obs, hips, fut = training_arrays(w0)
+    model = RootForecaster(RootConfig())
+
+    def heading_future(o, h, f):
+        _, R, _ = model.features(o, h)
+        return (f - o[:, -1:]) @ R.transpose(1, 2)                       # (N, T_f, 3)
+    plain, mirror = heading_future(obs, hips, fut), heading_future(*mirrored(obs, hips, fut))
+    torch.testing.assert_close(mirror, plain * torch.tensor([-1.0, 1.0, 1.0]), atol=1e-5, rtol=0)
+    assert plain[..., 0].abs().mean() > 0.01                             # the check is not vacuous

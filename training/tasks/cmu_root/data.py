@@ -51,15 +51,18 @@ def root_track(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def build_root_windows(root: str | Path | None = None, split: str = "test",
                        actions: Sequence[str] | None = None, *, input_n: int = 10, output_n: int = 25,
-                       downsample: int = 2, stride: int = 1) -> dict[str, RootWindows]:
-    """{action: RootWindows} over every file of the split (see the module doc)."""
+                       downsample: int = 2, stride: int = 1, phase: int = 0) -> dict[str, RootWindows]:
+    """{action: RootWindows} over every file of the split (see the module doc). `phase`: the first
+    50 fps frame the downsampling keeps (the protocol's is 0; training may add 1 for twice the windows)."""
+    if not 0 <= phase < downsample:
+        raise ValueError(f"phase must be in [0, {downsample}), got {phase}")
     seq_len = input_n + output_n
     out = {}
     for action, files in cmu_files(root, split, actions).items():
         rs, hs = [], []
         for f in files:
             r, h = root_track(load_cmu_expmap(f).frames())
-            r, h = r[::downsample][1:], h[::downsample][1:]   # first frame: zeroed root rotation
+            r, h = r[phase::downsample][1:], h[phase::downsample][1:]   # first frame: zeroed root rotation
             n = (len(r) - seq_len) // stride + 1
             if n <= 0:
                 continue
