@@ -52,15 +52,15 @@ def _input_overrides(args, raw: dict) -> list[str]:
     is not a mapping is left to load_pipeline, which names the field."""
     nodes = raw.get("nodes")
     names = _nodes_of(raw, "capture")
-    if isinstance(nodes, dict) and not names and (args.demo or args.camera is not None or args.video
-                                                  or args.images or args.url):
+    other_input = args.camera is not None or args.video or args.images or args.url
+    if isinstance(nodes, dict) and not names and (args.demo or other_input):
         raise ConfigError("--demo/--camera/--video need a node of type 'capture' in the config")
     out = []
     for n in names:
         pre = f"nodes.{n}.params."
         params = nodes[n].get("params") if isinstance(nodes[n].get("params"), dict) else {}
-        if args.demo or not (args.camera is not None or args.video or args.images or args.url) \
-                and params.get("source", "rendered") == "rendered":     # the capture node's default
+        plays_rendered = args.demo or (not other_input and params.get("source", "rendered") == "rendered")
+        if plays_rendered:                                              # "rendered": the capture's default
             out += _demo_camera(raw, params)
         if args.demo:
             out.append(pre + "source=rendered")

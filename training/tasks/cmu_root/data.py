@@ -62,7 +62,9 @@ def build_root_windows(root: str | Path | None = None, split: str = "test",
         rs, hs = [], []
         for f in files:
             r, h = root_track(load_cmu_expmap(f).frames())
-            r, h = r[phase::downsample][1:], h[phase::downsample][1:]   # first frame: zeroed root rotation
+            # the first kept frame is dropped: at phase 0 it is frame 0, whose root rotation the files zero
+            # (at phase 1 the same rule costs one harmless frame)
+            r, h = r[phase::downsample][1:], h[phase::downsample][1:]
             n = (len(r) - seq_len) // stride + 1
             if n <= 0:
                 continue

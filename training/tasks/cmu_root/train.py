@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
-    # training-data levers beyond the shipped recipe (each an ablation row in docs/results/cmu_root.md)
+    # training-data levers, off by default (the old recipe); the shipped bundle uses all three (its model
+    # card has the command), each an ablation row in docs/results/cmu_root_ablation.md
     ap.add_argument("--extra", action="store_true", help="add train/walking_extra")
     ap.add_argument("--phases", type=int, choices=(1, 2), default=1, help="2: both 50 -> 25 fps phases")
     ap.add_argument("--mirror", action="store_true", help="add each window's mirror image")
