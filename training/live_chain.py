@@ -40,6 +40,23 @@ HELD_OUT_PLAYLIST = (
     Segment("directing_traffic", take=4, start_s=10.0, seconds=20.0, azimuth_deg=150.0, split="train"),
 )
 
+KNOWN_ACTIONS = ("basketball", "jumping", "running", "soccer", "walking")
+
+
+def train_playlists() -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
+    """The five known actions' benchmark training files, every take whole, as two clips (~4 min of
+    motion each at 25 fps): take t of the a-th action from azimuth 72 t + 36 a and, in the second clip,
+    36 degrees further round, so each action is seen from ten views 36 degrees apart. Two clips, not
+    one, so each renders and caches in ~10 min. What the recogniser learns the live chain's θ from
+    (training.live_recognizer). Never the test split."""
+    first, second = [], []
+    for a, action in enumerate(KNOWN_ACTIONS):
+        for take in range(1, 6):
+            az = (72.0 * take + 36.0 * a) % 360.0 - 180.0
+            first.append(Segment(action, take=take, azimuth_deg=az, split="train"))
+            second.append(Segment(action, take=take, azimuth_deg=(az + 216.0) % 360.0 - 180.0, split="train"))
+    return tuple(first), tuple(second)
+
 
 def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int, n_future: int,
                  stride: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -88,11 +105,12 @@ def live_windows(stream: dict[str, np.ndarray], truth: np.ndarray, *, n_obs: int
     return np.stack(wins).astype(np.float32), np.asarray(stretch, np.int64), np.stack(targets)
 
 
-def live_data(bundle, playlist: tuple, index: dict[str, int], *, stride: int, n_future: int,
+def live_data(bundle, playlist: tuple, index: dict[str, int] | list[int], *, stride: int, n_future: int,
               input_fps: float | None = None, cache_dir: str | Path | None = None) -> tuple:
     """`playlist` (render.clip Segments) rendered and through the live chain, as windows of the live
-    (smpl_theta) `bundle`: θ (N, T_o+n_future, 72), each window's group ``index[segment.name]``, -1
-    for a name not in `index` (N,), target joints (N, T_o+n_future, 24, 3) metres (torch tensors).
+    (smpl_theta) `bundle`: θ (N, T_o+n_future, 72), each window's group (N,): ``index[segment.name]``
+    (-1 for a name not in it), or, when `index` is a list, its entry for the window's segment; target
+    joints (N, T_o+n_future, 24, 3) metres (torch tensors).
     `input_fps`: as a camera that slow delivers it (None: every frame, at the model's fps); `stride`
     stays in the model's frames."""
     import torch
@@ -112,5 +130,6 @@ def live_data(bundle, playlist: tuple, index: dict[str, int], *, stride: int, n_
     stream = regressed_stream(clip, input_fps=input_fps, cache_dir=cache_dir)
     theta, stretch, target = live_windows(stream, clip.joints, n_obs=bundle.config.n_obs, n_future=n_future,
                                           stride=step)
-    group = torch.tensor([index.get(s.name, -1) for s in playlist])[torch.from_numpy(stretch)]
+    groups = index if isinstance(index, list) else [index.get(s.name, -1) for s in playlist]
+    group = torch.tensor(groups)[torch.from_numpy(stretch)]
     return torch.from_numpy(theta), group, torch.from_numpy(target)
