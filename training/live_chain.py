@@ -40,17 +40,17 @@ HELD_OUT_PLAYLIST = (
     Segment("directing_traffic", take=4, start_s=10.0, seconds=20.0, azimuth_deg=150.0, split="train"),
 )
 
-KNOWN_ACTIONS = ("basketball", "jumping", "running", "soccer", "walking")
-
 
 def train_playlists() -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
     """The five known actions' benchmark training files, every take whole, as two clips (~4 min of
-    motion each at 25 fps): take t of the a-th action from azimuth 72 t + 36 a and, in the second clip,
+    motion each at 25 fps): take t of the a-th action from azimuth 72 t + 36 a + 180 and, in the second clip,
     36 degrees further round, so each action is seen from ten views 36 degrees apart. Two clips, not
-    one, so each renders and caches in ~10 min. What the recogniser learns the live chain's θ from
-    (training.live_recognizer). Never the test split."""
+    one, so each renders and caches on its own (the first took 11 min with both MediaPipe passes on
+    2 cores). What the recogniser learns the live chain's θ from (training.live_recognizer). Never
+    the test split."""
+    from training.tasks.cmu_motion.pose import CMU_TRAIN_ACTIONS
     first, second = [], []
-    for a, action in enumerate(KNOWN_ACTIONS):
+    for a, action in enumerate(CMU_TRAIN_ACTIONS):
         for take in range(1, 6):
             az = (72.0 * take + 36.0 * a) % 360.0 - 180.0
             first.append(Segment(action, take=take, azimuth_deg=az, split="train"))
@@ -130,6 +130,8 @@ def live_data(bundle, playlist: tuple, index: dict[str, int] | list[int], *, str
     stream = regressed_stream(clip, input_fps=input_fps, cache_dir=cache_dir)
     theta, stretch, target = live_windows(stream, clip.joints, n_obs=bundle.config.n_obs, n_future=n_future,
                                           stride=step)
+    if isinstance(index, list) and len(index) != len(playlist):
+        raise ValueError(f"live_data: {len(index)} groups for {len(playlist)} segments")
     groups = index if isinstance(index, list) else [index.get(s.name, -1) for s in playlist]
     group = torch.tensor(groups)[torch.from_numpy(stretch)]
     return torch.from_numpy(theta), group, torch.from_numpy(target)

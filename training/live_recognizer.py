@@ -1,7 +1,7 @@
 """Retrain a live predictor bundle's action recogniser on the θ the live chain makes, and write it back.
 
-    python -m training.live_recognizer --bundle weights/predictor_smpl_improved --out /tmp/recog \
-        --report docs/results/improved/smpl_live/recognizer.json
+    python -m training.live_recognizer --bundle weights/predictor_smpl_improved --out runs/live_recognizer \
+        --report docs/results/live_recognizer/recognizer.json
 
 Why: the recogniser (models.action_nets.ActionRecognizer, the net whose arg-max class picks the
 memory bank) was trained on clean CMU θ. The live IK makes θ from MediaPipe's landmarks, which lean,
@@ -12,20 +12,24 @@ and the live IK (training.live_chain.train_playlists), delivered at 25 fps and a
 would (the node interpolates a slower camera to 25 fps), mixed half and half with the clean training
 windows it was trained on (so what it knew is kept). Only the recogniser changes: the paper trains
 it first and freezes it (stage 0 of training.motion_predictor), and so does this step, from the
-bundle's recogniser, with the paper's classifier optimiser (SGD, Nesterov, lr 0.05 dropping to 0.005
-at 60 %) and the predictor trainer's gradient clip (norm 1; without it the first confident mistakes
-blow the weights up). The open set and the baseline gate read the recogniser, so refit both after it
-(the bundle's model card has the commands).
+bundle's recogniser, with the predictor trainer's classifier settings
+(training.motion_predictor.config: SGD, Nesterov momentum 0.9, lr 0.05 dropping tenfold at 60 %,
+gradient norm clipped at 1; without the clip the first confident mistakes blow the weights up). The
+open set and the baseline gate were fitted on the old recogniser's outputs: the written bundle has no
+open set (temperature 1) and keeps the source's gate unless it read p(other), so refit both on it
+(`training.open_set --live`, then `training.fit_gate --live`).
 
 Not part of the shipped live default: on the demo clip's rendered test motion it is right more often
 (52.0 % against 42.8 %) and calibrated, but the open set refitted on it calls most known motion
 `other`, and on the shared video nothing changes (docs/results/open_set.md, "A recogniser retrained
 on the live chain"; docs/results/live_labels.md).
 
-`--hold-out-take N` leaves take N of every action out of the live windows and reports the accuracy
-on it before and after: the check that this generalises to motion it did not see. The shipped bundle
-uses every take. The test split is never read here; the demo clip's test motion is scored by
-training.open_set --live.
+`--hold-out-take N` leaves take N of every action (both its views) out of the live windows and
+reports the accuracy on them before and after: the check that learning the live chain's θ carries to
+a take whose live windows were not trained on. Its clean windows stay in, as they are in the source
+recogniser's training, and its two views are seen for the other actions but not for this one
+(training.live_chain.train_playlists ties views to takes). The test split is never read here; the
+demo clip's test motion is scored by training.open_set --live.
 """
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ import torch
 from core.errors import ConfigError, cli_errors
 from core.files import check_writable
 
-LIVE_RATES = (None, 10.0)        # every frame at 25 fps; as a 10 fps camera delivers it
+LIVE_RATES = (None, 10.0)        # every frame at 25 fps; as a 10 fps camera delivers it (the shared video's)
 
 
 def live_windows_of(bundle, *, stride: int, playlists: tuple | None = None,
@@ -50,68 +54,63 @@ def live_windows_of(bundle, *, stride: int, playlists: tuple | None = None,
     from training.live_chain import live_data, train_playlists
     labels = list(bundle.serving.labels)
     theta, cls, take = [], [], []
-    for playlist in playlists or train_playlists():
+    for playlist in train_playlists() if playlists is None else playlists:
         missing = sorted({s.action for s in playlist} - set(labels))
         if missing:
             raise ConfigError(f"{bundle.path}: the recogniser's labels {labels} lack {missing}")
-        codes = [labels.index(s.action) * 100 + s.take for s in playlist]     # class and take in one group
-        for rate in LIVE_RATES:
-            x, group, _ = live_data(bundle, playlist, codes, stride=stride, n_future=0, input_fps=rate,
-                                      cache_dir=cache_dir)
+        seg_cls = torch.tensor([labels.index(s.action) for s in playlist])
+        seg_take = torch.tensor([s.take for s in playlist])
+        for rate in LIVE_RATES:      # each window's group is its segment's index in the playlist
+            x, seg, _ = live_data(bundle, playlist, list(range(len(playlist))), stride=stride, n_future=0,
+                                  input_fps=rate, cache_dir=cache_dir)
             theta.append(x[:, :bundle.config.n_obs])
-            cls.append(group // 100)
-            take.append(group % 100)
+            cls.append(seg_cls[seg])
+            take.append(seg_take[seg])
     return torch.cat(theta).float(), torch.cat(cls), torch.cat(take)
 
 
 def clean_windows_of(bundle, *, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The clean training windows (N, T_o, 72) and classes (N,) through the bundle's own data adapter."""
-    from training.open_set import held_out_data
-    labels = list(bundle.serving.labels)
-    data = held_out_data(bundle, labels, "train", stride, what="retraining the recogniser")
-    return data.theta[:, :bundle.config.n_obs].float(), data.action
+    from training.open_set import windows
+    return windows(bundle, list(bundle.serving.labels), "train", stride, what="retraining the recogniser")
 
 
-@torch.no_grad()
-def accuracy(model, theta: torch.Tensor, cls: torch.Tensor, batch: int = 1024) -> float:
-    right = sum(int((model.recognizer(model.normalize(theta[i:i + batch])).argmax(-1) == cls[i:i + batch]).sum())
-                for i in range(0, len(cls), batch))
-    return right / max(1, len(cls))
+def accuracy(model, theta: torch.Tensor, cls: torch.Tensor) -> float:
+    """Share of windows (N, T_o, D) whose recogniser arg-max is `cls` (N,)."""
+    from training.open_set import features
+    return float((features(model, theta)[0].argmax(-1) == cls).double().mean()) if len(cls) else 0.0
 
 
 def train(model, live: tuple[torch.Tensor, torch.Tensor], clean: tuple[torch.Tensor, torch.Tensor], *,
           steps: int, batch: int, lr: float, seed: int) -> list[float]:
     """SGD on the recogniser only: each step `batch` live and `batch` clean windows, the mean of the
-    two cross-entropies. Returns the mean loss of each tenth of the run."""
+    two cross-entropies. Returns the mean loss over each tenth of the run (fewer parts when shorter)."""
+    from training.motion_predictor.config import OptimConfig
+    o = OptimConfig()                 # the schedule and clip the predictor's own classifier stage uses
     gen = torch.Generator().manual_seed(seed)
     params = list(model.recognizer.parameters())
     for p in model.parameters():
         p.requires_grad_(False)
     for p in params:
         p.requires_grad_(True)
-    opt = torch.optim.SGD(params, lr=lr, momentum=0.9, nesterov=True)
-    model.recognizer.train()
-    losses, curve = [], []
+    opt = torch.optim.SGD(params, lr=lr, momentum=o.momentum, nesterov=True)
+    losses = []
     for step in range(steps):
-        if step == int(0.6 * steps):         # the paper's drop: lr / 10 for the last 40 %
-            for g in opt.param_groups:
-                g["lr"] = lr / 10
+        for g in opt.param_groups:
+            g["lr"] = lr if step < o.drop_at * steps else lr * o.lr_final / o.lr
         loss = 0.0
         for theta, cls in (live, clean):
             i = torch.randint(len(cls), (batch,), generator=gen)
             loss = loss + 0.5 * torch.nn.functional.cross_entropy(model.recognizer(model.normalize(theta[i])), cls[i])
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)      # as the predictor's trainer (optim.grad_clip)
+        torch.nn.utils.clip_grad_norm_(params, o.grad_clip)
         opt.step()
         losses.append(float(loss.detach()))
-        if (step + 1) % max(1, steps // 10) == 0:
-            curve.append(round(sum(losses) / len(losses), 4))
-            losses = []
-    model.recognizer.eval()
-    for p in model.parameters():
+    for p in params:
         p.requires_grad_(False)
-    return curve
+    parts = torch.tensor(losses).tensor_split(min(10, steps))
+    return [round(float(part.mean()), 4) for part in parts]
 
 
 @cli_errors
@@ -146,7 +145,6 @@ def main(argv: list[str] | None = None) -> int:
     before = {"live_train": accuracy(model, theta[~held], cls[~held]), "clean_train": accuracy(model, *clean)}
     if held.any():
         before["live_held_out_take"] = accuracy(model, theta[held], cls[held])
-    torch.manual_seed(args.seed)
     curve = train(model, (theta[~held], cls[~held]), clean, steps=args.steps, batch=args.batch, lr=args.lr,
                   seed=args.seed)
     after = {"live_train": accuracy(model, theta[~held], cls[~held]), "clean_train": accuracy(model, *clean)}
@@ -163,12 +161,22 @@ def main(argv: list[str] | None = None) -> int:
     command = f"python -m training.live_recognizer --bundle {args.bundle}" + "".join(
         f" --{k.replace('_', '-')} {v}" for k, v in result["settings"].items()
         if v != ap.get_default(k))
+    # the open set was fitted on the old recogniser's logits: none until it is refitted on this one,
+    # nor a gate that reads its p(other)
+    from models.baseline_gate import input_names
+    cfg = model.cfg
+    if "logit_p_other" in input_names(cfg.gate, cfg.gate_inputs):
+        cfg.gate, cfg.gate_inputs = [], []
+        bundle.training.pop("gate_fit", None)
+    cfg.open_set, cfg.temperature = [], 1.0
+    bundle.training.pop("open_set_fit", None)
     out = write_back(bundle, args.out, "live_recognizer", {"command": command, **result})
     text = json.dumps(result, indent=2)
     if args.report:
         Path(args.report).write_text(text + "\n")
     print(text)
-    print(f"bundle with the live recogniser written to {out}")
+    print(f"bundle with the live recogniser written to {out}; refit its open set and gate: "
+          f"python -m training.open_set --bundle {out} --live, then python -m training.fit_gate --bundle {out} --live")
     return 0
 
 

@@ -47,10 +47,11 @@ def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, w
     return load_pose_data(adapter, opts, bundle.config.n_obs, n_future, split)
 
 
-def windows(bundle, actions, split: str, stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+def windows(bundle, actions, split: str, stride: int,
+            what: str = "open-set fitting") -> tuple[torch.Tensor, torch.Tensor]:
     """Observed windows (N, T_o, D) of `actions` through the bundle's data adapter, and their
     folder index (N,)."""
-    data = held_out_data(bundle, actions, split, stride)
+    data = held_out_data(bundle, actions, split, stride, what=what)
     return data.theta[:, :bundle.config.n_obs].float(), data.action
 
 
