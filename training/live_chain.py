@@ -43,11 +43,11 @@ HELD_OUT_PLAYLIST = (
 
 def train_playlists() -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
     """The five known actions' benchmark training files, every take whole, as two clips (~4 min of
-    motion each at 25 fps): take t of the a-th action from azimuth 72 t + 36 a + 180 and, in the second clip,
-    36 degrees further round, so each action is seen from ten views 36 degrees apart. Two clips, not
-    one, so each renders and caches on its own (the first took 11 min with both MediaPipe passes on
-    2 cores). What the recogniser learns the live chain's θ from (training.live_recognizer). Never
-    the test split."""
+    motion each at 25 fps): take t of the a-th action from azimuth 72 t + 36 a + 180 and, in the
+    second clip, 36 degrees further round, so each action is seen from ten views 36 degrees apart. Two
+    clips, not one, so each renders and caches on its own (the first took 11 min with both MediaPipe
+    passes on 2 cores). What the recogniser learns the live chain's θ from (training.live_recognizer).
+    Never the test split."""
     from training.tasks.cmu_motion.pose import CMU_TRAIN_ACTIONS
     first, second = [], []
     for a, action in enumerate(CMU_TRAIN_ACTIONS):
@@ -118,6 +118,8 @@ def live_data(bundle, playlist: tuple, index: dict[str, int] | list[int], *, str
     from benchmarks.live_stream import regressed_stream
     from core.errors import ConfigError
     from render.clip import ClipSpec, load_or_build
+    if isinstance(index, list) and len(index) != len(playlist):      # before minutes of rendering
+        raise ValueError(f"live_data: {len(index)} groups for {len(playlist)} segments")
     if bundle.serving.representation != "smpl_theta":
         raise ConfigError(f"{bundle.path}: --live fits a live (smpl_theta) bundle, this one serves "
                           f"{bundle.serving.representation}")
@@ -130,8 +132,6 @@ def live_data(bundle, playlist: tuple, index: dict[str, int] | list[int], *, str
     stream = regressed_stream(clip, input_fps=input_fps, cache_dir=cache_dir)
     theta, stretch, target = live_windows(stream, clip.joints, n_obs=bundle.config.n_obs, n_future=n_future,
                                           stride=step)
-    if isinstance(index, list) and len(index) != len(playlist):
-        raise ValueError(f"live_data: {len(index)} groups for {len(playlist)} segments")
     groups = index if isinstance(index, list) else [index.get(s.name, -1) for s in playlist]
     group = torch.tensor(groups)[torch.from_numpy(stretch)]
     return torch.from_numpy(theta), group, torch.from_numpy(target)

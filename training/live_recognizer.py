@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", help="write the accuracies and the run's settings here (JSON)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=64, help="windows per step from each of live and clean")
-    ap.add_argument("--lr", type=float, default=0.05)
+    from training.motion_predictor.config import StagesConfig
+    ap.add_argument("--lr", type=float, default=StagesConfig().aux_lr, help="the classifier stage's SGD lr")
     ap.add_argument("--stride", type=int, default=1, help="window stride of the live and clean windows")
     ap.add_argument("--hold-out-take", type=int, default=0,
                     help="leave this take (1-5) of every action out of the live windows and report on it")

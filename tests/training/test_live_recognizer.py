@@ -32,6 +32,12 @@ def test_bad_settings_and_a_non_live_bundle_are_one_line_errors(tmp_path, capsys
     err = capsys.readouterr().err
     assert "live (smpl_theta) bundle" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
+    from models.bundle import load_bundle
+    from training.live_chain import live_data
+    bundle = load_bundle(WEIGHTS_DIR / "predictor_smpl_improved", kind="motion_predictor")
+    with pytest.raises(ValueError, match="1 groups for 2 segments"):      # refused before any rendering
+        live_data(bundle, train_playlists()[0][:2], [0], stride=1, n_future=0, cache_dir=str(tmp_path))
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.slow
