@@ -42,8 +42,12 @@ def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, w
     if adapter not in ("cmu_expmap", "cmu_smpl"):
         raise ConfigError(f"{bundle.path}: {what} needs CMU motion (data adapter cmu_expmap or "
                           f"cmu_smpl), this bundle was trained with {adapter!r}")
-    opts = {k: v for k, v in (data_cfg.get("options") or {}).items() if k not in ("actions", "phases")}
+    opts = {k: v for k, v in (data_cfg.get("options") or {}).items()
+            if k not in ("actions", "phases", "extra", "extra_share")}
     opts.update(actions=list(actions), stride=stride)
+    trained = (data_cfg.get("options") or {}).get("extra")
+    if trained:  # files the model trained on as extra motion are never calibration data
+        opts["skip"] = trained
     return load_pose_data(adapter, opts, bundle.config.n_obs, n_future, split)
 
 

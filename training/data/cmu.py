@@ -103,7 +103,8 @@ def cmu_expmap_to_joints(expmap, root_position=None, *, remove_root: bool = True
     return joints.numpy() if is_np else joints
 
 
-def _file_index(f: Path) -> int:
+def file_index(f: Path) -> int:
+    """k of ``<action>_<k>.txt`` (-1 when the name has no index)."""
     tail = f.stem.rsplit("_", 1)[-1]
     return int(tail) if tail.isdigit() else -1
 
@@ -123,7 +124,7 @@ def cmu_files(root: str | Path | None = None, split: str = "test",
     out = {}
     for a in names:
         d = require_dir(split_dir / a, f"CMU-Mocap {split}/{a}")
-        files = sorted(d.glob("*.txt"), key=_file_index)
+        files = sorted(d.glob("*.txt"), key=file_index)
         if not files:
             raise DataError(f"{d}: no <action>_<k>.txt files")
         out[a] = files

@@ -120,6 +120,11 @@ def build_bank(seqs_by_action: dict[int, list[np.ndarray]], num_actions: int, cf
             all_s.append(s)
             all_l.append(l)
         else:
+            # extra motion without a class (sequences[-1]) adds to this row alone
+            s, l = extract_dynamics(seqs_by_action.get(-1, []), cfg.dt, cfg.k)
+            if s.shape[0]:
+                all_s.append(s)
+                all_l.append(l)
             s, l = np.concatenate(all_s), np.concatenate(all_l)
             if s.shape[0] == 0:
                 raise DataError("memory bank: no training sequence is long enough for one Δt·K window")

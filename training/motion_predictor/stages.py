@@ -36,7 +36,9 @@ class StageModule(nn.Module):
     def forward(self, b: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         m, w, t_o = self.model, self.cfg.loss, self.model.cfg.n_obs
         theta = b["theta"]  # (B, T_o+T_f, D)
-        onehot = nn.functional.one_hot(b["action"], m.cfg.num_actions).to(theta.dtype)  # (B, A)
+        # (B, A); a window without a class (-1, extra motion) gets zeros: the agnostic bank
+        onehot = (nn.functional.one_hot(b["action"].clamp(min=0), m.cfg.num_actions)
+                  * (b["action"] >= 0)[:, None]).to(theta.dtype)
         if self.stage == "recognizer":
             loss = nn.functional.cross_entropy(m.recognizer(m.normalize(theta[:, :t_o])), b["action"])
             return loss, {"ce": loss.item()}

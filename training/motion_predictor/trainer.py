@@ -131,8 +131,11 @@ class PredictorTrainer(Trainer):
         """Seeded per (seed, rank, stage, step): resumption replays exactly the same batches."""
         key = ((self.cfg.seed * 1_000_003 + self.rank) * 16 + STAGES.index(stage)) * 10_000_019 + step
         g = torch.Generator().manual_seed(key & 0x7FFFFFFFFFFF)
-        idx = torch.randint(0, self.data.theta.shape[0], (self.cfg.batch_size,), generator=g)
         d = self.data
+        if d.extra is None:
+            idx = torch.randint(0, d.theta.shape[0], (self.cfg.batch_size,), generator=g)
+        else:
+            idx = self._mixed_batch(stage, g)
         b = {"theta": d.theta[idx], "action": d.action[idx]}
         for k in ("joint_vis", "param_weight", "beta", "pi"):
             if getattr(d, k) is not None:
@@ -140,6 +143,14 @@ class PredictorTrainer(Trainer):
         if d.joints_fn is not None:
             b["joints"] = (d.joints[idx] if d.joints is not None else _no_grad(d.joints_fn, b["theta"])) * d.joint_scale
         return {k: v.to(self.device) for k, v in b.items()}
+
+    def _mixed_batch(self, stage: str, g: torch.Generator) -> torch.Tensor:
+        """Indices of a batch with extra motion: the classifiers never see it; the pose networks draw
+        ``extra_share`` of each batch from it (so the five benchmark actions keep the rest)."""
+        core, extra = (~self.data.extra).nonzero()[:, 0], self.data.extra.nonzero()[:, 0]
+        n_extra = 0 if stage in ("recognizer", "phi") else round(self.cfg.batch_size * self.data.extra_share)
+        return torch.cat([pool[torch.randint(0, pool.shape[0], (n,), generator=g)]
+                          for pool, n in ((core, self.cfg.batch_size - n_extra), (extra, n_extra))])
 
     def _params(self, stage: str) -> list[nn.Parameter]:
         m = self.model

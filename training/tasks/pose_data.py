@@ -38,12 +38,20 @@ class PoseData:
     param_weight: torch.Tensor | None = None  # (N, T, D) weights for L_parameter (0 = unknown value)
     beta: torch.Tensor | None = None  # (N, T, Db)
     pi: torch.Tensor | None = None  # (N, T, Dp)
+    # (N,) bool: windows of extra motion, which only the pose networks train on (a share ``extra_share``
+    # of their batches); their action is a class or -1 (none: the action-agnostic bank). Key -1 of
+    # ``sequences`` feeds that bank alone.
+    extra: torch.Tensor | None = None
+    extra_share: float = 0.0
 
     def __post_init__(self):
         if self.theta.ndim != 3 or self.theta.shape[0] == 0:
             raise DataError(f"PoseData.theta must be (N>0, T, D), got {tuple(self.theta.shape)}")
         if self.action.shape != self.theta.shape[:1]:
             raise DataError("PoseData.action must hold one label per window")
+        core = torch.ones_like(self.action, dtype=torch.bool) if self.extra is None else ~self.extra
+        if not core.any() or (self.action[core] < 0).any():
+            raise DataError("PoseData: every window outside the extra motion needs a class, and one must exist")
 
 
 def _synthetic(options: dict, n_obs: int, n_future: int, split: str) -> PoseData:

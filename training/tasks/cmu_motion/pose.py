@@ -13,7 +13,7 @@ import torch
 
 from core.errors import DataError
 from spec.joints import CMU_NO_DOF, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
-from training.data.cmu import CMU_FRAME_DIM, cmu_expmap_to_joints, cmu_files, load_cmu_expmap
+from training.data.cmu import CMU_FRAME_DIM, cmu_expmap_to_joints, cmu_files, file_index, load_cmu_expmap
 from training.data.credits import CMU as CMU_CREDIT
 from training.tasks.pose_data import PoseAdapter, PoseData
 
@@ -61,19 +61,52 @@ def predicted_edges() -> list[tuple[int, int]]:
     return edges
 
 
-def load_cmu_pose(split: str, actions, root=None, downsample: int = 2, phases: int = 1):
+# Extra training motion (issue 11's lever "train on every motion file available"): folders of the train
+# split outside the benchmark actions, named with the files to use (data.options.extra). walking_extra
+# holds more trials of walking and trains as walking; the other folders are actions the recogniser does
+# not know, so their windows carry no class (-1): they train the pose networks and the action-agnostic
+# bank only, never the classifiers. The files not named stay held out for the open set and the gate
+# (training.open_set passes them as `skip`), so calibration never sees motion the model trained on.
+EXTRA_CLASS = {"walking_extra": "walking"}
+
+
+def file_choice(spec, key: str) -> dict[str, set[int]]:
+    """{folder: [k | "a-b", ...]} (YAML) -> {folder: {file indices}}; one-line DataError when malformed."""
+    if not isinstance(spec, dict):
+        raise DataError(f"{key}: expected {{folder: [file numbers or 'a-b' ranges]}}, got {spec!r}")
+    out = {}
+    for folder, items in spec.items():
+        picked = set()
+        for it in (items if isinstance(items, (list, tuple)) else [items]):
+            a, sep, b = str(it).partition("-")
+            if not (a.strip().isdigit() and (not sep or b.strip().isdigit())):
+                raise DataError(f"{key}.{folder}: {it!r} is not a file number or an 'a-b' range")
+            picked.update(range(int(a), int(b or a) + 1))
+        out[str(folder)] = picked
+    return out
+
+
+def load_cmu_pose(split: str, actions, root=None, downsample: int = 2, phases: int = 1,
+                  skip: dict[str, set[int]] | None = None, only: dict[str, set[int]] | None = None):
     """{class: [((T_i, 78) pose vectors, (T_i, 25, 3) mm joints)]} at 25 fps, whole files.
 
     Joints come from FK on the 50 fps frames before downsampling, as in the protocol loader.
     ``phases`` > 1 also keeps the sequences that start at the 2nd.. 50 fps frame (the benchmark
     keeps only the first): real frames, same speed, twice the windows -- augmentation without
-    interpolating rotations.
+    interpolating rotations. ``skip`` / ``only``: {folder: file indices} to leave out / to read alone.
     """
     if not 1 <= phases <= downsample:
         raise DataError(f"data.options.phases must be 1..{downsample}, got {phases}")
+    skip, only = skip or {}, only or {}
     out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for i, (action, files) in enumerate(cmu_files(root, split, actions).items()):
+        if action in only and only[action] - {file_index(f) for f in files}:
+            raise DataError(f"CMU {split}/{action}: no file numbered "
+                            f"{sorted(only[action] - {file_index(f) for f in files})} (data.options.extra)")
         for f in files:
+            k = file_index(f)
+            if k in skip.get(action, ()) or (action in only and k not in only[action]):
+                continue
             seq = load_cmu_expmap(f)
             joints = cmu_expmap_to_joints(seq.expmap)[:, PREDICTED]  # (T, 25, 3) at 50 fps
             rows = seq.frames()
@@ -83,31 +116,66 @@ def load_cmu_pose(split: str, actions, root=None, downsample: int = 2, phases: i
     return out
 
 
+def _extra_motion(options: dict, actions: list[str], root, phases: int) -> dict[int, list]:
+    """{class index, or -1 for no class: [(pose, joints)]} of data.options.extra (train split only)."""
+    extra = file_choice(options.get("extra") or {}, "data.options.extra")
+    out: dict[int, list] = {}
+    for folder, files in extra.items():
+        if folder in actions:
+            raise DataError(f"data.options.extra.{folder}: already a training action (data.options.actions)")
+        cls = EXTRA_CLASS.get(folder)
+        label = actions.index(cls) if cls in actions else -1
+        loaded = load_cmu_pose("train", [folder], root, phases=phases, only={folder: files})
+        out.setdefault(label, []).extend(loaded.get(0, []))
+    return out
+
+
+def _windows(items, w: int, stride: int) -> tuple[list[np.ndarray], list[np.ndarray], int]:
+    poses, joints, n = [], [], 0
+    for pose, jt in items:
+        starts = np.arange(0, pose.shape[0] - w + 1, stride)
+        idx = starts[:, None] + np.arange(w)[None]  # (n, w)
+        poses.append(pose[idx])
+        joints.append(jt[idx])
+        n += len(starts)
+    return poses, joints, n
+
+
 def cmu_expmap_data(options: dict, n_obs: int, n_future: int, split: str) -> PoseData:
     """Options: ``actions`` (default the five with full train+test data), ``root``, ``stride``,
-    ``phases`` (1 = the benchmark's frames; 2 = also the odd 50 fps frames, training only)."""
+    ``phases`` (1 = the benchmark's frames; 2 = also the odd 50 fps frames, training only),
+    ``extra`` ({folder: files} of extra training motion, above) and ``extra_share`` (the fraction of
+    each pose-network batch drawn from it, default 0.5), ``skip`` ({folder: files} not to read)."""
     actions = list(options.get("actions", CMU_TRAIN_ACTIONS))
     root, stride = options.get("root"), int(options.get("stride", 1))
     phases = int(options.get("phases", 1)) if split == "train" else 1
     if not actions:
         raise DataError("data.options.actions: empty action list")
-    per_class = load_cmu_pose(split, actions, root, phases=phases)
+    per_class = load_cmu_pose(split, actions, root, phases=phases,
+                              skip=file_choice(options.get("skip") or {}, "data.options.skip"))
+    extra = _extra_motion(options, actions, root, phases) if split == "train" else {}
+    share = float(options.get("extra_share", 0.5))
+    if extra and not 0.0 < share < 1.0:
+        raise DataError(f"data.options.extra_share must be in (0, 1), got {share}")
     w = n_obs + n_future
-    poses, joints, labels = [], [], []
-    for c, items in per_class.items():
-        for pose, jt in items:
-            starts = np.arange(0, pose.shape[0] - w + 1, stride)
-            idx = starts[:, None] + np.arange(w)[None]  # (n, w)
-            poses.append(pose[idx])
-            joints.append(jt[idx])
-            labels += [c] * len(starts)
-    if not labels:
+    poses, joints, labels, is_extra = [], [], [], []
+    for source, flag in ((per_class, False), (extra, True)):
+        for c, items in source.items():
+            p, j, n = _windows(items, w, stride)
+            poses += p
+            joints += j
+            labels += [c] * n
+            is_extra += [flag] * n
+    if not labels or all(is_extra):
         raise DataError(f"CMU {split}: no window of {w} frames in {actions}")
+    sequences = {c: [p for p, _ in items] for c, items in per_class.items()}
+    for c, items in extra.items():
+        sequences.setdefault(c, []).extend(p for p, _ in items)
     return PoseData(theta=torch.from_numpy(np.concatenate(poses)), action=torch.tensor(labels),
-                    action_names=actions,
-                    sequences={c: [p for p, _ in items] for c, items in per_class.items()},
+                    action_names=actions, sequences=sequences,
                     joints_fn=pose_to_joints, joint_edges=predicted_edges(), joint_scale=1e-3,
-                    joints=torch.from_numpy(np.concatenate(joints)))
+                    joints=torch.from_numpy(np.concatenate(joints)),
+                    extra=torch.tensor(is_extra) if extra else None, extra_share=share if extra else 0.0)
 
 
 CMU_EXPMAP = PoseAdapter(cmu_expmap_data, representation="cmu_expmap", credit=CMU_CREDIT)
