@@ -91,7 +91,8 @@ class MemoryBank(nn.Module):
         conf, idx = probs.max(-1)  # (B,), (B,)
         onehot = nn.functional.one_hot(idx, a + 1).to(probs.dtype)  # (B, A+1)
         has_bank = (self.short_mask[:a].sum(1) > 0).to(probs.dtype)  # (A,)
-        ok = (onehot[:, :a] * has_bank).sum(-1) * (conf >= threshold).to(probs.dtype)  # (B,)
+        # conf > 0: an all-zero row (training's class-less windows) means "no class" whatever the threshold
+        ok = (onehot[:, :a] * has_bank).sum(-1) * ((conf >= threshold) & (conf > 0)).to(probs.dtype)  # (B,)
         if recent is not None:
             scale = torch.ones_like(recent[0, 0]) if inv_scale is None else inv_scale
             familiar = self.novelty(recent, onehot, scale) <= onehot @ self.novelty_threshold

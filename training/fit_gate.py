@@ -32,7 +32,7 @@ from core.errors import ConfigError, cli_errors
 from core.files import check_writable
 from models.baseline_gate import EXPERTS, baselines, gate_features, gate_off, gate_weights, mix
 from training.live_chain import live_data
-from training.open_set import KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, held_out_data, write_back
+from training.open_set import KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, held_out_data, refuse_live_after_extra, write_back
 
 CALIBRATION = (*KNOWN_HELD_OUT, *UNKNOWN_HELD_OUT)
 # known and unknown motion weigh half each (the folders' 1 : 2 split is an accident of what CMU has;
@@ -124,6 +124,8 @@ def fit(bundle, *, stride: int = 5, max_windows: int = 300, iters: int = 200, se
     2-4 mm at every horizon (docs/results/improved.md), so the live default carries a live fit.
     `live_fps`: the camera rates the live motion is delivered at (None: the model's fps), weighted
     alike: a slower camera's frames are interpolated to the model's fps, which hides their jitter."""
+    if live:
+        refuse_live_after_extra(bundle, "gate fit")
     model = bundle.model.eval()
     cfg = model.cfg
     names = ("r",) + (("logit_p_other",) if p_other and cfg.open_set else ()) + (("jitter",) if live else ())

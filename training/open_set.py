@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from core.errors import cli_errors
-from core.errors import ConfigError
+from core.errors import ConfigError, DataError
 from core.files import check_writable
 
 KNOWN_HELD_OUT = {"walking_extra": "walking"}
@@ -45,10 +45,29 @@ def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, w
     opts = {k: v for k, v in (data_cfg.get("options") or {}).items()
             if k not in ("actions", "phases", "extra", "extra_share")}
     opts.update(actions=list(actions), stride=stride)
-    trained = (data_cfg.get("options") or {}).get("extra")
+    trained = trained_extra(bundle)
     if trained:  # files the model trained on as extra motion are never calibration data
         opts["skip"] = trained
-    return load_pose_data(adapter, opts, bundle.config.n_obs, n_future, split)
+    data = load_pose_data(adapter, opts, bundle.config.n_obs, n_future, split)
+    empty = [a for i, a in enumerate(actions) if not (data.action == i).any()]
+    if empty:
+        raise DataError(f"{bundle.path}: {what}: no held-out window left in {', '.join(empty)} "
+                        f"(the bundle trained on those files: data.options.extra)")
+    return data
+
+
+def trained_extra(bundle) -> dict:
+    """The bundle's data.options.extra: {folder: files} it trained on ({} for none)."""
+    data_cfg = (bundle.training.get("config") or {}).get("data") or {}
+    return (data_cfg.get("options") or {}).get("extra") or {}
+
+
+def refuse_live_after_extra(bundle, what: str) -> None:
+    """The live fits render whole held-out takes (training.live_chain.HELD_OUT_PLAYLIST), so they
+    cannot leave out files a bundle trained on: refused rather than calibrated on training motion."""
+    if trained_extra(bundle):
+        raise ConfigError(f"{bundle.path}: a live {what} renders whole held-out takes, and this bundle "
+                          f"trained on some of them (data.options.extra); fit it without --live")
 
 
 def windows(bundle, actions, split: str, stride: int,
@@ -144,6 +163,7 @@ def fit(bundle, *, stride: int = 2, live: tuple = (), cache_dir=None) -> dict:
     Segments of the held-out folders): fit on them as the live chain delivers them instead."""
     from models.open_set import open_set_features, open_set_probs
     if live:
+        refuse_live_after_extra(bundle, "open-set fit")
         labels = list(bundle.serving.labels)      # a bundle without them is refused by live_data, in one line
         index = {f: labels.index(a) for f, a in KNOWN_HELD_OUT.items() if a in labels}
         theta, cls = _live_split(bundle, live, index, stride, cache_dir)

@@ -23,7 +23,8 @@ TINY = REPO_ROOT / "configs/train/paper1_synthetic_tiny.yaml"
 
 def test_file_choice_reads_numbers_and_ranges_and_refuses_the_rest():
     assert file_choice({"a": ["1-3", 7], "b": 2}, "k") == {"a": {1, 2, 3, 7}, "b": {2}}
-    for bad in ({"a": ["x"]}, {"a": ["1-"]}, {"a": ["3-b"]}, ["a"]):
+    for bad in ({"a": ["x"]}, {"a": ["1-"]}, {"a": ["3-b"]}, ["a"], {"a": ["42-13"]}, {"a": []},
+                {"../test/walking": [1]}, {"a/b": [1]}):
         with pytest.raises(DataError, match="^k"):
             file_choice(bad, "k")
 
@@ -51,10 +52,20 @@ def test_extra_motion_windows_labels_and_sequences(cmu_root):
     ({"extra": {"running": [1]}}, "already a training action"),
     ({"extra": {"walking_extra": [13]}, "extra_share": 1.0}, "extra_share"),
     ({"extra": {"nonexistent": [1]}}, "nonexistent"),
+    ({"extra": {"walking_extra": [13]}, "extra_share": "abc"}, "extra_share"),
+    ({"extra_share": 0.5}, "without data.options.extra"),
 ])
 def test_bad_extra_options_are_one_line_data_errors(cmu_root, options, match):
     with pytest.raises(DataError, match=match):
         cmu_expmap_data({"actions": ["running"], "stride": 8, **options}, 10, 25, "train")
+
+
+def test_a_class_less_window_reads_the_agnostic_row_whatever_the_threshold():
+    bank = MemoryBank(num_actions=2, max_items=6, dt=4, pose_dim=3)
+    bank.short_mask[:] = 1.0
+    probs = torch.tensor([[0.0, 0.0], [0.3, 0.7]])
+    for threshold in (0.0, 0.5):
+        torch.testing.assert_close(bank.selection(probs, threshold), torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
 
 
 def test_class_less_sequences_fill_the_agnostic_row_alone():
@@ -108,3 +119,16 @@ def test_calibration_skips_the_files_a_model_trained_on(cmu_root):
     assert len(held.sequences[0]) == 2 and len(held.sequences[1]) == 1  # walking 51-52; directing_traffic 4
     bundle.training["config"]["data"]["options"] = {"actions": ["running"]}
     assert len(held_out_data(bundle, ["walking_extra"], "train", 8).sequences[0]) == 40
+
+
+def test_calibration_refuses_a_folder_the_model_trained_on_whole_and_any_live_fit(cmu_root):
+    from core.errors import ConfigError
+    from training.fit_gate import fit as fit_gate
+    from training.open_set import held_out_data
+    opts = {"actions": ["running"], "extra": {"directing_traffic": [1, 4]}}
+    bundle = types.SimpleNamespace(path="b", config=types.SimpleNamespace(n_obs=10),
+                                   training={"config": {"data": {"adapter": "cmu_expmap", "options": opts}}})
+    with pytest.raises(DataError, match="no held-out window left in directing_traffic"):
+        held_out_data(bundle, ["walking_extra", "directing_traffic"], "train", 8)
+    with pytest.raises(ConfigError, match="fit it without --live"):
+        fit_gate(bundle, live=("a segment",))

@@ -147,10 +147,14 @@ class PredictorTrainer(Trainer):
     def _mixed_batch(self, stage: str, g: torch.Generator) -> torch.Tensor:
         """Indices of a batch with extra motion: the classifiers never see it; the pose networks draw
         ``extra_share`` of each batch from it (so the five benchmark actions keep the rest)."""
-        core, extra = (~self.data.extra).nonzero()[:, 0], self.data.extra.nonzero()[:, 0]
-        n_extra = 0 if stage in ("recognizer", "phi") else round(self.cfg.batch_size * self.data.extra_share)
+        if not hasattr(self, "_pools"):
+            self._pools = (~self.data.extra).nonzero()[:, 0], self.data.extra.nonzero()[:, 0]
+        core, extra = self._pools
+        b = self.cfg.batch_size
+        # at least one window of each kind when the batch allows (a share of 0.5 of 1 window rounds to 0)
+        n_extra = 0 if stage in ("recognizer", "phi") else min(max(round(b * self.data.extra_share), 1), max(b - 1, 1))
         return torch.cat([pool[torch.randint(0, pool.shape[0], (n,), generator=g)]
-                          for pool, n in ((core, self.cfg.batch_size - n_extra), (extra, n_extra))])
+                          for pool, n in ((core, b - n_extra), (extra, n_extra))])
 
     def _params(self, stage: str) -> list[nn.Parameter]:
         m = self.model

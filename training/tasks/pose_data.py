@@ -49,6 +49,8 @@ class PoseData:
             raise DataError(f"PoseData.theta must be (N>0, T, D), got {tuple(self.theta.shape)}")
         if self.action.shape != self.theta.shape[:1]:
             raise DataError("PoseData.action must hold one label per window")
+        if self.extra is not None and (self.extra.shape != self.action.shape or not self.extra.any()):
+            raise DataError("PoseData.extra must flag (N,) windows, at least one")
         core = torch.ones_like(self.action, dtype=torch.bool) if self.extra is None else ~self.extra
         if not core.any() or (self.action[core] < 0).any():
             raise DataError("PoseData: every window outside the extra motion needs a class, and one must exist")

@@ -76,12 +76,16 @@ def file_choice(spec, key: str) -> dict[str, set[int]]:
         raise DataError(f"{key}: expected {{folder: [file numbers or 'a-b' ranges]}}, got {spec!r}")
     out = {}
     for folder, items in spec.items():
+        if not str(folder).replace("_", "").isalnum():   # a folder of the split, never a path out of it
+            raise DataError(f"{key}: {folder!r} is not a folder name of the split (letters, digits, _)")
         picked = set()
         for it in (items if isinstance(items, (list, tuple)) else [items]):
             a, sep, b = str(it).partition("-")
-            if not (a.strip().isdigit() and (not sep or b.strip().isdigit())):
-                raise DataError(f"{key}.{folder}: {it!r} is not a file number or an 'a-b' range")
+            if not (a.strip().isdigit() and (not sep or b.strip().isdigit())) or int(b or a) < int(a):
+                raise DataError(f"{key}.{folder}: {it!r} is not a file number or an 'a-b' range with a <= b")
             picked.update(range(int(a), int(b or a) + 1))
+        if not picked:
+            raise DataError(f"{key}.{folder}: no file named")
         out[str(folder)] = picked
     return out
 
@@ -130,6 +134,19 @@ def _extra_motion(options: dict, actions: list[str], root, phases: int) -> dict[
     return out
 
 
+def _extra_share(options: dict) -> float:
+    """data.options.extra_share, checked: in (0, 1) and only beside ``extra``."""
+    if "extra_share" in options and not options.get("extra"):
+        raise DataError("data.options.extra_share is set without data.options.extra")
+    try:
+        share = float(options.get("extra_share", 0.5))
+    except (TypeError, ValueError):
+        share = float("nan")
+    if not 0.0 < share < 1.0:
+        raise DataError(f"data.options.extra_share must be a number in (0, 1), got {options.get('extra_share')!r}")
+    return share
+
+
 def _windows(items, w: int, stride: int) -> tuple[list[np.ndarray], list[np.ndarray], int]:
     poses, joints, n = [], [], 0
     for pose, jt in items:
@@ -154,9 +171,7 @@ def cmu_expmap_data(options: dict, n_obs: int, n_future: int, split: str) -> Pos
     per_class = load_cmu_pose(split, actions, root, phases=phases,
                               skip=file_choice(options.get("skip") or {}, "data.options.skip"))
     extra = _extra_motion(options, actions, root, phases) if split == "train" else {}
-    share = float(options.get("extra_share", 0.5))
-    if extra and not 0.0 < share < 1.0:
-        raise DataError(f"data.options.extra_share must be in (0, 1), got {share}")
+    share = _extra_share(options)
     w = n_obs + n_future
     poses, joints, labels, is_extra = [], [], [], []
     for source, flag in ((per_class, False), (extra, True)):
@@ -168,6 +183,8 @@ def cmu_expmap_data(options: dict, n_obs: int, n_future: int, split: str) -> Pos
             is_extra += [flag] * n
     if not labels or all(is_extra):
         raise DataError(f"CMU {split}: no window of {w} frames in {actions}")
+    if extra and not any(is_extra):
+        raise DataError(f"data.options.extra: no window of {w} frames in the files named")
     sequences = {c: [p for p, _ in items] for c, items in per_class.items()}
     for c, items in extra.items():
         sequences.setdefault(c, []).extend(p for p, _ in items)

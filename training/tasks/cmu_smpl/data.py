@@ -49,6 +49,9 @@ def rotate_yaw(theta: np.ndarray, angle: float) -> np.ndarray:
 def cmu_smpl_data(options: dict, n_obs: int, n_future: int, split: str) -> PoseData:
     """Options: ``actions`` (default the five benchmark actions), ``root``, ``stride``,
     ``yaw_copies`` (default 2), ``seed``."""
+    unsupported = sorted({"extra", "extra_share", "skip"} & set(options))
+    if unsupported:
+        raise DataError(f"data.options.{unsupported[0]}: only the cmu_expmap adapter reads it (not cmu_smpl)")
     actions = list(options.get("actions", CMU_TRAIN_ACTIONS))
     stride, copies = int(options.get("stride", 1)), int(options.get("yaw_copies", 2))
     rng = np.random.default_rng(int(options.get("seed", 0)))
