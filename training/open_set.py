@@ -42,12 +42,11 @@ def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, w
     if adapter not in ("cmu_expmap", "cmu_smpl"):
         raise ConfigError(f"{bundle.path}: {what} needs CMU motion (data adapter cmu_expmap or "
                           f"cmu_smpl), this bundle was trained with {adapter!r}")
-    opts = {k: v for k, v in (data_cfg.get("options") or {}).items()
-            if k not in ("actions", "phases", "extra", "extra_share")}
+    options = data_cfg.get("options") or {}
+    opts = {k: v for k, v in options.items() if k not in ("actions", "phases", "extra", "extra_share")}
     opts.update(actions=list(actions), stride=stride)
-    trained = trained_extra(bundle)
-    if trained:  # files the model trained on as extra motion are never calibration data
-        opts["skip"] = trained
+    if options.get("extra"):  # files the model trained on as extra motion are never calibration data
+        opts["skip"] = options["extra"]
     data = load_pose_data(adapter, opts, bundle.config.n_obs, n_future, split)
     empty = [a for i, a in enumerate(actions) if not (data.action == i).any()]
     if empty:

@@ -16,7 +16,7 @@ from training.motion_predictor.bank import BankConfig, build_bank
 from training.motion_predictor.config import TrainConfig
 from training.motion_predictor.trainer import PredictorTrainer
 from training.tasks.cmu_motion.pose import cmu_expmap_data, file_choice
-from training.tasks.pose_data import load_pose_data
+from training.tasks.pose_data import PoseData, load_pose_data
 
 TINY = REPO_ROOT / "configs/train/paper1_synthetic_tiny.yaml"
 
@@ -105,7 +105,6 @@ def test_the_classifiers_never_see_extra_motion_and_the_pose_networks_get_their_
 
 def test_pose_data_refuses_class_less_windows_outside_extra_motion():
     with pytest.raises(DataError, match="needs a class"):
-        from training.tasks.pose_data import PoseData
         PoseData(theta=torch.zeros(2, 5, 3), action=torch.tensor([0, -1]), action_names=["a"], sequences={})
 
 

@@ -48,6 +48,8 @@ class PredictorTrainer(Trainer):
         self.opt: torch.optim.Optimizer | None = None      # the running stage's optimiser
         self.optim_state: dict | None = None               # a resumed stage's optimiser state
         self.net: nn.Module | None = None
+        d = self.data                                      # index pools of a batch mixing in extra motion
+        self.pools = None if d.extra is None else ((~d.extra).nonzero()[:, 0], d.extra.nonzero()[:, 0])
 
     def _fill_model_config(self) -> None:
         d, mc = self.data, self.cfg.model
@@ -132,7 +134,7 @@ class PredictorTrainer(Trainer):
         key = ((self.cfg.seed * 1_000_003 + self.rank) * 16 + STAGES.index(stage)) * 10_000_019 + step
         g = torch.Generator().manual_seed(key & 0x7FFFFFFFFFFF)
         d = self.data
-        if d.extra is None:
+        if self.pools is None:
             idx = torch.randint(0, d.theta.shape[0], (self.cfg.batch_size,), generator=g)
         else:
             idx = self._mixed_batch(stage, g)
@@ -147,9 +149,7 @@ class PredictorTrainer(Trainer):
     def _mixed_batch(self, stage: str, g: torch.Generator) -> torch.Tensor:
         """Indices of a batch with extra motion: the classifiers never see it; the pose networks draw
         ``extra_share`` of each batch from it (so the five benchmark actions keep the rest)."""
-        if not hasattr(self, "_pools"):
-            self._pools = (~self.data.extra).nonzero()[:, 0], self.data.extra.nonzero()[:, 0]
-        core, extra = self._pools
+        core, extra = self.pools
         b = self.cfg.batch_size
         # at least one window of each kind when the batch allows (a share of 0.5 of 1 window rounds to 0)
         n_extra = 0 if stage in ("recognizer", "phi") else min(max(round(b * self.data.extra_share), 1), max(b - 1, 1))

@@ -104,9 +104,9 @@ def load_cmu_pose(split: str, actions, root=None, downsample: int = 2, phases: i
     skip, only = skip or {}, only or {}
     out: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
     for i, (action, files) in enumerate(cmu_files(root, split, actions).items()):
-        if action in only and only[action] - {file_index(f) for f in files}:
-            raise DataError(f"CMU {split}/{action}: no file numbered "
-                            f"{sorted(only[action] - {file_index(f) for f in files})} (data.options.extra)")
+        missing = only.get(action, set()) - {file_index(f) for f in files}
+        if missing:
+            raise DataError(f"CMU {split}/{action}: no file numbered {sorted(missing)} (data.options.extra)")
         for f in files:
             k = file_index(f)
             if k in skip.get(action, ()) or (action in only and k not in only[action]):
