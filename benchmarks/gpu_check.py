@@ -2,10 +2,13 @@
 
     python -m benchmarks.gpu_check --out $OUT/gpu_correctness.md
 
-For the shipped predictor (`cpu` config) and the paper-size reference config (benchmarks.inference),
-each CUDA backend that builds here (cuda, cuda_graph, tensorrt when torch_tensorrt imports; compile
-with --compile) at fp32, fp16 and bf16 is compared with eager fp32 PyTorch on the CPU at batch 1, 3
-and 64 (random windows around the pose mean, and real-shaped motion from the demo figure): the worst
+For the shipped predictors (`cpu`, `live` configs) and the paper-size reference config
+(benchmarks.inference), each CUDA backend that builds here (cuda, cuda_graph, tensorrt when
+torch_tensorrt imports; compile with --compile) at fp32, fp16 and bf16 is compared with eager fp32
+PyTorch on the CPU at batch 1, 3 and 64 of smooth limb-like random windows around the pose mean,
+and, with --cmu-windows (written by `python -m training.data.cmu_smpl --split test --windows F`, since
+the GPU machine has no ../shared), on real CMU test motion retargeted to SMPL θ, one window and all
+of them in one batch: the worst
 relative error max|got - eager| / max|eager| must be <= 1e-4 (fp32) or <= 1e-2 (fp16/bf16) for the
 forecast θ and the probabilities. Exit 1 when any backend that built fails its tolerance.
 """
@@ -34,44 +37,86 @@ def windows(served, window: int, dim: int, batch: int, seed: int) -> torch.Tenso
 _REFERENCE: dict = {}
 
 
-def reference(config: str):
-    """(served module on the CPU, inputs by batch, eager fp32 outputs by batch), once per config."""
+def reference(config: str, cmu: str | None = None):
+    """(served module on the CPU, inputs by name, eager fp32 outputs by name, eager fp64 outputs by
+    name, eager fp32's own worst error against fp64), once per config."""
+    import numpy as np
+
     from benchmarks.inference import served_model
+    from runtime.backends_base import relative_error_parts
     if config not in _REFERENCE:
         served, window, dim = served_model(config)
-        xs = {b: windows(served, window, dim, b, seed=b) for b in (1, 3, 64)}
+        xs = {f"random x{b}": windows(served, window, dim, b, seed=b) for b in (1, 3, 64)}
+        if cmu:
+            real = torch.as_tensor(np.load(cmu), dtype=torch.float32)          # (N, T, 72) θ
+            if real.ndim != 3 or real.shape[1] < window or real.shape[2] != dim:
+                raise ConfigError(f"--cmu-windows {cmu}: shape {tuple(real.shape)}, need (N, >={window}, {dim})")
+            real = real[:, -window:].contiguous()
+            xs |= {"cmu x1": real[:1].clone(), f"cmu x{real.shape[0]}": real}
+        exact = copy.deepcopy(served).double()
         with torch.inference_mode():
-            _REFERENCE[config] = served, xs, {b: served(x) for b, x in xs.items()}
-    served, xs, want = _REFERENCE[config]
-    return copy.deepcopy(served), xs, want                         # each backend gets its own copy
+            want = {b: served(x) for b, x in xs.items()}
+            want64 = {b: tuple(o.float() for o in exact(x.double())[:2]) for b, x in xs.items()}
+        floor = max(max(relative_error_parts(want[b][:2], want64[b])) for b in xs)
+        _REFERENCE[config] = served, xs, want, want64, floor
+    served, *rest = _REFERENCE[config]
+    return copy.deepcopy(served), *rest                             # each backend gets its own copy
+
+
+def build_unverified(served, inputs: tuple, cfg):
+    """The backend as prepare() builds it, without its check against eager (to measure how far off it is)."""
+    from runtime.artifacts import ArtifactCache
+    from runtime.backends import Context, build
+    return build(cfg.kind, served.cuda(), inputs, Context(cfg, ArtifactCache.open(cfg.cache_dir)))
 
 
 def check(config: str, kind: str, precision: str, args) -> tuple[str, bool]:
-    from runtime.backends import BackendConfig, prepare
+    """One row: build time, worst error against eager fp32 (random, real) and against fp64, verdict.
+    fp32 passes at <= 1e-4 from eager fp32, or when it is no further from fp64 than eager fp32 is
+    (1.5x): the random-weight paper-size stand-in is so ill-conditioned that eager fp32 itself is
+    ~1e-3 from fp64 and from eager fp32 at another batch size."""
+    from runtime.backends import BackendConfig, Mismatch, prepare
     from runtime.backends_base import relative_error_parts
-    served, xs, want = reference(config)
-    t0 = time.perf_counter()
+    served, xs, want, want64, floor = reference(config, args.cmu_windows)
+    cfg = BackendConfig(kind=kind, precision=precision, verify_export=False, cache_dir=args.cache_dir)
+    example = (xs["random x1"].cuda(),)
+    t0, note = time.perf_counter(), ""
     try:
-        cfg = BackendConfig(kind=kind, precision=precision, verify_export=False, cache_dir=args.cache_dir)
-        prep = prepare(served, (xs[1].cuda(),), cfg)
+        prep = prepare(served, example, cfg)
+    except ConfigError as exc:
+        if not isinstance(exc.__context__, Mismatch):                 # raised "from None": the context stays
+            return f"| {config} | {kind} | {precision} | not available: {str(exc).splitlines()[0][:140]} | | | | |", True
+        note = " (prepare refuses it)"
+        prep = build_unverified(served, example, cfg)
     except Exception as exc:
-        return f"| {config} | {kind} | {precision} | not available: {str(exc).splitlines()[0][:140]} | | |", True
+        return f"| {config} | {kind} | {precision} | not available: {str(exc).splitlines()[0][:140]} | | | | |", True
     build = time.perf_counter() - t0
+    if prep.kind != kind:                                          # prepare fell back: say so, do not pass it off
+        return f"| {config} | {kind} | {precision} | fell back to {prep.kind}: {prep.note[:140]} | | | | |", True
     tol = 1e-4 if precision == "fp32" else 1e-2
-    worst = 0.0
-    for b, x in xs.items():
+    worst, worst64 = {}, 0.0
+    for name, x in xs.items():
         got = prep.fn(x.cuda())
         torch.cuda.synchronize()
-        worst = max(worst, *relative_error_parts(got[:2], want[b][:2]))    # θ and probs
-    ok = worst <= tol
-    return (f"| {config} | {kind} | {precision} | {build:.1f} | {worst:.2e} | "
-            f"{'ok' if ok else 'FAIL'} (<= {tol:.0e}) |"), ok
+        worst[name] = max(relative_error_parts(got[:2], want[name][:2]))    # θ and probs
+        worst64 = max(worst64, *relative_error_parts(got[:2], want64[name]))
+    rnd = max(v for k, v in worst.items() if k.startswith("random"))
+    real = max((v for k, v in worst.items() if k.startswith("cmu")), default=float("nan"))
+    if max(worst.values()) <= tol:
+        verdict, ok = f"ok (<= {tol:.0e})", True
+    elif precision == "fp32" and worst64 <= 1.5 * floor:
+        verdict, ok = f"ok: as close to fp64 as eager fp32 ({floor:.1e})", True
+    else:
+        verdict, ok = f"FAIL (> {tol:.0e}; eager fp32 is {floor:.1e} from fp64)", False
+    return (f"| {config} | {kind} | {precision} | {build:.1f} | {rnd:.2e} | {real:.2e} | {worst64:.2e} | "
+            f"{verdict}{note} |"), ok
 
 
 @cli_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.gpu_check", description=__doc__.split("\n")[0])
-    ap.add_argument("--configs", default="cpu,paper")
+    ap.add_argument("--configs", default="cpu,live,paper")
+    ap.add_argument("--cmu-windows", help="(N, T, 72) .npy of real θ windows (training.data.cmu_smpl --windows)")
     ap.add_argument("--kinds", default="cuda,cuda_graph,tensorrt")
     ap.add_argument("--precisions", default="fp32,fp16,bf16")
     ap.add_argument("--compile", action="store_true", help="also torch.compile (minutes of compile time)")
@@ -96,9 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Command: `python -m benchmarks.gpu_check {' '.join(sys.argv[1:] if argv is None else argv)}`  ",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; device {torch.cuda.get_device_name(0)}; "
         f"torch {torch.__version__}", "",
-        "Worst relative error over batch 1, 3, 64 against eager fp32 on the CPU.", "",
-        "| config | backend | precision | build s | worst rel. error | verdict |",
-        "|---|---|---|---:|---:|---|", *rows, ""])
+        "Worst relative error max|got - eager| / max|eager| of the forecast θ and the probabilities, against "
+        "eager fp32 on the CPU: random windows at batch 1, 3, 64; real CMU test windows (retargeted to SMPL θ) "
+        "one alone and all in one batch (nan: not given).", "",
+        "| config | backend | precision | build s | worst, random | worst, real CMU | worst vs eager fp64 | verdict |",
+        "|---|---|---|---:|---:|---:|---:|---|", *rows, ""])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
     return 0 if all_ok else 1

@@ -40,6 +40,7 @@ from models.action_nets import ActionRecognizer
 from models.baseline_gate import apply_gate, check_gate, input_names
 from models.bundle import BundleKind
 from models.dct_refine import DctRefiner
+from models.config_tensors import ConfigTensors
 from models.open_set import open_set_probs
 from models.memory_bank import BankRead, MemoryBank
 
@@ -142,6 +143,7 @@ class MotionPredictor(nn.Module):
         if cfg.pose_dim < 1 or cfg.num_actions < 1:
             raise ValueError("PredictorConfig.pose_dim and num_actions must be set (>= 1)")
         self.cfg = cfg
+        self.consts = ConfigTensors()  # the open-set weights and the gate as tensors, made once
         d, lat = cfg.pose_dim, cfg.pose_latent
         self.register_buffer("pose_mean", torch.zeros(d))  # (D,) data statistics: input
         self.register_buffer("pose_std", torch.ones(d))  # normalisation and the Gaussian prior
@@ -202,7 +204,8 @@ class MotionPredictor(nn.Module):
 
     def open_set_probs(self, logits: torch.Tensor, theta_obs: torch.Tensor) -> torch.Tensor:
         """(B, A) logits and the observed window -> (B, A+1) open-set probabilities (models.open_set)."""
-        return open_set_probs(logits, self.cfg.temperature, self.novelty_ratio(theta_obs), self.cfg.open_set)
+        return open_set_probs(logits, self.cfg.temperature, self.novelty_ratio(theta_obs),
+                              self.consts.get("open_set", self.cfg.open_set, logits))
 
     def memories(self, sel: torch.Tensor, reads: nn.ModuleList, where: str,
                  bank_kv: dict | None = None) -> list[tuple[torch.Tensor, ...]]:
@@ -328,7 +331,7 @@ class MotionPredictor(nn.Module):
             names = input_names(self.cfg.gate, self.cfg.gate_inputs)
             po = (None if "logit_p_other" not in names else probs[:, -1] if probs.shape[-1] > self.cfg.num_actions
                   else self.open_set_probs(logits, theta_obs)[:, -1])
-            out = apply_gate(torch.as_tensor(self.cfg.gate, dtype=out.dtype, device=out.device), x, out, po, names)
+            out = apply_gate(self.consts.get("gate", self.cfg.gate, out), x, out, po, names)
         res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
         if self.beta is not None and beta_obs is not None:
             res["beta"] = self._rollout_plain(self.beta, beta_obs)

@@ -30,7 +30,7 @@ import torch
 from core.errors import ConfigError, ForesightError
 from runtime.artifacts import ArtifactCache
 from runtime.backends_base import (Context, Prepared, Unavailable, device_name, export_program, first_line, flat,
-                                   to_fp32)
+                                   ieee_fp32, to_fp32)
 from spec.params import BackendConfig, BackendKind
 
 log = logging.getLogger("foresight.backends")
@@ -38,7 +38,7 @@ log = logging.getLogger("foresight.backends")
 __all__ = ["BackendConfig", "Context", "Prepared", "Unavailable", "export_program", "flat", "prepare",
            "resolve_kind", "to_fp32"]
 
-CPU_KINDS = ("cpu", "torchscript", "onnxruntime", "compile")
+CPU_KINDS = ("cpu", "torchscript", "onnxruntime")     # compile follows the device: CUDA where there is one
 AUTO_CPU = ("onnxruntime", "torchscript", "cpu")
 AUTO_CUDA = ("tensorrt", "cuda_graph", "cuda")
 
@@ -247,7 +247,8 @@ def _eager(module, inputs, ctx: Context) -> Prepared:
     amp = device.type == "cuda" and dtype is not None
 
     def run(*args):
-        with torch.inference_mode(), torch.autocast("cuda", dtype=dtype or torch.float16, enabled=amp):
+        with (torch.inference_mode(), torch.autocast("cuda", dtype=dtype or torch.float16, enabled=amp),
+              ieee_fp32(device.type == "cuda" and not amp)):
             out = module(*args)
         return to_fp32(out) if amp else out
     return Prepared(run, device, device.type, f"eager {ctx.cfg.precision}" if amp else "")

@@ -2,6 +2,7 @@
 reason, the builders' Context (config, artefact cache, cache keys) and small tensor helpers."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from typing import Any, Callable
 
@@ -20,6 +21,33 @@ class Prepared:
     device: torch.device
     kind: str
     note: str = ""                    # how it was built / chosen (logged)
+
+
+@contextlib.contextmanager
+def ieee_fp32(on: bool = True):
+    """cuDNN runs fp32 convolutions as TF32 on Ampere and later by default (a 10-bit mantissa,
+    ~1e-3 relative), which the recogniser's convolutions would show against the 1e-4 fp32
+    tolerance: an fp32 CUDA backend means IEEE fp32. Uses torch's per-operator precision API for
+    cuDNN conv and rnn together (mixing it with the legacy allow_tf32 flag, or leaving the two
+    different, makes reading that flag an error in torch >= 2.9); a no-op where it is absent."""
+    parts = [getattr(torch.backends.cudnn, name, None) for name in ("conv", "rnn")]
+    if not on or not all(hasattr(p, "fp32_precision") for p in parts):
+        yield
+        return
+    saved = [p.fp32_precision for p in parts]
+    try:
+        for p in parts:
+            p.fp32_precision = "ieee"
+    except (RuntimeError, ValueError):                 # a torch whose API differs: run as configured
+        for p, value in zip(parts, saved):
+            p.fp32_precision = value
+        yield
+        return
+    try:
+        yield
+    finally:
+        for p, value in zip(parts, saved):
+            p.fp32_precision = value
 
 
 class Unavailable(Exception):

@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 import torch
 
-from runtime.backends_base import Context, Prepared, Unavailable, export_program, first_line, flat, to_fp32
+from runtime.backends_base import (Context, Prepared, Unavailable, export_program, first_line, flat, ieee_fp32,
+                                   to_fp32)
 
 log = logging.getLogger("foresight.backends")
 
@@ -100,7 +101,8 @@ def padded_batch(n: int) -> int:
 
 class FixedBatches:
     """Calls `build(example inputs of batch b) -> callable` once per padded batch size b; a call
-    pads its inputs with zeros to b and slices every output back to its own batch."""
+    pads its inputs to b (repeating its first row) and slices every output back to its own batch.
+    A call above MAX_BATCH (many streams in one batched forward) runs in chunks of MAX_BATCH."""
 
     def __init__(self, build, inputs: tuple):
         self.build, self.template, self.built = build, inputs, {}
@@ -110,6 +112,12 @@ class FixedBatches:
 
     def __call__(self, *args):
         n = next(a.shape[0] for a in args if torch.is_tensor(a))
+        if n > MAX_BATCH:
+            parts = [self(*(a[i:i + MAX_BATCH] if torch.is_tensor(a) else a for a in args))
+                     for i in range(0, n, MAX_BATCH)]
+            if torch.is_tensor(parts[0]):
+                return torch.cat(parts)
+            return tuple(torch.cat(outs) for outs in zip(*parts))
         b = padded_batch(n)
         if b not in self.built:
             self.built[b] = self.build(self.example(b))
@@ -130,7 +138,7 @@ def build_cuda_graph(module, inputs: tuple, ctx: Context) -> Prepared:
     dtype = _amp_dtype(ctx)
 
     def forward(*args):
-        with torch.autocast("cuda", dtype=dtype or torch.float16, enabled=dtype is not None):
+        with torch.autocast("cuda", dtype=dtype or torch.float16, enabled=dtype is not None), ieee_fp32(dtype is None):
             return module(*args)
 
     def capture(example: tuple):

@@ -175,9 +175,12 @@ class PredictorEngine:
                 windows.append(obs)
         if windows:
             theta, probs, sel = self.forecast(np.stack(windows))          # (B, T_f, D), (B, A), (B, A+1)
+            # one FK for every stream's forecast: per stream it was most of a many-stream call's host time
+            joints = None if self.fk is None else self.fk(theta).reshape(theta.shape[:2] + (24, 3))
             for b, i in enumerate(rows):
                 session, t, _ = items[i]
-                out[i] = session.result(t, theta[b], probs[b], sel[b], last=windows[b][-1])
+                out[i] = session.result(t, theta[b], probs[b], sel[b], last=windows[b][-1],
+                                        joints=None if joints is None else joints[b])
 
     def session(self, *, max_gap_s: float = 0.5, events: collections.Counter | None = None,
                 online: OnlineConfig | None = None) -> "PredictorSession":
@@ -220,16 +223,18 @@ class PredictorSession:
         return self.engine.fk(theta) if self.engine.fk is not None else theta
 
     def result(self, t: float, theta: np.ndarray, probs: np.ndarray, sel: np.ndarray, *,
-               last: np.ndarray) -> MotionPrediction:
+               last: np.ndarray, joints: np.ndarray | None = None) -> MotionPrediction:
         """One window's forward outputs -- θ (T_f, D), probs (A,), selection (A+1,) -- as a prediction;
-        `last`: the window's last pose (D,), which the online blend scales the motion from."""
+        `last`: the window's last pose (D,), which the online blend scales the motion from; `joints`:
+        θ's joints (T_f, 24, 3) when the caller has them already (a batched FK)."""
         e, s = self.engine, self.engine.serving
         if self.online is not None:
             last = np.asarray(last, theta.dtype)
             lam = self.online.weights()
-            self.online.remember(t, self._points(theta))      # last: the frame observe() was given
-            theta = blended(theta, last, lam)
-        joints = e.fk(theta) if e.fk is not None else None
+            self.online.remember(t, joints if joints is not None else self._points(theta))
+            theta, joints = blended(theta, last, lam), None          # the blend moved θ: FK again
+        if joints is None and e.fk is not None:
+            joints = e.fk(theta)
         return MotionPrediction(times=t + np.arange(1, s.horizon + 1) / s.fps, theta=theta, probs=probs,
                                 labels=e.labels, agnostic=int(sel.argmax()) == len(s.labels),
                                 joints=joints)

@@ -149,6 +149,11 @@ def test_fixed_batches_pad_and_slice_like_eager():
     assert [padded_batch(n) for n in (1, 2, 3, 9, 64)] == [1, 2, 4, 16, 64]
     with pytest.raises(ValueError):
         padded_batch(65)
+    # more streams than the largest fixed batch: chunks of 64, in order, through the 64 and 8 builds
+    x = torch.randn(136, 6, 4)
+    with torch.no_grad():
+        _close(fixed(x), m(x), rtol=1e-6)
+    assert built == [1, 4, 8, 64]
 
 
 class _Branchy(torch.nn.Module):
@@ -163,3 +168,15 @@ def test_explicit_backend_that_does_not_match_is_one_line_error(tmp_path):
         prepare(_Branchy(), (torch.ones(1, 3),), BackendConfig(kind="onnxruntime", verify_export=False,
                                                                 cache_dir=str(tmp_path)))
     assert "\n" not in str(err.value)
+
+
+def test_ieee_fp32_pins_cudnn_and_restores():
+    """fp32 CUDA backends run cuDNN in IEEE fp32, not the TF32 default (runtime.backends_base)."""
+    from runtime.backends_base import ieee_fp32
+    cudnn = torch.backends.cudnn
+    before = (cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision)
+    with ieee_fp32():
+        assert (cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision) == ("ieee", "ieee")
+    assert (cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision) == before
+    with ieee_fp32(False):
+        assert (cudnn.conv.fp32_precision, cudnn.rnn.fp32_precision) == before

@@ -141,6 +141,20 @@ def cmu_smpl_dataset(root: str | Path | None = None, split: str = "train", actio
             for a, files in cmu_files(root, split, actions).items()}
 
 
+def theta_windows(data: dict[str, list[SMPLSequence]], *, window: int, per_file: int) -> np.ndarray:
+    """(N, window, 72) float32: `per_file` evenly spaced θ windows of every sequence, actions in
+    sorted order -- real motion for checks that cannot read the data (scripts/gpu_prepare.sh)."""
+    out = []
+    for action in sorted(data):
+        for seq in data[action]:
+            theta = np.asarray(seq.theta, np.float32)                       # (T, 72)
+            starts = np.linspace(0, theta.shape[0] - window, per_file).round().astype(int)
+            out += [theta[s:s + window] for s in starts if s >= 0]
+    if not out:
+        raise DataError(f"no sequence of {window} frames to cut windows from")
+    return np.stack(out)
+
+
 @cli_errors
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m training.data.cmu_smpl", description="Pre-fill the CMU -> SMPL cache.")
@@ -150,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fps", type=float, default=25.0)
     ap.add_argument("--refine-iters", type=int, default=10)
     ap.add_argument("--cache-dir", help=f"default ${CACHE_ENV} or ~/.cache/foresight")
+    ap.add_argument("--windows", help="also write (N, --window, 72) float32 θ windows of the split to this .npy")
+    ap.add_argument("--window", type=int, default=10)
+    ap.add_argument("--per-file", type=int, default=8, help="windows per sequence for --windows")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     data = cmu_smpl_dataset(args.data_root, args.split, args.actions, fps=args.fps,
@@ -157,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     n = sum(s.num_frames for seqs in data.values() for s in seqs)
     print(f"{sum(len(v) for v in data.values())} sequences, {n} frames cached under "
           f"{Path(args.cache_dir or default_cache_dir()) / 'cmu_smpl'}")
+    if args.windows:
+        w = theta_windows(data, window=args.window, per_file=args.per_file)
+        Path(args.windows).parent.mkdir(parents=True, exist_ok=True)
+        np.save(args.windows, w)
+        print(f"{w.shape[0]} windows of {args.window} frames -> {args.windows}")
     return 0
 
 
