@@ -51,12 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.inference import served_model
     from runtime.artifacts import ArtifactCache
     from runtime.backends import BackendConfig, Context
+    from runtime.backends_base import ieee_fp32
     from runtime.backends_compiled import build_cuda_graph
     served, window, dim = served_model(args.config)
     g = torch.Generator().manual_seed(1)
     x = (served.model.pose_mean + 0.05 * torch.randn(1, window, dim, generator=g)).cuda()     # (1, T_o, D)
     served = served.cuda().eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), ieee_fp32():                 # eager CUDA as the cuda kind runs it
         want = served(x)
     ctx = Context(BackendConfig(kind="cuda_graph", verify_export=False), ArtifactCache.open("none"))
     rows = []

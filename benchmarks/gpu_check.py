@@ -8,9 +8,12 @@ torch_tensorrt imports; compile with --compile) at fp32, fp16 and bf16 is compar
 PyTorch on the CPU at batch 1, 3 and 64 of smooth limb-like random windows around the pose mean,
 and, with --cmu-windows (written by `python -m training.data.cmu_smpl --split test --windows F`, since
 the GPU machine has no ../shared), on real CMU test motion retargeted to SMPL θ, one window and all
-of them in one batch: the worst
-relative error max|got - eager| / max|eager| must be <= 1e-4 (fp32) or <= 1e-2 (fp16/bf16) for the
-forecast θ and the probabilities. Exit 1 when any backend that built fails its tolerance.
+of them in one batch: the worst relative error max|got - eager| / max|eager| of the forecast θ and
+the probabilities must be <= 1e-4 (fp32) or <= 1e-2 (fp16/bf16). An fp32 backend also passes when
+it is no further from eager fp64 than eager fp32 itself is (within 1.5x): an ill-conditioned model
+(the random-weight paper-size stand-in) differs from itself at that level. A backend that
+runtime.backends.prepare refuses (its own check against eager) is built without the check, so its
+row still shows how far off it is. Exit 1 when a backend prepare accepts fails here.
 """
 from __future__ import annotations
 
@@ -87,7 +90,10 @@ def check(config: str, kind: str, precision: str, args) -> tuple[str, bool]:
         if not isinstance(exc.__context__, Mismatch):                 # raised "from None": the context stays
             return f"| {config} | {kind} | {precision} | not available: {str(exc).splitlines()[0][:140]} | | | | |", True
         note = " (prepare refuses it)"
-        prep = build_unverified(served, example, cfg)
+        try:
+            prep = build_unverified(served, example, cfg)
+        except Exception as exc2:
+            return f"| {config} | {kind} | {precision} | refused, and fails unchecked: {str(exc2).splitlines()[0][:120]} | | | | |", True
     except Exception as exc:
         return f"| {config} | {kind} | {precision} | not available: {str(exc).splitlines()[0][:140]} | | | | |", True
     build = time.perf_counter() - t0
@@ -109,7 +115,7 @@ def check(config: str, kind: str, precision: str, args) -> tuple[str, bool]:
     else:
         verdict, ok = f"FAIL (> {tol:.0e}; eager fp32 is {floor:.1e} from fp64)", False
     return (f"| {config} | {kind} | {precision} | {build:.1f} | {rnd:.2e} | {real:.2e} | {worst64:.2e} | "
-            f"{verdict}{note} |"), ok
+            f"{verdict}{note} |"), ok or bool(note)          # a refused backend is never served: no failure
 
 
 @cli_errors

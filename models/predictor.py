@@ -14,8 +14,7 @@ The θ stream additionally reads the action-guided memory bank (``models.memory_
     concatenated with the latent into the decoder.
 The bank row is picked by the recognition network's arg-max class (``models.action_nets``).
 
-Datasets without β / Π (CMU exp-map, Penn 2D): ``beta_dim: 0`` / ``pi_dim: 0`` in the config removes
-those streams entirely (no encoder/LSTM/decoder, no inputs); the θ stream alone is the model.
+Datasets without β / Π (CMU exp-map, Penn 2D): ``beta_dim: 0`` / ``pi_dim: 0`` removes those streams.
 
 Deviation (stated): ``anchor_residual`` outputs θ_T + Dec(B̂_t) − Dec(B_T), i.e. the decoded
 *change* since the last observed frame T. This is the residual trick of Martinez et al. (CVPR 2017)
@@ -23,8 +22,8 @@ that every competitive predictor uses; it makes "no motion" exactly representabl
 autoencoder's reconstruction error does not add to every horizon. ``anchor_residual: false`` gives
 the paper's plain decoding.
 
-Export: fixed-length Python loops over ``nn.LSTMCell``, one-hot bank selection, masks instead of
-ragged banks — ``torch.export.export(model.eval(), (theta_obs,))`` works (tests/paper1).
+Export: fixed-length loops over ``nn.LSTMCell``, one-hot bank selection, masks instead of ragged banks
+(``torch.export.export(model.eval(), (theta_obs,))`` works, tests/paper1; CUDA graphs capture it).
 """
 from __future__ import annotations
 
@@ -39,10 +38,10 @@ from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
 from models.baseline_gate import apply_gate, check_gate, input_names
 from models.bundle import BundleKind
-from models.dct_refine import DctRefiner
 from models.config_tensors import ConfigTensors
-from models.open_set import open_set_probs
+from models.dct_refine import DctRefiner
 from models.memory_bank import BankRead, MemoryBank
+from models.open_set import open_set_probs
 
 
 @dataclass
@@ -142,8 +141,7 @@ class MotionPredictor(nn.Module):
         super().__init__()
         if cfg.pose_dim < 1 or cfg.num_actions < 1:
             raise ValueError("PredictorConfig.pose_dim and num_actions must be set (>= 1)")
-        self.cfg = cfg
-        self.consts = ConfigTensors()  # the open-set weights and the gate as tensors, made once
+        self.cfg, self.consts = cfg, ConfigTensors()  # consts: the open-set weights and gate as tensors, once
         d, lat = cfg.pose_dim, cfg.pose_latent
         self.register_buffer("pose_mean", torch.zeros(d))  # (D,) data statistics: input
         self.register_buffer("pose_std", torch.ones(d))  # normalisation and the Gaussian prior

@@ -226,8 +226,9 @@ def verify(module, prep: Prepared, inputs: tuple, cfg: BackendConfig) -> None:
     if prep.kind in ("cpu", "cuda") and cfg.precision == "fp32":
         return                               # eager itself
     tol = tolerance(cfg, prep.kind)
+    cuda_fp32 = cfg.precision == "fp32" and any(torch.is_tensor(x) and x.is_cuda for x in inputs)
     for args in check_inputs(inputs):
-        with torch.inference_mode():
+        with torch.inference_mode(), ieee_fp32(cuda_fp32):      # the reference in IEEE fp32 too
             want = module(*args)
         try:
             got = prep.fn(*args)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 13's GPU check in one run, writing its tables to $OUT. About 4-5 minutes on the lent H200 (its
-# steps took 12+40+12+11+16+14+66 s on 2026-11-30, compile_graph's work ~80 s); at most 14 with every
-# step at its limit:
+# steps took 12+40+12+11+16+14+66 s on 2026-11-30, compile_graph's work ~80 s); every step has a
+# limit, 550 s together, within one 600 s device call:
 #   gpu_correctness.md   every CUDA backend (cuda, cuda_graph, tensorrt if importable) at fp32/fp16/bf16
 #                        vs eager fp32, shipped (cpu, live) and paper-size predictors, on random windows
 #                        and real CMU test motion (benchmarks.gpu_check)
@@ -34,7 +34,7 @@ step() {  # step NAME SECONDS CMD...: run with a limit, log to $OUT/logs.txt, re
     case " ${GPU_CHECK_SKIP:-} " in *" $name "*) echo "$name: skipped" | tee -a "$OUT/summary.txt"; return;; esac
     local t0=$SECONDS
     echo "=== $name: $*" >>"$OUT/logs.txt"
-    timeout "$limit" "$@" >>"$OUT/logs.txt" 2>&1
+    timeout -k 10 "$limit" "$@" >>"$OUT/logs.txt" 2>&1
     local rc=$?
     echo "$name: rc=$rc in $((SECONDS - t0)) s" | tee -a "$OUT/summary.txt"
     [ $rc -eq 0 ] || { status=1; tail -5 "$OUT/logs.txt"; }
@@ -56,17 +56,17 @@ CMU=()
 [ -f .gpu_carry/cmu_windows.npy ] && CMU=(--cmu-windows .gpu_carry/cmu_windows.npy)
 { nvidia-smi; $PY -c 'import sys, torch, numpy; print(sys.version); print(torch.__version__, torch.version.cuda, numpy.__version__)'
   nproc; uptime; } >"$OUT/machine.txt" 2>&1
-step gpu_correctness 90 $PY -m benchmarks.gpu_check "${CMU[@]}" --out "$OUT/gpu_correctness.md"
-step inference_gpu 150 $PY -m benchmarks.inference --device cuda --configs cpu,live,paper --rounds 3 --count 50 \
+step gpu_correctness 60 $PY -m benchmarks.gpu_check "${CMU[@]}" --out "$OUT/gpu_correctness.md"
+step inference_gpu 90 $PY -m benchmarks.inference --device cuda --configs cpu,live,paper --rounds 3 --count 50 \
     --budget-s 0.7 --streams 1,4,16,64,128,256 --stream-configs live,paper --stream-ticks 30 --out "$OUT/inference_gpu.md"
-step inference_gpu_streams_graph 60 $PY -m benchmarks.inference --device cuda --configs "" --streams 1,16,64,128,256 \
+step inference_gpu_streams_graph 40 $PY -m benchmarks.inference --device cuda --configs "" --streams 1,16,64,128,256 \
     --stream-configs paper --stream-backend cuda_graph --out "${TMPDIR:-/tmp}/inference_gpu_streams_graph.md"
-step inference_gpu_bf16 40 $PY -m benchmarks.inference --device cuda --precision bf16 --configs paper \
+step inference_gpu_bf16 30 $PY -m benchmarks.inference --device cuda --precision bf16 --configs paper \
     --rounds 2 --count 30 --budget-s 0.5 --streams 64 --stream-configs paper --out "$OUT/inference_gpu_bf16.md"
-step inference_hostcpu 40 $PY -m benchmarks.inference --device cpu --configs live --rounds 2 --count 20 \
+step inference_hostcpu 30 $PY -m benchmarks.inference --device cpu --configs live --rounds 2 --count 20 \
     --budget-s 0.5 --streams "" --out "${TMPDIR:-/tmp}/inference_hostcpu.md"
-step pytest_gpu 40 $PY -m pytest -q -p no:cacheprovider tests/backends/test_cuda_backends.py tests/backends/test_capture_safe.py
-step inference_compile 240 $PY -m benchmarks.inference --device cuda --kinds cuda,cuda_graph,compile --configs paper \
+step pytest_gpu 30 $PY -m pytest -q -p no:cacheprovider tests/backends/test_cuda_backends.py tests/backends/test_capture_safe.py
+step inference_compile 120 $PY -m benchmarks.inference --device cuda --kinds cuda,cuda_graph,compile --configs paper \
     --batches 1 --rounds 2 --count 30 --budget-s 0.5 --streams "" --out "$OUT/inference_compile.md"
-step compile_graph 180 $PY -m benchmarks.compile_graph --config paper --out "$OUT/compile_graph.md"
+step compile_graph 150 $PY -m benchmarks.compile_graph --config paper --out "$OUT/compile_graph.md"
 exit $status

@@ -56,6 +56,15 @@ def test_served_forecaster_is_capture_safe():
     assert _hazards(b.model, *inputs) == []
 
 
+def test_served_predictor_compiles_without_graph_breaks():
+    """torch.compile sees one graph: the config tensors are not looked up while compiling (a lookup of
+    the inference mode there broke the live predictor into 6 graphs)."""
+    b = load_bundle(WEIGHTS_DIR / "predictor_smpl_live", kind="motion_predictor")
+    with torch.inference_mode():
+        explained = torch._dynamo.explain(ServedPredictor(b.model).eval())(example_window(b))
+    assert (explained.graph_count, explained.graph_break_count) == (1, 0)
+
+
 def test_config_tensors_follow_a_refit_and_grad_mode():
     b = load_bundle(WEIGHTS_DIR / "predictor_smpl_live", kind="motion_predictor")
     m = b.model

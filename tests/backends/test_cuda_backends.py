@@ -38,7 +38,7 @@ def test_cuda_backend_matches_eager(kind, precision, tmp_path):
         pytest.skip("torch_tensorrt is not importable here")
     torch.manual_seed(0)
     m = _Tiny().eval()
-    xs = [torch.randn(b, 8, 16, generator=torch.Generator().manual_seed(b)) for b in (1, 3, 8, 70)]
+    xs = [torch.randn(b, 8, 16, generator=torch.Generator().manual_seed(b)) for b in (1, 3, 8, 70, 130)]
     with torch.no_grad():
         want = [m(x) for x in xs]
     prep = prepare(m, (xs[0].cuda(),), BackendConfig(kind=kind, precision=precision, verify_export=False,

@@ -151,6 +151,7 @@ def test_push_many_equals_one_session_at_a_time_and_keeps_each_streams_order(bun
                 np.testing.assert_allclose(g.theta, want.theta, atol=1e-5)
                 np.testing.assert_allclose(g.probs, want.probs, atol=1e-5)
                 np.testing.assert_array_equal(g.times, want.times)
+                np.testing.assert_allclose(g.joints, want.joints, atol=1e-5)     # one FK over the batch
     assert n >= 60
     t_last = bodies[-1][0] + 0.04                                  # the next frame of each stream
     out = engine.push_many([(multi["a"], t_last, bodies[0][1]), (multi["b"], t_last, np.zeros(5)),

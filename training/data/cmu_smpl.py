@@ -148,8 +148,10 @@ def theta_windows(data: dict[str, list[SMPLSequence]], *, window: int, per_file:
     for action in sorted(data):
         for seq in data[action]:
             theta = np.asarray(seq.theta, np.float32)                       # (T, 72)
+            if theta.shape[0] < window:
+                continue
             starts = np.linspace(0, theta.shape[0] - window, per_file).round().astype(int)
-            out += [theta[s:s + window] for s in starts if s >= 0]
+            out += [theta[s:s + window] for s in starts]
     if not out:
         raise DataError(f"no sequence of {window} frames to cut windows from")
     return np.stack(out)
