@@ -28,7 +28,8 @@ def open_set_features(logits: torch.Tensor, temperature: float, novelty_ratio: t
 
 
 def p_other(features: torch.Tensor, weights: list[float]) -> torch.Tensor:
-    """features (B, 2), weights [w0, w1, w2] (a list, or a tensor made once: models.config_tensors) -> p(other) (B,)."""
+    """features (B, 2), weights [w0, w1, w2] -> p(other) (B,). The weights are a list, or a tensor
+    made once (models.config_tensors)."""
     w = torch.as_tensor(weights, dtype=features.dtype, device=features.device)
     return torch.sigmoid(w[0] + features @ w[1:])
 
