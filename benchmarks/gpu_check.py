@@ -66,39 +66,35 @@ def reference(config: str, cmu: str | None = None):
     return copy.deepcopy(served), *rest                             # each backend gets its own copy
 
 
-def build_unverified(served, inputs: tuple, cfg):
-    """The backend as prepare() builds it, without its check against eager (to measure how far off it is)."""
-    from runtime.artifacts import ArtifactCache
-    from runtime.backends import Context, build
-    return build(cfg.kind, served.cuda(), inputs, Context(cfg, ArtifactCache.open(cfg.cache_dir)))
-
-
 def check(config: str, kind: str, precision: str, args) -> tuple[str, bool]:
     """One row: build time, worst error against eager fp32 (random, real) and against fp64, verdict.
     fp32 passes at <= 1e-4 from eager fp32, or when it is no further from fp64 than eager fp32 is
     (1.5x): the random-weight paper-size stand-in is so ill-conditioned that eager fp32 itself is
     ~1e-3 from fp64 and from eager fp32 at another batch size."""
-    from runtime.backends import BackendConfig, Mismatch, prepare
+    from runtime.backends import BackendConfig, Mismatch, build_unchecked, prepare
     from runtime.backends_base import relative_error_parts
     served, xs, want, want64, floor = reference(config, args.cmu_windows)
     cfg = BackendConfig(kind=kind, precision=precision, verify_export=False, cache_dir=args.cache_dir)
     example = (xs["random x1"].cuda(),)
     t0, note = time.perf_counter(), ""
+
+    def unavailable(why) -> tuple[str, bool]:
+        return f"| {config} | {kind} | {precision} | {why} | | | | |", True
     try:
         prep = prepare(served, example, cfg)
     except ConfigError as exc:
         if not isinstance(exc.__context__, Mismatch):                 # raised "from None": the context stays
-            return f"| {config} | {kind} | {precision} | not available: {str(exc).splitlines()[0][:140]} | | | | |", True
+            return unavailable(f"not available: {str(exc).splitlines()[0][:140]}")
         note = " (prepare refuses it)"
         try:
-            prep = build_unverified(served, example, cfg)
+            prep = build_unchecked(served, example, cfg)
         except Exception as exc2:
-            return f"| {config} | {kind} | {precision} | refused, and fails unchecked: {str(exc2).splitlines()[0][:120]} | | | | |", True
+            return unavailable(f"refused, and fails unchecked: {str(exc2).splitlines()[0][:120]}")
     except Exception as exc:
-        return f"| {config} | {kind} | {precision} | not available: {str(exc).splitlines()[0][:140]} | | | | |", True
+        return unavailable(f"not available: {str(exc).splitlines()[0][:140]}")
     build = time.perf_counter() - t0
     if prep.kind != kind:                                          # prepare fell back: say so, do not pass it off
-        return f"| {config} | {kind} | {precision} | fell back to {prep.kind}: {prep.note[:140]} | | | | |", True
+        return unavailable(f"fell back to {prep.kind}: {prep.note[:140]}")
     tol = 1e-4 if precision == "fp32" else 1e-2
     worst, worst64 = {}, 0.0
     for name, x in xs.items():

@@ -94,8 +94,7 @@ def throughput(fn, x, *, budget_s: float, sync) -> float:
 
 
 def bench_config(config: str, kinds, args, device: str) -> tuple[list[str], dict, dict]:
-    from runtime.artifacts import ArtifactCache
-    from runtime.backends import BackendConfig, Context, Mismatch, build, resolve_kind, verify
+    from runtime.backends import BackendConfig, Mismatch, build_unchecked, verify
     from runtime.backends_base import first_line
     served, window, dim = served_model(config)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
@@ -108,8 +107,7 @@ def bench_config(config: str, kinds, args, device: str) -> tuple[list[str], dict
         t0 = time.perf_counter()
         cfg = BackendConfig(kind=kind, verify_export=False, precision=args.precision, cache_dir=args.cache_dir)
         try:                                          # built once (a compile can take minutes), then checked
-            resolve_kind(kind)
-            prep = build(kind, served, (x[1],), Context(cfg, ArtifactCache.open(args.cache_dir)))
+            prep = build_unchecked(served, (x[1],), cfg)
         except Exception as exc:                      # an unavailable backend is a row that says why
             notes[kind] = first_line(exc)[:160]
             continue
@@ -174,8 +172,7 @@ def bench_streams(kind: str, config: str, args, device: str) -> tuple[list[str],
     the most streams whose p99 call fits a 30 fps tick."""
     from core.errors import ConfigError
     from models.streaming.predictor import PredictorEngine
-    from runtime.artifacts import ArtifactCache
-    from runtime.backends import BackendConfig, Context, build, prepare
+    from runtime.backends import BackendConfig, build_unchecked, prepare
     bundle = config_bundle(config)
     cfg = BackendConfig(kind=kind, verify_export=False, precision=args.precision, cache_dir=args.cache_dir)
 
@@ -187,8 +184,7 @@ def bench_streams(kind: str, config: str, args, device: str) -> tuple[list[str],
             chosen.append(p.kind)
         except ConfigError as exc:      # nothing matches eager within the tolerance: time it all the same
             fallback = kind if kind != "auto" else ("cuda_graph" if device == "cuda" else "cpu")
-            p = build(fallback, module.to(device), tuple(x.to(device) for x in example),
-                      Context(cfg, ArtifactCache.open(args.cache_dir)))
+            p = build_unchecked(module, example, dataclasses.replace(cfg, kind=fallback))
             chosen.append(f"{fallback} (unverified: {str(exc).splitlines()[0][:100]})")
         return p.fn, p.device
     engine = PredictorEngine(bundle, prepare=on_backend)

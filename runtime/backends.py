@@ -35,8 +35,8 @@ from spec.params import BackendConfig, BackendKind
 
 log = logging.getLogger("foresight.backends")
 
-__all__ = ["BackendConfig", "Context", "Prepared", "Unavailable", "export_program", "flat", "prepare",
-           "resolve_kind", "to_fp32"]
+__all__ = ["BackendConfig", "Context", "Prepared", "Unavailable", "build_unchecked", "export_program", "flat",
+           "prepare", "resolve_kind", "to_fp32"]
 
 CPU_KINDS = ("cpu", "torchscript", "onnxruntime")     # compile follows the device: CUDA where there is one
 AUTO_CPU = ("onnxruntime", "torchscript", "cpu")
@@ -127,6 +127,15 @@ def build(kind: str, module, inputs, ctx: Context) -> Prepared:
         raise
     except Exception as exc:            # a library failing on this module: one line, then fall back
         raise Unavailable(f"{kind} build failed: {first_line(exc)}") from exc
+
+
+def build_unchecked(module, example_inputs: tuple, cfg: BackendConfig) -> Prepared:
+    """The backend `cfg.kind` placed and built as prepare() does, without its check against eager:
+    for benchmarks that time, or measure the error of, a backend prepare() refuses."""
+    kind = resolve_kind(cfg.kind)
+    device = torch.device("cuda" if torch.cuda.is_available() and kind not in CPU_KINDS else "cpu")
+    inputs = tuple(x.to(device) if torch.is_tensor(x) else x for x in example_inputs)
+    return build(kind, module.eval().to(device), inputs, Context(cfg, ArtifactCache.open(cfg.cache_dir)))
 
 
 # ---- auto: measure, do not guess --------------------------------------------------------------
