@@ -16,7 +16,7 @@ from models.bundle import load_bundle
 from models.charpose import camera_tensors
 from models.streaming.predictor import ServedPredictor, ServedRecognizer, example_window
 
-HAZARDS = ("aten.lift_fresh", "aten._local_scalar_dense", "aten.nonzero", "aten.item")
+HAZARDS = ("aten.lift_fresh", "aten._local_scalar_dense", "aten.nonzero")     # .item() dispatches as _local_scalar_dense
 
 
 class _Ops(TorchDispatchMode):
