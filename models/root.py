@@ -32,12 +32,13 @@ class RootConfig:
     fps: float = 25.0
     hidden: int = 128        # width of the MLP (0: a linear head)
     layers: int = 2          # hidden layers
+    members: int = 1         # independently initialised MLPs whose residuals are averaged (a seed ensemble)
 
     def __post_init__(self):
         if self.n_obs < 2 or self.n_future < 1:
             raise ValueError("n_obs must be >= 2 and n_future >= 1")
-        if self.hidden < 0 or self.layers < 0:
-            raise ValueError("hidden and layers must be >= 0")
+        if self.hidden < 0 or self.layers < 0 or self.members < 1:
+            raise ValueError("hidden and layers must be >= 0, members >= 1")
 
     @property
     def in_dim(self) -> int:
@@ -61,16 +62,37 @@ def heading_rotation(hips: torch.Tensor) -> torch.Tensor:
                         torch.stack([-s, z, c], -1)], 1)
 
 
+def _mlp(cfg: RootConfig) -> nn.Sequential:
+    dims = [cfg.in_dim] + [cfg.hidden] * (cfg.layers if cfg.hidden else 0)
+    mods: list[nn.Module] = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        mods += [nn.Linear(a, b), nn.GELU()]
+    mods.append(nn.Linear(dims[-1], 3 * cfg.n_future))
+    return nn.Sequential(*mods)
+
+
+class MemberMean(nn.Module):
+    """Several MLPs on the same features; the output is their mean. Each member is trained on its own
+    loss (training.tasks.cmu_root.train), so they differ only by initialisation: averaging them removes
+    part of the seed-to-seed scatter (docs/results/cmu_root_ablation.md)."""
+
+    def __init__(self, nets: list[nn.Module]):
+        super().__init__()
+        self.nets = nn.ModuleList(nets)
+
+    def each(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([net(x) for net in self.nets])                      # (M, B, out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.each(x).mean(0)
+
+
 class RootForecaster(nn.Module):
     def __init__(self, cfg: RootConfig):
         super().__init__()
         self.cfg = cfg
-        dims = [cfg.in_dim] + [cfg.hidden] * (cfg.layers if cfg.hidden else 0)
-        mods: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
-            mods += [nn.Linear(a, b), nn.GELU()]
-        mods.append(nn.Linear(dims[-1], 3 * cfg.n_future))
-        self.net = nn.Sequential(*mods)
+        # one member keeps the plain MLP (and its weight names), so older bundles load unchanged
+        self.net = _mlp(cfg) if cfg.members == 1 else MemberMean([_mlp(cfg) for _ in range(cfg.members)])
         # feature standardisation and output scale, set from the training data (metres)
         self.register_buffer("x_mean", torch.zeros(cfg.in_dim))
         self.register_buffer("x_std", torch.ones(cfg.in_dim))
@@ -89,10 +111,15 @@ class RootForecaster(nn.Module):
         cv = steps[:, -1:] * k[None, :, None]                                   # (B, T_f, 3)
         return (x - self.x_mean) / self.x_std, R, cv
 
-    def local(self, root_obs: torch.Tensor, hips_obs: torch.Tensor):
-        """Future root in the heading frame of the last observed frame (B, T_f, 3), and R (B, 3, 3)."""
+    def local(self, root_obs: torch.Tensor, hips_obs: torch.Tensor, *, each: bool = False):
+        """Future root in the heading frame of the last observed frame (B, T_f, 3), and R (B, 3, 3);
+        `each`: every member's future, (M, B, T_f, 3), for training them on their own losses."""
         x, R, cv = self.features(root_obs, hips_obs)
-        resid = self.net(x).reshape(-1, self.cfg.n_future, 3) * self.y_scale
+        if each:
+            out = self.net.each(x) if isinstance(self.net, MemberMean) else self.net(x)[None]
+        else:
+            out = self.net(x)
+        resid = out.reshape(*out.shape[:-1], self.cfg.n_future, 3) * self.y_scale
         return cv + resid, R
 
     def forward(self, root_obs: torch.Tensor, hips_obs: torch.Tensor) -> torch.Tensor:

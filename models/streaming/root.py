@@ -140,8 +140,10 @@ class NumpyHead:
         from scipy.special import erf
         self.erf = erf
         self.n_future = model.cfg.n_future
-        self.layers = [(m.weight.detach().double().numpy(), m.bias.detach().double().numpy())
-                       for m in model.net if isinstance(m, torch.nn.Linear)]
+        from models.root import MemberMean
+        nets = list(model.net.nets) if isinstance(model.net, MemberMean) else [model.net]
+        self.members = [[(m.weight.detach().double().numpy(), m.bias.detach().double().numpy())
+                         for m in net if isinstance(m, torch.nn.Linear)] for net in nets]
         self.x_mean, self.x_std = (b.detach().double().numpy() for b in (model.x_mean, model.x_std))
         self.y_scale = float(model.y_scale)
 
@@ -153,12 +155,16 @@ class NumpyHead:
         h = (hips_obs @ R.T)[:, [0, 2]]
         h = h / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-9)
         x = (np.concatenate([steps.ravel(), h.ravel()]) - self.x_mean) / self.x_std
-        for i, (W, b) in enumerate(self.layers):
-            x = W @ x + b
-            if i < len(self.layers) - 1:
-                x = 0.5 * x * (1.0 + self.erf(x / np.sqrt(2.0)))                # exact GELU, as nn.GELU()
-        fut = steps[-1] * np.arange(1, self.n_future + 1)[:, None] + x.reshape(-1, 3) * self.y_scale
+        resid = np.mean([self._mlp(layers, x) for layers in self.members], axis=0)   # members averaged
+        fut = steps[-1] * np.arange(1, self.n_future + 1)[:, None] + resid.reshape(-1, 3) * self.y_scale
         return root_obs[-1] + fut @ R                                            # (T_f, 3)
+
+    def _mlp(self, layers, x: np.ndarray) -> np.ndarray:
+        for i, (W, b) in enumerate(layers):
+            x = W @ x + b
+            if i < len(layers) - 1:
+                x = 0.5 * x * (1.0 + self.erf(x / np.sqrt(2.0)))                # exact GELU, as nn.GELU()
+        return x
 
 
 class RootPath:

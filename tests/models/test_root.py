@@ -152,3 +152,29 @@ def test_numpy_head_equals_the_module():
     with torch.no_grad():
         want = model(root[None], hips[None])[0].double().numpy()
     np.testing.assert_allclose(head(root.double().numpy(), hips.double().numpy()), want, atol=2e-5)
+
+
+def test_members_average_their_residuals_and_train_on_their_own_losses():
+    """A seed ensemble: the output is the mean of the members' forecasts, each member its own MLP
+    (different weights), `each=True` gives every member's forecast; one fitting step moves every
+    member; a one-member head keeps the plain MLP's weight names (older bundles load)."""
+    from training.tasks.cmu_root.train import fit
+    torch.manual_seed(0)
+    head = RootForecaster(RootConfig(hidden=16, members=3)).eval()
+    root, hips = _walk(10)
+    r, h = torch.stack([root, root + 0.1]), torch.stack([hips, hips])        # (2, 10, 3)
+    with torch.no_grad():
+        each, _ = head.local(r, h, each=True)                                  # (3, 2, 25, 3)
+        mean, _ = head.local(r, h)
+    assert each.shape == (3, 2, 25, 3)
+    torch.testing.assert_close(each.mean(0), mean, atol=1e-6, rtol=0)
+    assert not torch.allclose(each[0], each[1])
+    before = [p.detach().clone() for p in head.net.nets.parameters()]
+    fut = r[:, -1:] + torch.linspace(0.05, 1.0, 25)[None, :, None] * torch.tensor([0.0, 0.0, 1.0])
+    fit(head, r, h, fut, steps=1, batch=2, lr=1e-2, seed=0)
+    for i, net in enumerate(head.net.nets):
+        first = next(net.parameters())
+        assert not torch.equal(first, before[i * len(list(net.parameters()))]), f"member {i} did not move"
+    assert "net.0.weight" in RootForecaster(RootConfig(hidden=16)).state_dict()
+    with pytest.raises(ValueError, match="members"):
+        RootConfig(members=0)

@@ -71,3 +71,15 @@ def test_training_levers_mirror_and_phase(cmu_root):
     plain, mirror = heading_future(obs, hips, fut), heading_future(*mirrored(obs, hips, fut))
     torch.testing.assert_close(mirror, plain * torch.tensor([-1.0, 1.0, 1.0]), atol=1e-5, rtol=0)
     assert plain[..., 0].abs().mean() > 0.01                             # the check is not vacuous
+
+
+def test_horizon_weights():
+    """`cv` weighting divides each frame by constant velocity's mean error there (mean weight 1), so a
+    frame where that baseline is 4x as far off weighs a quarter; `uniform` is all ones."""
+    from training.tasks.cmu_root.train import horizon_weights
+    target = torch.zeros(4, 3, 3)
+    cv = torch.zeros(4, 3, 3)
+    cv[:, :, 0] = torch.tensor([1.0, 2.0, 4.0])                                 # errors 1, 2, 4 m
+    w = horizon_weights(cv, target, "cv")
+    torch.testing.assert_close(w, torch.tensor([1.0, 0.5, 0.25]) / (1.75 / 3))
+    torch.testing.assert_close(horizon_weights(cv, target, "uniform"), torch.ones(3))

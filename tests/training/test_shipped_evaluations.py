@@ -48,6 +48,24 @@ def test_predictor_cmu_improved_with_and_without_its_gate(cmu_root):
 
 
 @pytest.mark.slow
+def test_cmu_ensemble_averages_the_members_joints(cmu_root):
+    """method_options.ensemble: a member twice is the member; two different members' averaged joints are
+    no farther off than the mean of their errors at any horizon (the norm is convex), and differ from
+    both; a folder given as a string, not a list, is refused."""
+    from core.errors import ConfigError
+    improved, paper = str(WEIGHTS_DIR / "predictor_cmu_improved"), str(WEIGHTS_DIR / "predictor_cmu")
+    base = dict(task="cmu", method="predictor", cmu={"actions": ["running"]})
+    a = np.array(_run(**base, checkpoint=improved).per_action["running"])
+    b = np.array(_run(**base, checkpoint=paper).per_action["running"])
+    twice = _run(**base, checkpoint=improved, method_options={"ensemble": [improved]}).per_action["running"]
+    np.testing.assert_allclose(twice, a, atol=1e-6)
+    both = np.array(_run(**base, checkpoint=improved, method_options={"ensemble": [paper]}).per_action["running"])
+    assert np.all(both <= (a + b) / 2 + 1e-6) and not np.allclose(both, a) and not np.allclose(both, b)
+    with pytest.raises(ConfigError, match="ensemble"):
+        _run(**base, checkpoint=improved, method_options={"ensemble": paper})
+
+
+@pytest.mark.slow
 def test_predictor_penn_on_the_validation_clips(penn_root):
     base = dict(task="penn", method="predictor", split="val", task_options={"stride": 8})
     res = _run(**base)

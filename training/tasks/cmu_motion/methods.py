@@ -19,7 +19,10 @@
   bundle_gate: bool         — apply the bundle's own baseline gate (models.baseline_gate), if it has one
                               (default true; ``fallback: gated`` and ``closed_set`` switch it off:
                               the evaluation's gate replaces it, and the closed-set model predates it);
-  closed_set: bool          — an open-set bundle as it was before training.open_set fitted it.
+  closed_set: bool          — an open-set bundle as it was before training.open_set fitted it;
+  ensemble: [folder, ...]   — more predictor bundles (e.g. the same recipe, other seeds) whose joint
+                              forecasts are averaged with the checkpoint's, each with the options above
+                              (not in the paper: an ablation row).
 ``--checkpoint`` is a motion-predictor bundle folder or a trainer checkpoint (loaded through
 training.engine); the default is the shipped ``weights/predictor_cmu``.
 """
@@ -67,36 +70,50 @@ def _label_probs(batch: CMUBatch, names: list[str], opts: dict, rng: np.random.G
     return torch.nn.functional.one_hot(torch.from_numpy(label), a).float()
 
 
-@register_method("cmu", "predictor")
-def build_cmu_predictor(ctx: MethodContext):
-    path = ctx.checkpoint or DEFAULT_CMU_CHECKPOINT
+def _load_predictor(path, ctx: MethodContext, opts: dict, fallback: str):
     model = load_model(path, "motion_predictor", ctx.device)
     if model.cfg.pose_dim != 78:
         raise CheckpointError(f"{path}: predictor for pose vectors of {model.cfg.pose_dim} numbers; "
                               f"task cmu needs the 78-number CMU exp-map model")
-    opts = dict(ctx.options)
-    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride", "closed_set",
-                           "bundle_gate"}
-    if unknown:
-        raise ConfigError(f"method_options: unknown option(s) {sorted(unknown)} for cmu/predictor")
     if opts.get("agnostic"):
         model.cfg = dataclasses.replace(model.cfg, agnostic_only=True)
-    fallback = opts.get("fallback", "none")
-    if fallback not in ("none", "gated"):
-        raise ConfigError(f"method_options.fallback: expected none or gated, got {fallback!r}")
     if not opts.get("bundle_gate", True) or opts.get("closed_set") or fallback == "gated":
         model.cfg = dataclasses.replace(model.cfg, gate=[])
     if opts.get("closed_set"):  # an open-set bundle as it was before training.open_set fitted it
         model.cfg = dataclasses.replace(model.cfg, open_set=[], temperature=1.0)
-    rng = np.random.default_rng(int(opts.get("seed", 0)))
-    names = list(model.cfg.action_names)
+    return model
+
+
+@register_method("cmu", "predictor")
+def build_cmu_predictor(ctx: MethodContext):
+    opts = dict(ctx.options)
+    unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride", "closed_set",
+                           "bundle_gate", "ensemble"}
+    if unknown:
+        raise ConfigError(f"method_options: unknown option(s) {sorted(unknown)} for cmu/predictor")
+    fallback = opts.get("fallback", "none")
+    if fallback not in ("none", "gated"):
+        raise ConfigError(f"method_options.fallback: expected none or gated, got {fallback!r}")
+    extra = opts.get("ensemble", [])
+    if isinstance(extra, str) or not all(isinstance(p, str) for p in extra):
+        raise ConfigError(f"method_options.ensemble: expected a list of bundle folders, got {extra!r}")
+    models = [_load_predictor(p, ctx, opts, fallback) for p in [ctx.checkpoint or DEFAULT_CMU_CHECKPOINT, *extra]]
+    names = list(models[0].cfg.action_names)
+    if any(list(m.cfg.action_names) != names for m in models):
+        raise ConfigError("method_options.ensemble: every member must know the same actions, in the same order")
+    rngs = [np.random.default_rng(int(opts.get("seed", 0))) for _ in models]  # the same labels for each member
 
     @torch.no_grad()
     def predict(batch: CMUBatch) -> torch.Tensor:
         obs = torch.as_tensor(rows_to_pose(batch.observed_expmap), dtype=torch.float32, device=ctx.device)
-        probs = _label_probs(batch, names, opts, rng)
-        out = model(obs, action_probs=None if probs is None else probs.to(ctx.device))
-        return pose_to_joints(out["theta"].double()).cpu()  # (N, 25, 25, 3) mm, protocol order
+        joints = []
+        for model, rng in zip(models, rngs):
+            probs = _label_probs(batch, names, opts, rng)
+            out = model(obs, action_probs=None if probs is None else probs.to(ctx.device))
+            joints.append(pose_to_joints(out["theta"].double()).cpu())      # (N, 25, 25, 3) mm, protocol order
+        # ensemble (not in the paper, an ablation): the members' joint forecasts averaged, the error the
+        # protocol measures; one member is the model itself
+        return joints[0] if len(joints) == 1 else torch.stack(joints).mean(0)
 
     return predict if fallback == "none" else _gated(predict, ctx, int(opts.get("fallback_stride", 5)))
 
