@@ -95,7 +95,7 @@ def build_cmu_predictor(ctx: MethodContext):
     if fallback not in ("none", "gated"):
         raise ConfigError(f"method_options.fallback: expected none or gated, got {fallback!r}")
     extra = opts.get("ensemble", [])
-    if isinstance(extra, str) or not all(isinstance(p, str) for p in extra):
+    if not isinstance(extra, list) or not all(isinstance(p, str) for p in extra):
         raise ConfigError(f"method_options.ensemble: expected a list of bundle folders, got {extra!r}")
     models = [_load_predictor(p, ctx, opts, fallback) for p in [ctx.checkpoint or DEFAULT_CMU_CHECKPOINT, *extra]]
     names = list(models[0].cfg.action_names)
