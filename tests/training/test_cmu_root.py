@@ -83,3 +83,12 @@ def test_horizon_weights():
     w = horizon_weights(cv, target, "cv")
     torch.testing.assert_close(w, torch.tensor([1.0, 0.5, 0.25]) / (1.75 / 3))
     torch.testing.assert_close(horizon_weights(cv, target, "uniform"), torch.ones(3))
+
+
+def test_train_cli_refuses_a_bad_size(tmp_path, capsys):
+    """A bad --members or --hidden is one line and exit code 2, before any data is read."""
+    from training.tasks.cmu_root.train import main
+    assert main(["--export", str(tmp_path / "b"), "--members", "0", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "members" in err[0], err
+    assert not (tmp_path / "b").exists()

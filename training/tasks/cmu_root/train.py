@@ -20,7 +20,7 @@ import time
 import numpy as np
 import torch
 
-from core.errors import cli_errors
+from core.errors import ConfigError, cli_errors
 from models.root import RootConfig, RootForecaster, RootServing
 from training.tasks.cmu_root.data import build_root_windows
 
@@ -102,7 +102,7 @@ def horizon_weights(cv: torch.Tensor, target: torch.Tensor, kind: str) -> torch.
 def fit(model: RootForecaster, root_obs, hips_obs, future, *, steps: int, batch: int, lr: float,
         seed: int, weighting: str = "uniform") -> float:
     """Set the standardisation buffers from the data, then train every member on its own loss;
-    returns the last loss (m, members' mean)."""
+    returns the last batch's loss (m, members' mean; weighted by `weighting`)."""
     torch.manual_seed(seed)
     with torch.no_grad():
         x, R, cv = model.features(root_obs, hips_obs)
@@ -154,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     from models.bundle import export_bundle
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    cfg = RootConfig(hidden=args.hidden, members=args.members)
+    try:
+        cfg = RootConfig(hidden=args.hidden, members=args.members)
+    except ValueError as exc:
+        raise ConfigError(f"--hidden/--members: {exc}") from None
     counts, arrays = training_windows(args.data_root, cfg, extra=args.extra, phases=args.phases, mirror=args.mirror)
     model = RootForecaster(cfg)
     loss = fit(model, *arrays, steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
