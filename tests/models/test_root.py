@@ -169,12 +169,11 @@ def test_members_average_their_residuals_and_train_on_their_own_losses():
     assert each.shape == (3, 2, 25, 3)
     torch.testing.assert_close(each.mean(0), mean, atol=1e-6, rtol=0)
     assert not torch.allclose(each[0], each[1])
-    before = [p.detach().clone() for p in head.net.nets.parameters()]
+    before = [next(net.parameters()).detach().clone() for net in head.net.nets]   # each member's first weight
     fut = r[:, -1:] + torch.linspace(0.05, 1.0, 25)[None, :, None] * torch.tensor([0.0, 0.0, 1.0])
     fit(head, r, h, fut, steps=1, batch=2, lr=1e-2, seed=0)
-    for i, net in enumerate(head.net.nets):
-        first = next(net.parameters())
-        assert not torch.equal(first, before[i * len(list(net.parameters()))]), f"member {i} did not move"
+    for i, (net, was) in enumerate(zip(head.net.nets, before)):
+        assert not torch.equal(next(net.parameters()), was), f"member {i} did not move"
     assert "net.0.weight" in RootForecaster(RootConfig(hidden=16)).state_dict()
     with pytest.raises(ValueError, match="members"):
         RootConfig(members=0)

@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     export_bundle(args.export, kind="root_forecaster", model=model,
                   serving=RootServing(fps=cfg.fps, window=cfg.n_obs, horizon=cfg.n_future), training=training,
                   notes=notes)
-    print(f"trained on {len(arrays[0])} windows in {seconds:.0f} s (last loss {loss * 1000:.1f} mm); wrote {args.export}")
+    weighted = ", weighted" if args.weighting != "uniform" else ""
+    print(f"trained on {len(arrays[0])} windows in {seconds:.0f} s (last loss {loss * 1000:.1f} mm{weighted}); "
+          f"wrote {args.export}")
     return 0
 
 
