@@ -36,7 +36,7 @@ from torch import nn
 
 from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
-from models.baseline_gate import apply_gate, check_gate, input_names
+from models.baseline_gate import CV_KINDS, apply_gate, check_gate, cv_expert, input_names
 from models.bundle import BundleKind
 from models.config_tensors import ConfigTensors
 from models.dct_refine import DctRefiner
@@ -82,6 +82,7 @@ class PredictorConfig:
     # mix with constant / zero velocity (models.baseline_gate), fitted by training/fit_gate.py:
     gate: list[list[list[float]]] = field(default_factory=list)  # (T_f, 3, 1+F); [] = the model alone
     gate_inputs: list[str] = field(default_factory=list)  # the F features; [] = r [, logit_p_other] by width
+    gate_cv: Literal["linear", "rotation"] = "linear"  # its constant-velocity expert; rotation: SMPL θ only
     fps: float = 25.0  # frame rate the model was trained at: observed frames must be 1/fps apart
 
     def __post_init__(self):
@@ -96,6 +97,9 @@ class PredictorConfig:
         if self.open_set and (len(self.open_set) != 3 or self.action_input != "bank"):
             raise ValueError("open_set needs 3 weights [w0, w1, w2] and action_input: bank")
         check_gate(self.gate, self.n_future, bool(self.open_set), self.gate_inputs, self.n_obs)
+        if self.gate_cv not in CV_KINDS or (self.gate_cv == "rotation" and self.pose_dim != 72):
+            raise ValueError(f"gate_cv must be one of {', '.join(CV_KINDS)} (rotation: SMPL θ, pose_dim 72), "
+                             f"got {self.gate_cv!r} with pose_dim {self.pose_dim}")
 
 
 @dataclass
@@ -329,7 +333,8 @@ class MotionPredictor(nn.Module):
             names = input_names(self.cfg.gate, self.cfg.gate_inputs)
             po = (None if "logit_p_other" not in names else probs[:, -1] if probs.shape[-1] > self.cfg.num_actions
                   else self.open_set_probs(logits, theta_obs)[:, -1])
-            out = apply_gate(self.consts.get("gate", self.cfg.gate, out), x, out, po, names)
+            out = apply_gate(self.consts.get("gate", self.cfg.gate, out), x, out, po, names,
+                             cv_expert(self.cfg.gate_cv, theta_obs, self.cfg.n_future, self.normalize))
         res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
         if self.beta is not None and beta_obs is not None:
             res["beta"] = self._rollout_plain(self.beta, beta_obs)

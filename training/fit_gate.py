@@ -30,7 +30,7 @@ import torch
 
 from core.errors import ConfigError, cli_errors
 from core.files import check_writable
-from models.baseline_gate import EXPERTS, baselines, gate_features, gate_off, gate_weights, mix
+from models.baseline_gate import CV_KINDS, EXPERTS, baselines, cv_expert, gate_features, gate_off, gate_weights, mix
 from training.live_chain import live_data
 from training.open_set import KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, held_out_data, refuse_live_after_extra, write_back
 
@@ -64,6 +64,8 @@ def expert_set(model, theta: torch.Tensor, names: tuple[str, ...], joints_mm,
     velocity, features, true future joints in mm (N, T_f, J, C): `target`'s, else the windows' FK)."""
     obs, fc, feats = expert_inputs(model, theta, names)
     cv, zv = baselines(obs, model.cfg.n_future)
+    rot = cv_expert(model.cfg.gate_cv, theta[:, :model.cfg.n_obs], model.cfg.n_future, model.normalize)
+    cv = cv if rot is None else rot                       # the expert the bundle's forward will use
     truth = joints_mm(theta[:, model.cfg.n_obs:]) if target is None else target[:, model.cfg.n_obs:]
     return obs, fc, cv, zv, feats, truth
 
@@ -176,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-p-other", action="store_true",
                     help="an open-set bundle's gate reads only r, not p(other) (for an open set that does "
                          "not separate known from unknown motion: the live SMPL model's)")
+    ap.add_argument("--cv", choices=CV_KINDS, default="linear",
+                    help="the constant-velocity expert: linear in the pose numbers (default), or rotation: "
+                         "every joint's global rotation at constant angular velocity (SMPL θ bundles only)")
     args = ap.parse_args(argv)
     try:
         args.live_fps = [float(f) for f in args.live_fps_text or []]
@@ -195,10 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     if bad or (args.live_fps and not args.live):
         raise ConfigError(f"--live-fps takes distinct camera rates from 0 (the model's fps) up to the model's "
                           f"{fps:g} fps (the live chain renders at it), with --live; got {args.live_fps}")
+    if args.cv == "rotation" and bundle.model.cfg.pose_dim != 72:
+        raise ConfigError(f"--cv rotation needs an SMPL θ bundle (pose_dim 72); {args.bundle} has pose_dim "
+                          f"{bundle.model.cfg.pose_dim}")
+    bundle.model.cfg.gate_cv = args.cv
     result = fit(bundle, stride=args.stride, p_other=not args.no_p_other, live=HELD_OUT_PLAYLIST if args.live else (),
                  live_fps=rates)
     bundle.model.cfg.gate, bundle.model.cfg.gate_inputs = result["gate"], result["features"]
-    flags = ((" --no-p-other" if args.no_p_other else "") + (" --live" if args.live else "")
+    flags = ((" --no-p-other" if args.no_p_other else "") + (f" --cv {args.cv}" if args.cv != "linear" else "")
+             + (" --live" if args.live else "")
              + "".join(f" --live-fps {f}" for f in (args.live_fps_text or [])))
     out = write_back(bundle, args.out, "gate_fit", {
         "command": f"python -m training.fit_gate --bundle {args.bundle}{flags}",

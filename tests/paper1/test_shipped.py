@@ -28,8 +28,9 @@ def test_shipped_predictor(name, dim):
     extra = 1 if model.cfg.open_set else 0
     assert out["action_probs"].shape == (len(model.cfg.action_names) + extra,)
     assert bool(model.cfg.open_set) == name.startswith("predictor_smpl")
-    # the improved models carry a baseline gate (models/baseline_gate.py): the clean-θ one reads r,
-    # the live default's (fitted on the live chain) r and jitter
+    # the improved models carry a baseline gate (models/baseline_gate.py): the clean-θ one reads r and
+    # mixes in the rotation constant velocity, the live default's (fitted on the live chain) r and jitter
+    assert model.cfg.gate_cv == ("rotation" if name == "predictor_smpl_improved" else "linear")
     assert len(model.cfg.gate) == (25 if name in ("predictor_smpl_improved", "predictor_smpl_live") else 0)
     from models.baseline_gate import input_names
     assert input_names(model.cfg.gate, model.cfg.gate_inputs) == {

@@ -6,7 +6,9 @@ Same windows as the CMU protocol (10 observed → 25 future at 25 fps, stride 1)
 representation: error = mean distance over the 24 SMPL joints (built-in skeleton, root-relative, with
 the root orientation applied), mm. Methods: ``predictor`` (the bundle as shipped, with its baseline
 gate when it has one), ``predictor_ungated`` (the same model with the gate off; only for a gated
-bundle), ``constant_velocity`` (of the 24 joints, as ``--task cmu``) and ``zero_velocity``. Writes
+bundle), ``constant_velocity`` (of the 24 joints, as ``--task cmu``), ``zero_velocity``, and the two
+constant-velocity experts a gate can mix in θ (models.baseline_gate): ``theta_cv_linear`` (θ's numbers
+extrapolated) and ``theta_cv_rotation`` (global rotations at constant angular velocity). Writes
 ``smpl_<method>.json`` in the JSON layout of ``training.evaluate`` (task ``cmu_smpl``), which
 ``python -m training.motion_predictor.report`` adds to docs/results/paper1.md, and prints in how many
 action x horizon cells the predictor beats both baselines. ``--checkpoint`` is a bundle folder or a
@@ -24,7 +26,8 @@ import torch
 from core.config import config_hash
 from core.errors import cli_errors
 from core.paths import WEIGHTS_DIR
-from models.baseline_gate import gate_off
+from models.baseline_gate import baselines, gate_off, rotation_cv
+from spec.joints import SMPL_PARENTS
 from training.engine.checkpoint import load_model
 from training.eval.baselines import constant_velocity, zero_velocity
 from training.eval.metrics import mpjpe
@@ -56,6 +59,8 @@ def evaluate_smpl(checkpoint: str | Path, out_dir: str | Path | None, batch: int
         methods["predictor_ungated"] = ungated
     methods["constant_velocity"] = baseline(constant_velocity)
     methods["zero_velocity"] = baseline(zero_velocity)
+    methods["theta_cv_linear"] = lambda obs: smpl_joints(baselines(obs, n_fut)[0])
+    methods["theta_cv_rotation"] = lambda obs: smpl_joints(rotation_cv(obs, n_fut, SMPL_PARENTS))
     results = {m: {"per_action": {}, "windows": {}} for m in methods}
     for action in actions:
         data = cmu_smpl_data({"actions": [action], "yaw_copies": 0}, n_obs, n_fut, "test")
