@@ -108,7 +108,7 @@ def test_cache_key_tracks_weights_shapes_and_precision():
 
 def test_cache_key_tracks_the_config_a_graph_bakes_in():
     """Two shipped bundles with the same weights and different configs (predictor_smpl_improved and
-    predictor_smpl_live: another open set and gate) must not share a compiled artefact: the live one
+    predictor_smpl_live: another open set and gate, and another constant-velocity expert) must not share a compiled artefact: the live one
     once ran the other's ONNX file, which its verification caught (0.39 relative)."""
     from core.paths import WEIGHTS_DIR
     from models.bundle import load_bundle
@@ -118,6 +118,7 @@ def test_cache_key_tracks_the_config_a_graph_bakes_in():
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert module_digest(a) != module_digest(b)
     b.model.cfg.gate, b.model.cfg.gate_inputs = a.model.cfg.gate, a.model.cfg.gate_inputs
+    b.model.cfg.gate_cv = a.model.cfg.gate_cv          # the gate's constant-velocity expert is baked in too
     b.model.cfg.open_set, b.model.cfg.temperature = a.model.cfg.open_set, a.model.cfg.temperature
     assert module_digest(a) == module_digest(b)
 
