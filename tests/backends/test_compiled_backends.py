@@ -108,8 +108,9 @@ def test_cache_key_tracks_weights_shapes_and_precision():
 
 def test_cache_key_tracks_the_config_a_graph_bakes_in():
     """Two shipped bundles with the same weights and different configs (predictor_smpl_improved and
-    predictor_smpl_live: another open set and gate, and another constant-velocity expert) must not share a compiled artefact: the live one
-    once ran the other's ONNX file, which its verification caught (0.39 relative)."""
+    predictor_smpl_live: another open set and gate, and another constant-velocity expert) must not
+    share a compiled artefact: the live one once ran the other's ONNX file, which its verification
+    caught (0.39 relative)."""
     from core.paths import WEIGHTS_DIR
     from models.bundle import load_bundle
     from models.streaming.predictor import ServedPredictor
