@@ -157,10 +157,14 @@ def gate_off(model):
 
 
 def check_gate(gate: list, n_future: int, open_set: bool, gate_inputs: list[str] | tuple = (),
-               n_obs: int = 3) -> None:
+               n_obs: int = 3, cv: str = "linear", pose_dim: int = 0) -> None:
     """Raise ValueError unless `gate` is [] or nested (n_future, 3, 1 + features), the features named
-    by `gate_inputs` (empty: r [, logit_p_other], by width), p(other) only with an open set, and
-    enough observed frames for the features (r: a step, 2; jitter: an acceleration, 3)."""
+    by `gate_inputs` (empty: r [, logit_p_other], by width), p(other) only with an open set, enough
+    observed frames for the features (r: a step, 2; jitter: an acceleration, 3), and the rotation
+    expert `cv` only for SMPL θ (pose_dim 72)."""
+    if cv not in CV_KINDS or (cv == "rotation" and pose_dim != 72):
+        raise ValueError(f"gate_cv must be one of {', '.join(CV_KINDS)} (rotation: SMPL θ, pose_dim 72), "
+                         f"got {cv!r} with pose_dim {pose_dim}")
     if gate_inputs and (len(set(gate_inputs)) != len(gate_inputs) or not set(gate_inputs) <= set(FEATURES)):
         raise ValueError(f"gate_inputs must be distinct names from {', '.join(FEATURES)}, got {list(gate_inputs)}")
     if not gate:

@@ -36,7 +36,7 @@ from torch import nn
 
 from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
-from models.baseline_gate import CV_KINDS, apply_gate, check_gate, cv_expert, input_names
+from models.baseline_gate import apply_gate, check_gate, cv_expert, input_names
 from models.bundle import BundleKind
 from models.config_tensors import ConfigTensors
 from models.dct_refine import DctRefiner
@@ -96,10 +96,8 @@ class PredictorConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.open_set and (len(self.open_set) != 3 or self.action_input != "bank"):
             raise ValueError("open_set needs 3 weights [w0, w1, w2] and action_input: bank")
-        check_gate(self.gate, self.n_future, bool(self.open_set), self.gate_inputs, self.n_obs)
-        if self.gate_cv not in CV_KINDS or (self.gate_cv == "rotation" and self.pose_dim != 72):
-            raise ValueError(f"gate_cv must be one of {', '.join(CV_KINDS)} (rotation: SMPL θ, pose_dim 72), "
-                             f"got {self.gate_cv!r} with pose_dim {self.pose_dim}")
+        check_gate(self.gate, self.n_future, bool(self.open_set), self.gate_inputs, self.n_obs,
+                   cv=self.gate_cv, pose_dim=self.pose_dim)
 
 
 @dataclass
