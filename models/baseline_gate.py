@@ -24,12 +24,13 @@ Not in either paper: an addition beside the reference.
 """
 from __future__ import annotations
 
+import math
 from contextlib import contextmanager
 from typing import Sequence
 
 import torch
 
-from models.geometry import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_axis_angle, matrix_to_quaternion
+from models.geometry import axis_angle_to_matrix, matrix_to_axis_angle
 from spec.joints import SMPL_PARENTS
 
 EXPERTS = ("model", "constant_velocity", "zero_velocity")
@@ -55,9 +56,10 @@ def rotation_cv(theta_obs: torch.Tensor, n_future: int, parents: Sequence[int]) 
     basketball, SMPL test set), and composing local rotations hardly less (docs/results/improved.md).
     A global rotation carries its bone as a rigid stick, close to the joints' straight paths over a few
     frames but with the bone lengths kept: at 80 ms it is within 0.1 mm of the joints' constant velocity
-    on every test action, and it is at or below θ's linear one in every action x horizon cell.
-    The result is re-expressed on the branch of the last observed θ (a quaternion sign per joint), so
-    that the gate's convex mix with the model's θ stays near valid poses."""
+    on every test action. Each forecast frame is re-expressed on the branch of θ nearest the frame
+    before it (the last observed one first), so θ never jumps by 2π inside a forecast, even for a
+    joint that turns past π or a root track beyond 2π, and the gate's convex mix with the model's θ
+    stays near valid poses."""
     B, T_o, D = theta_obs.shape
     J = D // 3
     local = axis_angle_to_matrix(theta_obs[:, -2:].reshape(B, 2, J, 3))        # (B, 2, J, 3, 3)
@@ -68,12 +70,25 @@ def rotation_cv(theta_obs: torch.Tensor, n_future: int, parents: Sequence[int]) 
     omega = matrix_to_axis_angle(glob[:, 1] @ glob[:, 0].transpose(-1, -2))    # (B, J, 3) per frame
     k = torch.arange(1, n_future + 1, dtype=theta_obs.dtype, device=theta_obs.device)[None, :, None, None]
     fut = axis_angle_to_matrix(omega[:, None] * k) @ glob[:, 1:]                # (B, T_f, J, 3, 3)
-    parent = torch.cat([torch.eye(3, dtype=fut.dtype, device=fut.device).expand(B, n_future, 1, 3, 3),
-                        fut[:, :, [max(p, 0) for p in parents[1:]]]], 2)       # root's parent: identity
-    q = matrix_to_quaternion(parent.transpose(-1, -2) @ fut)                    # (B, T_f, J, 4), w >= 0
-    ref = axis_angle_to_quaternion(theta_obs[:, -1].reshape(B, 1, J, 3))        # the observed branch
-    q = torch.where((q * ref).sum(-1, keepdim=True) < 0, -q, q)
-    return _quaternion_log(q).reshape(B, n_future, D)
+    # slices, not an index list: a list becomes a fresh host tensor per call, which CUDA graphs cannot capture
+    parent = torch.stack([torch.eye(3, dtype=fut.dtype, device=fut.device).expand(B, n_future, 3, 3)]
+                         + [fut[:, :, p] for p in parents[1:]], 2)              # root's parent: identity
+    canon = matrix_to_axis_angle(parent.transpose(-1, -2) @ fut)               # (B, T_f, J, 3), angle <= pi
+    prev, out = theta_obs[:, -1].reshape(B, J, 3), []
+    for t in range(n_future):
+        prev = _nearest_branch(canon[:, t], prev)
+        out.append(prev)
+    return torch.stack(out, 1).reshape(B, n_future, D)
+
+
+def _nearest_branch(v: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Rotation vectors v (..., 3) re-expressed as v + 2πk·axis, k in -2..2 (the same rotation), the
+    one nearest ref (..., 3). A near-identity v takes ref's axis, so a track at 2π stays there."""
+    n, rn = v.norm(dim=-1, keepdim=True), ref.norm(dim=-1, keepdim=True)
+    axis = torch.where(n > 1e-6, v / n.clamp_min(1e-12), ref / rn.clamp_min(1e-12))
+    cands = torch.stack([v + (2.0 * math.pi * k) * axis for k in (-2, -1, 0, 1, 2)], -2)   # (..., 5, 3)
+    best = (cands - ref[..., None, :]).norm(dim=-1).argmin(-1)                  # (...,)
+    return torch.gather(cands, -2, best[..., None, None].expand(best.shape + (1, 3)))[..., 0, :]
 
 
 def cv_expert(kind: str, theta_obs: torch.Tensor, n_future: int, normalize) -> torch.Tensor | None:
@@ -82,15 +97,6 @@ def cv_expert(kind: str, theta_obs: torch.Tensor, n_future: int, normalize) -> t
     if kind == "linear":
         return None
     return normalize(rotation_cv(theta_obs, n_future, SMPL_PARENTS))
-
-
-def _quaternion_log(q: torch.Tensor) -> torch.Tensor:
-    """(..., 4) unit quaternion -> rotation vector with angle in [0, 2pi): w < 0 keeps its branch."""
-    v = q[..., 1:]
-    n = (v * v).sum(-1, keepdim=True).clamp_min(1e-12).sqrt()
-    half = torch.atan2(n, q[..., :1])                                           # [0, pi]
-    small = n < 1e-4                                                            # angle ~0 (w ~ 1)
-    return torch.where(small, 2.0 * v, v * (2.0 * half / n))
 
 
 def input_names(gate: list, gate_inputs: list[str] | tuple[str, ...]) -> tuple[str, ...]:

@@ -52,10 +52,36 @@ def module_digest(module) -> str:
             h.update(f"{name}.cfg:".encode() + json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str).encode())
     for cls in sorted({type(m) for m in module.modules()}, key=lambda c: c.__qualname__):
         try:
-            h.update(inspect.getsource(inspect.getmodule(cls)).encode())
+            inspect.getsource(inspect.getmodule(cls))
         except (OSError, TypeError):         # built-in / generated classes: their name stands in
             h.update(f"{cls.__module__}.{cls.__qualname__}".encode())
+    for src in _code_modules({inspect.getmodule(cls) for cls in {type(m) for m in module.modules()}}):
+        h.update(inspect.getsource(src).encode())
     return h.hexdigest()
+
+
+_OWN_PACKAGES = ("models", "spec", "core")
+
+
+def _code_modules(roots: set) -> list:
+    """The modules of `roots` (those with source) and, transitively, every module of this project's
+    model packages whose functions they use: forward calls plain functions too (the baseline gate's
+    rotation expert, the rotation conversions), and a change there must change the digest as well."""
+    seen, todo = {}, [m for m in roots if m is not None]
+    while todo:
+        mod = todo.pop()
+        if mod.__name__ in seen:
+            continue
+        try:
+            inspect.getsource(mod)
+        except (OSError, TypeError):
+            continue
+        seen[mod.__name__] = mod
+        for v in vars(mod).values():
+            dep = v if inspect.ismodule(v) else inspect.getmodule(v) if callable(v) else None
+            if dep is not None and dep.__name__.split(".")[0] in _OWN_PACKAGES and dep.__name__ not in seen:
+                todo.append(dep)
+    return [seen[k] for k in sorted(seen)]
 
 
 def artifact_key(digest: str, **parts) -> str:

@@ -9,8 +9,10 @@ same IK retargeting and yaw copies as its training data), at most 300 random win
 Known and unknown motion weigh half each. The loss is the protocol's metric, the mean joint distance
 of the adapter's forward kinematics (run inside every Adam step: that is the cost, ~5 min on a shared
 core). Fit the open set first (python -m training.open_set): an open-set bundle's gate also reads
-p(other). The bundle is re-exported with ``model.gate`` and ``model.gate_inputs`` set (same weights);
-the fit is recorded in ``training.gate_fit``.
+p(other). The bundle is re-exported with ``model.gate``, ``model.gate_inputs`` and ``model.gate_cv``
+set (same weights); the fit is recorded in ``training.gate_fit``. ``--cv rotation`` (SMPL θ): the
+constant-velocity expert turns every joint's global rotation instead of extrapolating θ's numbers
+(models.baseline_gate.rotation_cv), what `weights/predictor_smpl_improved` carries.
 
 ``--live`` (a live, SMPL-θ bundle): the same folders rendered as video and run through MediaPipe and
 the live IK (training.live_chain), the loss against the true future joints plus the regressed poses'
@@ -178,9 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-p-other", action="store_true",
                     help="an open-set bundle's gate reads only r, not p(other) (for an open set that does "
                          "not separate known from unknown motion: the live SMPL model's)")
-    ap.add_argument("--cv", choices=CV_KINDS, default="linear",
-                    help="the constant-velocity expert: linear in the pose numbers (default), or rotation: "
-                         "every joint's global rotation at constant angular velocity (SMPL θ bundles only)")
+    ap.add_argument("--cv", choices=CV_KINDS,
+                    help="the constant-velocity expert: linear in the pose numbers, or rotation: every joint's "
+                         "global rotation at constant angular velocity (SMPL θ bundles only); default: the "
+                         "bundle's own (gate_cv in bundle.yaml), so a refit keeps it")
     args = ap.parse_args(argv)
     try:
         args.live_fps = [float(f) for f in args.live_fps_text or []]
@@ -200,15 +203,15 @@ def main(argv: list[str] | None = None) -> int:
     if bad or (args.live_fps and not args.live):
         raise ConfigError(f"--live-fps takes distinct camera rates from 0 (the model's fps) up to the model's "
                           f"{fps:g} fps (the live chain renders at it), with --live; got {args.live_fps}")
-    if args.cv == "rotation" and bundle.model.cfg.pose_dim != 72:
-        raise ConfigError(f"--cv rotation needs an SMPL θ bundle (pose_dim 72); {args.bundle} has pose_dim "
-                          f"{bundle.model.cfg.pose_dim}")
-    bundle.model.cfg.gate_cv = args.cv
+    if args.cv == "rotation" and bundle.serving.representation != "smpl_theta":
+        raise ConfigError(f"--cv rotation needs an SMPL θ bundle; {args.bundle} serves "
+                          f"{bundle.serving.representation}")
+    bundle.model.cfg.gate_cv = args.cv or bundle.model.cfg.gate_cv
     result = fit(bundle, stride=args.stride, p_other=not args.no_p_other, live=HELD_OUT_PLAYLIST if args.live else (),
                  live_fps=rates)
     bundle.model.cfg.gate, bundle.model.cfg.gate_inputs = result["gate"], result["features"]
-    flags = ((" --no-p-other" if args.no_p_other else "") + (f" --cv {args.cv}" if args.cv != "linear" else "")
-             + (" --live" if args.live else "")
+    flags = ((" --no-p-other" if args.no_p_other else "") + (f" --cv {args.cv}" if args.cv else "")
+             + (" --live" if args.live else "") + (f" --stride {args.stride}" if args.stride != 5 else "")
              + "".join(f" --live-fps {f}" for f in (args.live_fps_text or [])))
     out = write_back(bundle, args.out, "gate_fit", {
         "command": f"python -m training.fit_gate --bundle {args.bundle}{flags}",

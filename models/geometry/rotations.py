@@ -104,8 +104,8 @@ def matrix_to_quaternion(m: torch.Tensor) -> torch.Tensor:
         torch.stack([m02 - m20, m10 + m01, q_abs[..., 2] ** 2, m21 + m12], -1),
         torch.stack([m10 - m01, m20 + m02, m21 + m12, q_abs[..., 3] ** 2], -1),
     ], -2)  # (..., 4 candidates, 4)
-    floor = torch.tensor(0.1, dtype=m.dtype, device=m.device)
-    cands = cands / (2.0 * torch.maximum(q_abs[..., None], floor))
+    # clamp_min, not a tensor made per call: a fresh host tensor cannot be captured in a CUDA graph
+    cands = cands / (2.0 * q_abs[..., None].clamp_min(0.1))
     idx = q_abs.argmax(-1)  # (...,)
     q = torch.gather(cands, -2, idx[..., None, None].expand(idx.shape + (1, 4)))[..., 0, :]
     return standardize_quaternion(q / torch.linalg.norm(q, dim=-1, keepdim=True))

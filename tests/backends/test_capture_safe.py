@@ -37,7 +37,8 @@ def _hazards(fn, *inputs) -> list[str]:
     return [op for op in ops.seen if op.startswith(HAZARDS)]
 
 
-@pytest.mark.parametrize("weights", ["predictor_smpl", "predictor_smpl_live", "predictor_cmu_improved"])
+@pytest.mark.parametrize("weights", ["predictor_smpl", "predictor_smpl_live", "predictor_smpl_improved",
+                                     "predictor_cmu_improved"])     # smpl_improved: the gate's rotation expert
 def test_served_predictor_is_capture_safe(weights):
     b = load_bundle(WEIGHTS_DIR / weights, kind="motion_predictor")
     x = b.model.pose_mean + 0.05 * torch.randn(2, b.model.cfg.n_obs, b.model.cfg.pose_dim,

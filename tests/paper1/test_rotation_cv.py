@@ -20,11 +20,11 @@ def _theta_from_global(glob: torch.Tensor) -> torch.Tensor:
     return matrix_to_axis_angle(parent.transpose(-1, -2) @ glob).flatten(-2)
 
 
-def _spinning(n_frames: int, seed: int) -> torch.Tensor:
+def _spinning(n_frames: int, seed: int, rate: float = 0.05) -> torch.Tensor:
     """(2, n_frames, 72) θ in which every joint's global rotation turns at its own constant rate."""
     g = torch.Generator().manual_seed(seed)
     start = axis_angle_to_matrix(0.6 * torch.randn(2, 1, 24, 3, generator=g, dtype=torch.float64))
-    omega = 0.05 * torch.randn(2, 1, 24, 3, generator=g, dtype=torch.float64)       # rad per frame
+    omega = rate * torch.randn(2, 1, 24, 3, generator=g, dtype=torch.float64)       # rad per frame
     t = torch.arange(n_frames, dtype=torch.float64)[None, :, None, None]
     return _theta_from_global(axis_angle_to_matrix(omega * t) @ start)
 
@@ -41,17 +41,28 @@ def test_motion_at_constant_angular_velocity_is_continued_exactly():
             ).abs().max() > 1e-3
 
 
-def test_the_forecast_stays_on_the_observed_branch_of_theta():
-    """A root turned past pi (a continuous yaw track, as training.tasks.cmu_smpl.data keeps it) is
-    continued past pi, not flipped to the canonical angle in [0, pi]: a mix with the model's θ needs
-    both on one branch."""
-    yaw = torch.linspace(3.0, 3.3, 10, dtype=torch.float64)                        # rad, crosses pi
-    theta = torch.zeros(1, 10, 72, dtype=torch.float64)
-    theta[0, :, 1] = yaw
-    got = rotation_cv(theta, 5, SMPL_PARENTS)
-    step = float(yaw[1] - yaw[0])
-    torch.testing.assert_close(got[0, :, 1], yaw[-1] + step * torch.arange(1, 6, dtype=torch.float64))
-    assert got[0, :, 3:].abs().max() < 1e-9 and got[0, :, [0, 2]].abs().max() < 1e-9
+def test_a_fast_turn_past_pi_and_a_root_track_beyond_2pi_stay_continuous():
+    """θ never jumps by 2π inside a forecast: a root that yaws 0.2 rad per frame from 6.4 rad (past 2π,
+    as a continuous track of training.tasks.cmu_smpl.data can) turns 5 rad over the 25 frames, and a
+    rotation about one fixed axis is exactly θ's straight continuation. The gate mixes θ's numbers, so
+    a jump to another branch would mix nonsense poses."""
+    frames = torch.arange(10, dtype=torch.float64)
+    theta = torch.zeros(2, 10, 72, dtype=torch.float64)
+    theta[0, :, 1] = 6.4 + 0.2 * frames                                  # the root about y, beyond 2π
+    theta[1, :, 3 * 16 + 2] = 2.9 + 0.15 * frames                         # a shoulder about z, past π
+    got = rotation_cv(theta, 25, SMPL_PARENTS)
+    want = theta[:, -1:] + torch.arange(1, 26, dtype=torch.float64)[None, :, None] * (theta[:, -1:] - theta[:, -2:-1])
+    torch.testing.assert_close(got, want)                                # one fixed axis: θ's straight line
+    # every joint turning fast: each frame is the same rotation as the truth, written on the branch
+    # nearest the frame before (never farther than the canonical angle-in-[0, π] one)
+    spin = _spinning(35, seed=3, rate=0.12)
+    fast = rotation_cv(spin[:, :10], 25, SMPL_PARENTS).unflatten(-1, (24, 3))
+    torch.testing.assert_close(axis_angle_to_matrix(fast), axis_angle_to_matrix(spin[:, 10:].unflatten(-1, (24, 3))),
+                               atol=1e-9, rtol=0)
+    before = torch.cat([spin[:, 9:10].unflatten(-1, (24, 3)), fast[:, :-1]], 1)
+    canon = matrix_to_axis_angle(axis_angle_to_matrix(fast))
+    assert ((fast - before).norm(dim=-1) <= (canon - before).norm(dim=-1) + 1e-9).all()
+    assert ((fast - before).norm(dim=-1) < (canon - before).norm(dim=-1) - 1.0).any()   # canonical jumps
 
 
 def test_a_predictor_with_the_rotation_expert_batches_and_exports():
@@ -68,7 +79,7 @@ def test_a_predictor_with_the_rotation_expert_batches_and_exports():
 
 
 @pytest.mark.parametrize("bad", [{"gate_cv": "rotation"},                  # pose_dim 9 is not SMPL θ
-                                 {"gate_cv": "angular"}])
+                                 {"gate_cv": "angular", "pose_dim": 72}])
 def test_a_rotation_expert_without_smpl_theta_is_a_config_error(bad):
     with pytest.raises(ValueError, match="gate_cv"):
         tiny_cfg(**bad)
@@ -79,7 +90,7 @@ def test_fitting_a_rotation_gate_on_a_non_smpl_bundle_is_a_one_line_error(tmp_pa
     from training.fit_gate import main
     assert main(["--bundle", str(WEIGHTS_DIR / "predictor_cmu"), "--out", str(tmp_path / "o"), "--cv", "rotation"]) == 2
     err = capsys.readouterr().err
-    assert "--cv rotation needs an SMPL θ bundle" in err and "Traceback" not in err
+    assert "--cv rotation needs an SMPL θ bundle" in err and "cmu_expmap" in err and "Traceback" not in err
     assert not (tmp_path / "o").exists()
 
 
@@ -99,3 +110,22 @@ def test_on_retargeted_cmu_basketball_it_tracks_the_joints_constant_velocity(cmu
     joint = mpjpe(j[:, -1:] + 2 * (j[:, -1:] - j[:, :1]), gt[:, 1:2]) * 1000.0
     assert abs(rot[1] - joint[0]) < 0.2 and rot[1] < lin[1] - 0.2
     assert all(rot[f] < lin[f] for f in (1, 3, 7, 9, 13, 24))
+
+
+@pytest.mark.slow
+def test_a_refit_keeps_the_bundles_expert_unless_told(cmu_root, tmp_path):
+    """training.fit_gate writes gate_cv back: without --cv a refit keeps the bundle's (the README's
+    refit of predictor_smpl_improved must not fall back to the linear expert), --cv sets it, and the
+    recorded command says which."""
+    import yaml
+
+    from core.paths import WEIGHTS_DIR
+    from models.bundle import load_bundle
+    from training.fit_gate import main
+    src = WEIGHTS_DIR / "predictor_smpl_improved"
+    for flags, want in (([], "rotation"), (["--cv", "linear"], "linear")):
+        out = tmp_path / want
+        assert main(["--bundle", str(src), "--out", str(out), "--no-p-other", "--stride", "60", *flags]) == 0
+        assert load_bundle(out, kind="motion_predictor").config.gate_cv == want
+        command = yaml.safe_load((out / "bundle.yaml").read_text())["training"]["gate_fit"]["command"]
+        assert command.endswith("--no-p-other" + "".join(f" {f}" for f in flags) + " --stride 60")
