@@ -55,8 +55,8 @@ def rotation_cv(theta_obs: torch.Tensor, n_future: int, parents: Sequence[int]) 
     line. θ extrapolated number by number (the linear expert) lags that by up to 0.5 mm at 80 ms (CMU
     basketball, SMPL test set), and composing local rotations hardly less (docs/results/improved.md).
     A global rotation carries its bone as a rigid stick, close to the joints' straight paths over a few
-    frames but with the bone lengths kept: at 80 ms it is within 0.1 mm of the joints' constant velocity
-    on every test action. Each forecast frame is re-expressed on the branch of θ nearest the frame
+    frames but with the bone lengths kept: at 80 ms it is within 0.1 mm of the joints' constant velocity,
+    or ahead of it, on every test action. Each forecast frame is re-expressed on the branch of θ nearest the frame
     before it (the last observed one first), so θ never jumps by 2π inside a forecast, even for a
     joint that turns past π or a root track beyond 2π, and the gate's convex mix with the model's θ
     stays near valid poses."""

@@ -103,7 +103,7 @@ def test_the_live_default_on_the_retargeted_running_file(cmu_root):
     from training.tasks.cmu_smpl.evaluate import beats_baselines, evaluate_smpl
     res = evaluate_smpl(WEIGHTS_DIR / "predictor_smpl_improved", None, actions=["running"])
     np.testing.assert_allclose(res["predictor"]["per_action"]["running"],
-                               [7.046, 13.13, 21.686, 26.743, 28.643, 34.302], atol=0.05)
+                               [7.046, 12.963, 21.555, 24.553, 28.646, 34.598], atol=0.05)
     np.testing.assert_allclose(res["predictor_ungated"]["per_action"]["running"],
                                [8.701, 13.16, 20.707, 22.945, 27.526, 33.444], atol=0.05)
     np.testing.assert_allclose(res["constant_velocity"]["per_action"]["running"],
