@@ -151,6 +151,19 @@ def apply_gate(gate: torch.Tensor, x_obs: torch.Tensor, model: torch.Tensor,
     return mix(gate_weights(gate, gate_features(x_obs, model, p_other, names)), model, cv, zv)
 
 
+def gate_forecast(model, *, theta_obs: torch.Tensor, x: torch.Tensor, out: torch.Tensor, logits: torch.Tensor,
+                  probs: torch.Tensor) -> torch.Tensor:
+    """MotionPredictor.forward's last step: its forecast `out` (B, T_f, D) gated by the bundle's gate,
+    both normalised; theta_obs (B, T_o, D) the observed window, x the same normalised. p(other) is in
+    probs already (open set), unless labels overrode the recogniser: then from the logits."""
+    cfg = model.cfg
+    names = input_names(cfg.gate, cfg.gate_inputs)
+    po = (None if "logit_p_other" not in names else probs[:, -1] if probs.shape[-1] > cfg.num_actions
+          else model.open_set_probs(logits, theta_obs)[:, -1])
+    return apply_gate(model.consts.get("gate", cfg.gate, out), x, out, po, names,
+                      cv_expert(cfg.gate_cv, theta_obs, cfg.n_future, model.normalize))
+
+
 @contextmanager
 def gate_off(model):
     """The model without its gate for the duration (a fit needs the forecast it gates; an evaluation

@@ -36,7 +36,7 @@ from torch import nn
 
 from core.errors import ForesightError
 from models.action_nets import ActionRecognizer
-from models.baseline_gate import apply_gate, check_gate, cv_expert, input_names
+from models.baseline_gate import check_gate, gate_forecast
 from models.bundle import BundleKind
 from models.config_tensors import ConfigTensors
 from models.dct_refine import DctRefiner
@@ -327,12 +327,8 @@ class MotionPredictor(nn.Module):
         t_o = theta_obs.shape[1]
         out = x[:, -1:] + dec[:, t_o:] - dec[:, t_o - 1:t_o] if self.cfg.anchor_residual else dec[:, t_o:]
         out = out if self.refiner is None else self.refiner(x, out)  # (B, T_f, D) normalised
-        if self.cfg.gate:  # (T_f, 3, 1+F); p(other) is in probs already unless overridden
-            names = input_names(self.cfg.gate, self.cfg.gate_inputs)
-            po = (None if "logit_p_other" not in names else probs[:, -1] if probs.shape[-1] > self.cfg.num_actions
-                  else self.open_set_probs(logits, theta_obs)[:, -1])
-            out = apply_gate(self.consts.get("gate", self.cfg.gate, out), x, out, po, names,
-                             cv_expert(self.cfg.gate_cv, theta_obs, self.cfg.n_future, self.normalize))
+        if self.cfg.gate:  # (T_f, 3, 1+F)
+            out = gate_forecast(self, theta_obs=theta_obs, x=x, out=out, logits=logits, probs=probs)
         res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
         if self.beta is not None and beta_obs is not None:
             res["beta"] = self._rollout_plain(self.beta, beta_obs)
