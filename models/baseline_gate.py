@@ -56,10 +56,10 @@ def rotation_cv(theta_obs: torch.Tensor, n_future: int, parents: Sequence[int]) 
     basketball, SMPL test set), and composing local rotations hardly less (docs/results/improved.md).
     A global rotation carries its bone as a rigid stick, close to the joints' straight paths over a few
     frames but with the bone lengths kept: at 80 ms it is within 0.1 mm of the joints' constant velocity,
-    or ahead of it, on every test action. Each forecast frame is re-expressed on the branch of θ nearest the frame
-    before it (the last observed one first), so θ never jumps by 2π inside a forecast, even for a
-    joint that turns past π or a root track beyond 2π, and the gate's convex mix with the model's θ
-    stays near valid poses."""
+    or ahead of it, on every test action. Each forecast frame is re-expressed on the branch of θ
+    nearest the frame before it (the last observed one first), so θ never jumps by 2π inside a
+    forecast, even for a joint that turns past π or a root track beyond 2π, and the gate's convex mix
+    with the model's θ stays near valid poses."""
     B, T_o, D = theta_obs.shape
     J = D // 3
     local = axis_angle_to_matrix(theta_obs[:, -2:].reshape(B, 2, J, 3))        # (B, 2, J, 3, 3)

@@ -34,8 +34,8 @@ def default_cache_dir() -> Path:
 
 def module_digest(module) -> str:
     """SHA-256 over the module's state (weights + buffers, names, shapes, dtypes), the typed config
-    (a dataclass ``cfg``) of every submodule, and the source of every module class in it: same bundle
-    and same code -> same digest. The config counts because a compiled graph bakes in the numbers
+    (a dataclass ``cfg``) of every submodule, the source of every module class in it and of the project
+    modules whose functions those call (``_code_modules``): same bundle and same code -> same digest. The config counts because a compiled graph bakes in the numbers
     forward reads from it (a bundle's open set, its gate): two bundles with the same weights and
     different configs must not share an ONNX file."""
     import dataclasses
@@ -50,13 +50,13 @@ def module_digest(module) -> str:
         cfg = getattr(m, "cfg", None)
         if dataclasses.is_dataclass(cfg) and not isinstance(cfg, type):
             h.update(f"{name}.cfg:".encode() + json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str).encode())
-    for cls in sorted({type(m) for m in module.modules()}, key=lambda c: c.__qualname__):
-        try:
-            inspect.getsource(inspect.getmodule(cls))
-        except (OSError, TypeError):         # built-in / generated classes: their name stands in
-            h.update(f"{cls.__module__}.{cls.__qualname__}".encode())
-    for src in _code_modules({inspect.getmodule(cls) for cls in {type(m) for m in module.modules()}}):
+    classes = sorted({type(m) for m in module.modules()}, key=lambda c: c.__qualname__)
+    code = _code_modules({inspect.getmodule(cls) for cls in classes})
+    for src in code:
         h.update(inspect.getsource(src).encode())
+    for cls in classes:                      # built-in / generated classes: their name stands in
+        if inspect.getmodule(cls) not in code:
+            h.update(f"{cls.__module__}.{cls.__qualname__}".encode())
     return h.hexdigest()
 
 

@@ -124,6 +124,24 @@ def test_cache_key_tracks_the_config_a_graph_bakes_in():
     assert module_digest(a) == module_digest(b)
 
 
+def test_cache_key_tracks_the_functions_forward_calls():
+    """The gate's constant-velocity expert is a plain function in models.baseline_gate (built on
+    models.geometry.rotations), not a module class: its source must key a compiled artefact too, and
+    the expert chosen in the config alone changes the key."""
+    import inspect
+
+    from core.paths import WEIGHTS_DIR
+    from models.bundle import load_bundle
+    from models.streaming.predictor import ServedPredictor
+    from runtime.artifacts import _code_modules
+    a = ServedPredictor(load_bundle(WEIGHTS_DIR / "predictor_smpl_improved", kind="motion_predictor").model)
+    names = {m.__name__ for m in _code_modules({inspect.getmodule(type(m)) for m in a.modules()})}
+    assert {"models.predictor", "models.baseline_gate", "models.geometry.rotations"} <= names
+    before = module_digest(a)
+    a.model.cfg.gate_cv = "linear"
+    assert module_digest(a) != before
+
+
 def test_cache_roundtrip_and_record_mismatch(tmp_path):
     cache = ArtifactCache.open(str(tmp_path))
     cache.put("k", ".bin", b"abc")

@@ -1,7 +1,8 @@
 """The gate's rotation constant-velocity expert (models.baseline_gate.rotation_cv, PredictorConfig.gate_cv):
-exact on motion that really turns at constant angular velocity, on the observed branch of θ, wired
-into the predictor (batching, export), refused where it has no meaning, and on real retargeted CMU
-motion closer to the joints' constant velocity than θ's linear one."""
+exact on motion that really turns at constant angular velocity, each frame on the θ branch nearest
+the one before (no 2π jumps past π or beyond 2π), wired into the predictor (batching, export),
+refused where it has no meaning, kept by a refit, and on real retargeted CMU motion closer to the
+joints' constant velocity than θ's linear one."""
 from __future__ import annotations
 
 import pytest
