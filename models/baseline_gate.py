@@ -82,13 +82,13 @@ def rotation_cv(theta_obs: torch.Tensor, n_future: int, parents: Sequence[int]) 
 
 
 def _nearest_branch(v: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """Rotation vectors v (..., 3) re-expressed as v + 2πk·axis, k in -2..2 (the same rotation), the
-    one nearest ref (..., 3). A near-identity v takes ref's axis, so a track at 2π stays there."""
+    """Rotation vectors v (..., 3) re-expressed as v + 2πk·axis (the same rotation for every integer
+    k), the one nearest ref (..., 3): k rounds ref's offset along the axis, in turns. A near-identity
+    v takes ref's axis, so a track at 2π stays there."""
     n, rn = v.norm(dim=-1, keepdim=True), ref.norm(dim=-1, keepdim=True)
     axis = torch.where(n > 1e-6, v / n.clamp_min(1e-12), ref / rn.clamp_min(1e-12))
-    cands = torch.stack([v + (2.0 * math.pi * k) * axis for k in (-2, -1, 0, 1, 2)], -2)   # (..., 5, 3)
-    best = (cands - ref[..., None, :]).norm(dim=-1).argmin(-1)                  # (...,)
-    return torch.gather(cands, -2, best[..., None, None].expand(best.shape + (1, 3)))[..., 0, :]
+    turns = torch.round(((ref - v) * axis).sum(-1, keepdim=True) / (2.0 * math.pi))
+    return v + (2.0 * math.pi) * turns * axis
 
 
 def cv_expert(kind: str, theta_obs: torch.Tensor, n_future: int, normalize) -> torch.Tensor | None:
