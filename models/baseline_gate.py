@@ -31,6 +31,7 @@ from typing import Sequence
 import torch
 
 from models.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from models.kinematics import forward_kinematics
 from spec.joints import SMPL_PARENTS
 
 EXPERTS = ("model", "constant_velocity", "zero_velocity")
@@ -63,10 +64,7 @@ def rotation_cv(theta_obs: torch.Tensor, n_future: int, parents: Sequence[int]) 
     B, T_o, D = theta_obs.shape
     J = D // 3
     local = axis_angle_to_matrix(theta_obs[:, -2:].reshape(B, 2, J, 3))        # (B, 2, J, 3, 3)
-    glob = [local[:, :, 0]]
-    for j in range(1, J):
-        glob.append(glob[parents[j]] @ local[:, :, j])
-    glob = torch.stack(glob, 2)                                                 # (B, 2, J, 3, 3)
+    glob = forward_kinematics(local, local.new_zeros(J, 3), parents)[1]        # (B, 2, J, 3, 3); no offsets
     omega = matrix_to_axis_angle(glob[:, 1] @ glob[:, 0].transpose(-1, -2))    # (B, J, 3) per frame
     k = torch.arange(1, n_future + 1, dtype=theta_obs.dtype, device=theta_obs.device)[None, :, None, None]
     fut = axis_angle_to_matrix(omega[:, None] * k) @ glob[:, 1:]                # (B, T_f, J, 3, 3)
@@ -74,6 +72,7 @@ def rotation_cv(theta_obs: torch.Tensor, n_future: int, parents: Sequence[int]) 
     parent = torch.stack([torch.eye(3, dtype=fut.dtype, device=fut.device).expand(B, n_future, 3, 3)]
                          + [fut[:, :, p] for p in parents[1:]], 2)              # root's parent: identity
     canon = matrix_to_axis_angle(parent.transpose(-1, -2) @ fut)               # (B, T_f, J, 3), angle <= pi
+    # a frame loop, not models.geometry.axis_angle_continuity: that one's cummax has no ONNX export
     prev, out = theta_obs[:, -1].reshape(B, J, 3), []
     for t in range(n_future):
         prev = _nearest_branch(canon[:, t], prev)
