@@ -43,7 +43,9 @@ def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, w
         raise ConfigError(f"{bundle.path}: {what} needs CMU motion (data adapter cmu_expmap or "
                           f"cmu_smpl), this bundle was trained with {adapter!r}")
     options = data_cfg.get("options") or {}
-    opts = {k: v for k, v in options.items() if k not in ("actions", "phases", "extra", "extra_share")}
+    # the recorded held-out motion as it is: training-time copies (phases, mirror images, speeds) stay out
+    opts = {k: v for k, v in options.items()
+            if k not in ("actions", "phases", "mirror", "speeds", "extra", "extra_share")}
     opts.update(actions=list(actions), stride=stride)
     if options.get("extra"):  # files the model trained on as extra motion are never calibration data
         opts["skip"] = options["extra"]

@@ -85,6 +85,36 @@ def test_resume_mid_stage_matches_uninterrupted(tmp_path):
     assert steps[0] == steps[1] and ("e2e", 9) in steps[1]
 
 
+def test_weight_average_is_the_moving_average_of_the_iterates_and_survives_a_resume(tmp_path):
+    """optim.ema: the e2e stage ends on decay-weighted averages of its iterates, recomputed here from a
+    plain run's per-step weights (same seeded batches); a mid-stage resume gives the same model; a decay
+    outside [0, 1) is a one-line config error."""
+    from core.errors import ConfigError
+    plain = PredictorTrainer(tiny(tmp_path / "p", "stages.e2e_steps=6"), log=lambda *_: None)
+    seen = []
+    plain.after_step = lambda name, step: seen.append([p.detach().clone() for p in plain.params]) \
+        if name == "e2e" else None
+    plain.fit()
+    ema = PredictorTrainer(tiny(tmp_path / "e", "stages.e2e_steps=6", "optim.ema=0.5"), log=lambda *_: None)
+    ema.fit()
+    e2e = PredictorTrainer(tiny(tmp_path / "z", "stages.e2e_steps=0"), log=lambda *_: None)
+    e2e.fit()
+    avg = [p.detach().clone() for p in e2e._params("e2e")]           # the e2e stage's start
+    for step in seen:
+        avg = [0.5 * a + 0.5 * w for a, w in zip(avg, step)]
+    for a, p in zip(avg, ema._params("e2e")):
+        torch.testing.assert_close(p.detach(), a, atol=1e-6, rtol=1e-5)
+    assert any(not torch.equal(p, q) for p, q in zip(seen[-1], ema._params("e2e")))
+    b = tiny(tmp_path / "b", "ckpt_every=3", "stages.e2e_steps=6", "optim.ema=0.5")
+    assert PredictorTrainer(b, log=lambda *_: None).fit(step_budget=sum(DONE.values()) + 3)["finished"] is False
+    resumed = PredictorTrainer(b, log=lambda *_: None)
+    resumed.fit()
+    for p, q in zip(ema._params("e2e"), resumed._params("e2e")):
+        torch.testing.assert_close(p.detach(), q.detach(), atol=1e-5, rtol=1e-4)
+    with pytest.raises(ConfigError, match="optim.ema"):
+        PredictorTrainer(tiny(tmp_path / "x", "optim.ema=1.0"), log=lambda *_: None)
+
+
 def test_wrong_checkpoints_give_one_line_errors(tmp_path, capsys):
     bad = tmp_path / "other.pt"
     torch.save({"kind": "something.else", "model": {}}, bad)

@@ -66,6 +66,54 @@ CMU_DUP_TARGET = np.array([int(d) for d, _ in CMU_COINCIDENT_JOINTS])          #
 CMU_DUP_SOURCE = np.array([int(s) for _, s in CMU_COINCIDENT_JOINTS])          # (7,)
 
 
+def _mirror_permutation() -> np.ndarray:
+    """(38,) index of each joint's left/right twin (itself on the midline), from the joint names."""
+    def twin(j: CmuJoint) -> CmuJoint:
+        for a, b in (("LEFT", "RIGHT"), ("RIGHT", "LEFT")):
+            if a in j.name:
+                return CmuJoint[j.name.replace(a, b)]
+        return j
+    return np.array([int(twin(j)) for j in CmuJoint])
+
+
+CMU_MIRROR = _mirror_permutation()
+# The skeleton's x axis is the body's left-right axis (left hip at +116 mm, right at -113) and every joint's
+# rest frame is the world frame (the offsets are world vectors), so reflecting x maps each local rotation R to
+# M R M, M = diag(-1, 1, 1): the exp-map (ax, ay, az) becomes (ax, -ay, -az) on the joint's twin.
+_MIRROR_SIGN = np.array([1.0, -1.0, -1.0])
+
+
+def mirror_cmu_expmap(expmap):
+    """(..., 38, 3) exp-map -> the mirror-image motion (x -> -x, left <-> right); numpy or torch.
+
+    Exact on a left-right symmetric skeleton; the benchmark's is symmetric to a few mm per bone, so the
+    mirrored angles put through its FK are a real skeleton's motion, not the reflected joints exactly.
+    An involution: mirroring twice gives the input back.
+    """
+    sign = torch.as_tensor(_MIRROR_SIGN, dtype=expmap.dtype, device=expmap.device) if torch.is_tensor(expmap) \
+        else _MIRROR_SIGN.astype(expmap.dtype)
+    return expmap[..., CMU_MIRROR, :] * sign
+
+
+def resample_cmu_expmap(expmap: np.ndarray, speed: float, max_step: float = 0.5) -> np.ndarray:
+    """(T, 38, 3) exp-map at 50 fps -> the same motion played ``speed`` times as fast, still at 50 fps.
+
+    Frame k is source time k * speed, linearly interpolated between the two 50 fps frames around it.
+    They are 20 ms apart, so the angles differ by little and the lerp is within second order of a slerp.
+    Where a channel steps by more than ``max_step`` rad between them (a branch flip of the exp-map: 256
+    of 423,206 joint-frame steps of the five training actions) the nearer frame is taken instead.
+    """
+    if not 0.25 <= speed <= 4.0:
+        raise DataError(f"data.options.speeds: {speed} is not a speed factor in [0.25, 4]")
+    t = np.arange(0.0, len(expmap) - 1 + 1e-9, speed)                       # (T',) source times
+    i = np.minimum(t.astype(int), len(expmap) - 2)
+    f = (t - i)[:, None, None]
+    a, b = expmap[i], expmap[i + 1]
+    near = np.where(f < 0.5, a, b)
+    lerp = (1.0 - f) * a + f * b
+    return np.where(np.abs(b - a).max(-1, keepdims=True) > max_step, near, lerp).astype(expmap.dtype)
+
+
 def load_cmu_expmap(path: str | Path) -> ExpmapSequence:
     """One benchmark file -> :class:`ExpmapSequence` (T, 38, 3) at 50 fps."""
     frames = read_csv_floats(path, CMU_FRAME_DIM, "CMU-Mocap exp-map")

@@ -40,6 +40,10 @@ class OptimConfig:
     momentum: float = 0.9
     weight_decay: float = 0.0
     grad_clip: float = 1.0
+    # Not in the paper (issue 11 ablation): > 0 keeps an exponential moving average of the end-to-end
+    # stage's weights (this decay per step; 0.999 averages over ~1,000 steps) and ends the stage with it,
+    # so checkpoint and bundle carry the average. 0 = off, the paper's plain last iterate.
+    ema: float = 0.0
 
 
 @dataclass

@@ -17,7 +17,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from core.errors import DataError
+from core.errors import ConfigError, DataError
 from models.action_nets import SkeletonGCN
 from models.predictor import MotionPredictor, serving_for
 from training.engine.export import BundleParts
@@ -47,6 +47,10 @@ class PredictorTrainer(Trainer):
         self.phi = self._build_phi()
         self.opt: torch.optim.Optimizer | None = None      # the running stage's optimiser
         self.optim_state: dict | None = None               # a resumed stage's optimiser state
+        self.ema: list[torch.Tensor] | None = None         # e2e weights' moving average (optim.ema)
+        self.ema_state: list[torch.Tensor] | None = None   # a resumed e2e stage's average
+        if not 0.0 <= self.cfg.optim.ema < 1.0:
+            raise ConfigError(f"optim.ema must be in [0, 1) (0 = off, e.g. 0.999), got {self.cfg.optim.ema}")
         self.net: nn.Module | None = None
         d = self.data                                      # index pools of a batch mixing in extra motion
         self.pools = None if d.extra is None else ((~d.extra).nonzero()[:, 0], d.extra.nonzero()[:, 0])
@@ -79,12 +83,13 @@ class PredictorTrainer(Trainer):
 
     def state(self) -> dict[str, Any]:
         return {"phi": self.phi.state_dict() if self.phi else None,
-                "optim": self.opt.state_dict() if self.opt is not None else None}
+                "optim": self.opt.state_dict() if self.opt is not None else None, "ema": self.ema}
 
     def load_state(self, blob: dict[str, Any]) -> None:
         if self.phi is not None and blob.get("phi"):
             self.phi.load_state_dict(blob["phi"])
         self.optim_state = blob.get("optim")
+        self.ema_state = blob.get("ema")
 
     # ---- stages --------------------------------------------------------------------------------
     def _steps(self, name: str) -> int:
@@ -114,6 +119,9 @@ class PredictorTrainer(Trainer):
         if self.optim_state is not None:
             self.opt.load_state_dict(self.optim_state)
             self.optim_state = None
+        if name == "e2e" and self.cfg.optim.ema > 0:
+            start_from = self.ema_state if self.ema_state is not None else self.params
+            self.ema, self.ema_state = [t.detach().clone() for t in start_from], None
 
     def train_step(self, name: str, step: int) -> dict[str, float]:
         for g in self.opt.param_groups:
@@ -124,10 +132,18 @@ class PredictorTrainer(Trainer):
         if self.cfg.optim.grad_clip:
             nn.utils.clip_grad_norm_(self.params, self.cfg.optim.grad_clip)
         self.opt.step()
+        if self.ema is not None:
+            with torch.no_grad():
+                for avg, p in zip(self.ema, self.params):
+                    avg.lerp_(p, 1.0 - self.cfg.optim.ema)
         return {"loss": loss.item(), **terms}
 
     def end_stage(self, name: str) -> None:
-        self.opt = self.net = None          # the next stage starts its own optimiser
+        if self.ema is not None:            # the stage ends on its weights' average (before its checkpoint)
+            with torch.no_grad():
+                for avg, p in zip(self.ema, self.params):
+                    p.copy_(avg)
+        self.opt = self.net = self.ema = None   # the next stage starts its own optimiser
 
     def batch(self, stage: str, step: int) -> dict[str, torch.Tensor]:
         """Seeded per (seed, rank, stage, step): resumption replays exactly the same batches."""

@@ -22,7 +22,10 @@
   closed_set: bool          — an open-set bundle as it was before training.open_set fitted it;
   ensemble: [folder, ...]   — more predictor bundles (e.g. the same recipe, other seeds) whose joint
                               forecasts are averaged with the checkpoint's, each with the options above
-                              (not in the paper: an ablation row).
+                              (not in the paper: an ablation row);
+  flip_average: bool        — each model's forecast averaged with the forecast of the mirrored window
+                              (pose.mirror_pose), mirrored back, in joints (test-time flip; not in the
+                              paper: an ablation row, for models trained with data.options.mirror).
 ``--checkpoint`` is a motion-predictor bundle folder or a trainer checkpoint (loaded through
 training.engine); the default is the shipped ``weights/predictor_cmu``.
 """
@@ -41,7 +44,8 @@ from training.engine.checkpoint import load_model
 from training.eval.baselines import constant_velocity, zero_velocity
 from training.eval.registry import MethodContext, register_method
 from training.eval.report import CMUProtocol
-from training.tasks.cmu_motion.pose import CMU_TRAIN_ACTIONS, PREDICTED, load_cmu_pose, pose_to_joints, rows_to_pose
+from training.tasks.cmu_motion.pose import (CMU_TRAIN_ACTIONS, PREDICTED, load_cmu_pose, mirror_pose, pose_to_joints,
+                                           rows_to_pose)
 
 DEFAULT_CMU_CHECKPOINT = WEIGHTS_DIR / "predictor_cmu"
 
@@ -88,7 +92,7 @@ def _load_predictor(path, ctx: MethodContext, opts: dict, fallback: str):
 def build_cmu_predictor(ctx: MethodContext):
     opts = dict(ctx.options)
     unknown = set(opts) - {"labels", "label_accuracy", "agnostic", "seed", "fallback", "fallback_stride", "closed_set",
-                           "bundle_gate", "ensemble"}
+                           "bundle_gate", "ensemble", "flip_average"}
     if unknown:
         raise ConfigError(f"method_options: unknown option(s) {sorted(unknown)} for cmu/predictor")
     fallback = opts.get("fallback", "none")
@@ -102,6 +106,10 @@ def build_cmu_predictor(ctx: MethodContext):
     if any(list(m.cfg.action_names) != names for m in models):
         raise ConfigError("method_options.ensemble: every member must know the same actions, in the same order")
     rngs = [np.random.default_rng(int(opts.get("seed", 0))) for _ in models]  # the same labels for each member
+    flip = opts.get("flip_average", False)
+    if not isinstance(flip, bool):
+        raise ConfigError(f"method_options.flip_average: expected true or false, got {flip!r}")
+    views = [lambda p: p, mirror_pose][:1 + flip]  # each an involution: it also maps its forecast back
 
     @torch.no_grad()
     def predict(batch: CMUBatch) -> torch.Tensor:
@@ -109,9 +117,11 @@ def build_cmu_predictor(ctx: MethodContext):
         joints = []
         for model, rng in zip(models, rngs):
             probs = _label_probs(batch, names, opts, rng)
-            out = model(obs, action_probs=None if probs is None else probs.to(ctx.device))
-            joints.append(pose_to_joints(out["theta"].double()).cpu())      # (N, 25, 25, 3) mm, protocol order
-        # ensemble (not in the paper, an ablation): the members' joint forecasts averaged, the error the
+            probs = None if probs is None else probs.to(ctx.device)
+            for view in views:  # the mirrored window's forecast is mirrored back before FK on the real skeleton
+                out = view(model(view(obs), action_probs=probs)["theta"])
+                joints.append(pose_to_joints(out.double()).cpu())           # (N, 25, 25, 3) mm, protocol order
+        # ensemble and flip (not in the paper, ablations): the joint forecasts averaged, the error the
         # protocol measures; one member is the model itself
         return joints[0] if len(joints) == 1 else torch.stack(joints).mean(0)
 

@@ -13,7 +13,8 @@ import torch
 
 from core.errors import DataError
 from spec.joints import CMU_NO_DOF, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
-from training.data.cmu import CMU_FRAME_DIM, cmu_expmap_to_joints, cmu_files, file_index, load_cmu_expmap
+from training.data.cmu import (CMU_FRAME_DIM, cmu_expmap_to_joints, cmu_files, file_index, load_cmu_expmap,
+                               mirror_cmu_expmap, resample_cmu_expmap)
 from training.data.credits import CMU as CMU_CREDIT
 from training.tasks.pose_data import PoseAdapter, PoseData
 
@@ -41,6 +42,29 @@ def pose_to_joints(pose: torch.Tensor) -> torch.Tensor:
     rows = pose_to_rows(pose)
     joints = cmu_expmap_to_joints(rows[..., 3:].reshape(rows.shape[:-1] + (38, 3)))
     return joints[..., PREDICTED, :]
+
+
+def _pose_mirror() -> tuple[np.ndarray, np.ndarray]:
+    """(78,) source channel and (78,) sign of each mirrored pose channel (training.data.cmu.mirror_cmu_expmap)."""
+    channel = {int(ch): i for i, ch in enumerate(POSE_CHANNELS)}
+    rows = np.arange(CMU_FRAME_DIM - 3, dtype=np.float64).reshape(38, 3)  # row channel - 3, by joint
+    moved = mirror_cmu_expmap(rows + 1.0)  # +1 so channel 0 keeps its sign
+    src = np.abs(moved).ravel().astype(int) - 1 + 3
+    keep = POSE_CHANNELS - 3
+    return np.array([channel[int(c)] for c in src[keep]]), np.sign(moved.ravel()[keep])
+
+
+_MIRROR_SRC, _MIRROR_SIGN = _pose_mirror()
+
+
+def mirror_pose(pose):
+    """(..., 78) pose vectors -> the mirror-image poses (x -> -x, left <-> right); numpy or torch.
+
+    The root and the no-DOF joints are left-right symmetric, so the mirror stays inside the pose vector.
+    """
+    if torch.is_tensor(pose):
+        return pose[..., _MIRROR_SRC] * torch.as_tensor(_MIRROR_SIGN, dtype=pose.dtype, device=pose.device)
+    return pose[..., _MIRROR_SRC] * _MIRROR_SIGN.astype(pose.dtype)
 
 
 def predicted_edges() -> list[tuple[int, int]]:
@@ -91,13 +115,16 @@ def file_choice(spec, key: str) -> dict[str, set[int]]:
 
 
 def load_cmu_pose(split: str, actions, root=None, downsample: int = 2, phases: int = 1,
-                  skip: dict[str, set[int]] | None = None, only: dict[str, set[int]] | None = None):
+                  skip: dict[str, set[int]] | None = None, only: dict[str, set[int]] | None = None,
+                  mirror: bool = False, speeds: tuple[float, ...] = (1.0,)):
     """{class: [((T_i, 78) pose vectors, (T_i, 25, 3) mm joints)]} at 25 fps, whole files.
 
     Joints come from FK on the 50 fps frames before downsampling, as in the protocol loader.
     ``phases`` > 1 also keeps the sequences that start at the 2nd.. 50 fps frame (the benchmark
     keeps only the first): real frames, same speed, twice the windows -- augmentation without
     interpolating rotations. ``skip`` / ``only``: {folder: file indices} to leave out / to read alone.
+    ``mirror`` also keeps every sequence's mirror image (``mirror_cmu_expmap``; its joints by the same FK);
+    ``speeds`` plays every sequence at each of these speed factors (``resample_cmu_expmap``; 1 = as recorded).
     """
     if not 1 <= phases <= downsample:
         raise DataError(f"data.options.phases must be 1..{downsample}, got {phases}")
@@ -112,15 +139,18 @@ def load_cmu_pose(split: str, actions, root=None, downsample: int = 2, phases: i
             if k in skip.get(action, ()) or (action in only and k not in only[action]):
                 continue
             seq = load_cmu_expmap(f)
-            joints = cmu_expmap_to_joints(seq.expmap)[:, PREDICTED]  # (T, 25, 3) at 50 fps
-            rows = seq.frames()
-            for ph in range(phases):
-                pose = rows_to_pose(rows[ph::downsample])  # (T', 78)
-                out.setdefault(i, []).append((pose.astype(np.float32), joints[ph::downsample].astype(np.float32)))
+            played = [seq.expmap if s == 1.0 else resample_cmu_expmap(seq.expmap, s) for s in speeds]
+            for expmap in played + ([mirror_cmu_expmap(e) for e in played] if mirror else []):  # (T, 38, 3) 50 fps
+                joints = cmu_expmap_to_joints(expmap)[:, PREDICTED]  # (T, 25, 3)
+                rows = np.concatenate([np.zeros((len(expmap), 3)), expmap.reshape(len(expmap), -1)], axis=1)  # (T, 117)
+                for ph in range(phases):
+                    pose = rows_to_pose(rows[ph::downsample])  # (T', 78)
+                    out.setdefault(i, []).append((pose.astype(np.float32), joints[ph::downsample].astype(np.float32)))
     return out
 
 
-def _extra_motion(options: dict, actions: list[str], root, phases: int) -> dict[int, list]:
+def _extra_motion(options: dict, actions: list[str], root, phases: int, mirror: bool,
+                  speeds: tuple[float, ...]) -> dict[int, list]:
     """{class index, or -1 for no class: [(pose, joints)]} of data.options.extra (train split only)."""
     extra = file_choice(options.get("extra") or {}, "data.options.extra")
     out: dict[int, list] = {}
@@ -129,7 +159,8 @@ def _extra_motion(options: dict, actions: list[str], root, phases: int) -> dict[
             raise DataError(f"data.options.extra.{folder}: already a training action (data.options.actions)")
         cls = EXTRA_CLASS.get(folder)
         label = actions.index(cls) if cls in actions else -1
-        loaded = load_cmu_pose("train", [folder], root, phases=phases, only={folder: files})
+        loaded = load_cmu_pose("train", [folder], root, phases=phases, mirror=mirror, speeds=speeds,
+                               only={folder: files})
         out.setdefault(label, []).extend(loaded.get(0, []))
     return out
 
@@ -162,15 +193,25 @@ def cmu_expmap_data(options: dict, n_obs: int, n_future: int, split: str) -> Pos
     """Options: ``actions`` (default the five with full train+test data), ``root``, ``stride``,
     ``phases`` (1 = the benchmark's frames; 2 = also the odd 50 fps frames, training only),
     ``extra`` ({folder: files} of extra training motion, above) and ``extra_share`` (the fraction of
-    each pose-network batch drawn from it, default 0.5), ``skip`` ({folder: files} not to read)."""
+    each pose-network batch drawn from it, default 0.5), ``skip`` ({folder: files} not to read),
+    ``mirror`` (true: every training file's mirror image too, labelled as its action; training only),
+    ``speeds`` (e.g. [0.8, 1.0, 1.2]: every training file played at each speed; training only)."""
     actions = list(options.get("actions", CMU_TRAIN_ACTIONS))
     root, stride = options.get("root"), int(options.get("stride", 1))
     phases = int(options.get("phases", 1)) if split == "train" else 1
+    mirror = options.get("mirror", False)
+    if not isinstance(mirror, bool):
+        raise DataError(f"data.options.mirror must be true or false, got {mirror!r}")
+    mirror = mirror and split == "train"
+    speeds = options.get("speeds", [1.0]) if split == "train" else [1.0]
+    if not isinstance(speeds, list) or not speeds or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in speeds):
+        raise DataError(f"data.options.speeds must be a list of speed factors (1.0 = as recorded), got {speeds!r}")
+    speeds = tuple(float(v) for v in speeds)
     if not actions:
         raise DataError("data.options.actions: empty action list")
-    per_class = load_cmu_pose(split, actions, root, phases=phases,
+    per_class = load_cmu_pose(split, actions, root, phases=phases, mirror=mirror, speeds=speeds,
                               skip=file_choice(options.get("skip") or {}, "data.options.skip"))
-    extra = _extra_motion(options, actions, root, phases) if split == "train" else {}
+    extra = _extra_motion(options, actions, root, phases, mirror, speeds) if split == "train" else {}
     share = _extra_share(options)
     w = n_obs + n_future
     poses, joints, labels, is_extra = [], [], [], []
