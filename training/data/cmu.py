@@ -80,7 +80,7 @@ CMU_MIRROR = _mirror_permutation()
 # The skeleton's x axis is the body's left-right axis (left hip at +116 mm, right at -113) and every joint's
 # rest frame is the world frame (the offsets are world vectors), so reflecting x maps each local rotation R to
 # M R M, M = diag(-1, 1, 1): the exp-map (ax, ay, az) becomes (ax, -ay, -az) on the joint's twin.
-_MIRROR_SIGN = np.array([1.0, -1.0, -1.0])
+CMU_MIRROR_SIGN = np.array([1.0, -1.0, -1.0])
 
 
 def mirror_cmu_expmap(expmap):
@@ -90,8 +90,8 @@ def mirror_cmu_expmap(expmap):
     mirrored angles put through its FK are a real skeleton's motion, not the reflected joints exactly.
     An involution: mirroring twice gives the input back.
     """
-    sign = torch.as_tensor(_MIRROR_SIGN, dtype=expmap.dtype, device=expmap.device) if torch.is_tensor(expmap) \
-        else _MIRROR_SIGN.astype(expmap.dtype)
+    sign = torch.as_tensor(CMU_MIRROR_SIGN, dtype=expmap.dtype, device=expmap.device) if torch.is_tensor(expmap) \
+        else CMU_MIRROR_SIGN.astype(expmap.dtype)
     return expmap[..., CMU_MIRROR, :] * sign
 
 

@@ -13,8 +13,8 @@ import torch
 
 from core.errors import DataError
 from spec.joints import CMU_NO_DOF, CMU_PARENTS, CMU_PREDICTED_JOINTS, CmuJoint
-from training.data.cmu import (CMU_FRAME_DIM, cmu_expmap_to_joints, cmu_files, file_index, load_cmu_expmap,
-                               mirror_cmu_expmap, resample_cmu_expmap)
+from training.data.cmu import (CMU_FRAME_DIM, CMU_MIRROR, CMU_MIRROR_SIGN, cmu_expmap_to_joints, cmu_files,
+                               file_index, load_cmu_expmap, mirror_cmu_expmap, resample_cmu_expmap)
 from training.data.credits import CMU as CMU_CREDIT
 from training.tasks.pose_data import PoseAdapter, PoseData
 
@@ -45,16 +45,15 @@ def pose_to_joints(pose: torch.Tensor) -> torch.Tensor:
 
 
 def _pose_mirror() -> tuple[np.ndarray, np.ndarray]:
-    """(78,) source channel and (78,) sign of each mirrored pose channel (training.data.cmu.mirror_cmu_expmap)."""
+    """(78,) source channel and (78,) sign of each mirrored pose channel: ``mirror_cmu_expmap`` on the
+    pose vector (channel 3 + 3j + c takes joint j's twin's channel c, times CMU_MIRROR_SIGN[c])."""
     channel = {int(ch): i for i, ch in enumerate(POSE_CHANNELS)}
-    rows = np.arange(CMU_FRAME_DIM - 3, dtype=np.float64).reshape(38, 3)  # row channel - 3, by joint
-    moved = mirror_cmu_expmap(rows + 1.0)  # +1 so channel 0 keeps its sign
-    src = np.abs(moved).ravel().astype(int) - 1 + 3
-    keep = POSE_CHANNELS - 3
-    return np.array([channel[int(c)] for c in src[keep]]), np.sign(moved.ravel()[keep])
+    joint, axis = np.divmod(POSE_CHANNELS - 3, 3)
+    src = [channel[3 + 3 * int(CMU_MIRROR[j]) + int(c)] for j, c in zip(joint, axis)]
+    return np.array(src), CMU_MIRROR_SIGN[axis]
 
 
-_MIRROR_SRC, _MIRROR_SIGN = _pose_mirror()
+_POSE_MIRROR_SRC, _POSE_MIRROR_SIGN = _pose_mirror()
 
 
 def mirror_pose(pose):
@@ -63,8 +62,8 @@ def mirror_pose(pose):
     The root and the no-DOF joints are left-right symmetric, so the mirror stays inside the pose vector.
     """
     if torch.is_tensor(pose):
-        return pose[..., _MIRROR_SRC] * torch.as_tensor(_MIRROR_SIGN, dtype=pose.dtype, device=pose.device)
-    return pose[..., _MIRROR_SRC] * _MIRROR_SIGN.astype(pose.dtype)
+        return pose[..., _POSE_MIRROR_SRC] * torch.as_tensor(_POSE_MIRROR_SIGN, dtype=pose.dtype, device=pose.device)
+    return pose[..., _POSE_MIRROR_SRC] * _POSE_MIRROR_SIGN.astype(pose.dtype)
 
 
 def predicted_edges() -> list[tuple[int, int]]:
