@@ -35,7 +35,9 @@ TEST_UNKNOWN = ("washwindow",)
 
 def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, what: str = "open-set fitting"):
     """PoseData of `actions` (CMU folders; ``action`` = index into `actions`) through the bundle's
-    data adapter and options, windows of n_obs + `n_future` frames."""
+    data adapter and options, windows of n_obs + `n_future` frames: the recorded held-out motion, without
+    the options that add training-time copies of it (COPY_OPTIONS)."""
+    from training.tasks.cmu_motion.pose import COPY_OPTIONS
     from training.tasks.pose_data import load_pose_data
     data_cfg = (bundle.training.get("config") or {}).get("data") or {}
     adapter = data_cfg.get("adapter")
@@ -43,9 +45,7 @@ def held_out_data(bundle, actions, split: str, stride: int, n_future: int = 0, w
         raise ConfigError(f"{bundle.path}: {what} needs CMU motion (data adapter cmu_expmap or "
                           f"cmu_smpl), this bundle was trained with {adapter!r}")
     options = data_cfg.get("options") or {}
-    # the recorded held-out motion as it is: training-time copies (phases, mirror images, speeds) stay out
-    opts = {k: v for k, v in options.items()
-            if k not in ("actions", "phases", "mirror", "speeds", "extra", "extra_share")}
+    opts = {k: v for k, v in options.items() if k not in ("actions", "extra", "extra_share", *COPY_OPTIONS)}
     opts.update(actions=list(actions), stride=stride)
     if options.get("extra"):  # files the model trained on as extra motion are never calibration data
         opts["skip"] = options["extra"]

@@ -86,7 +86,7 @@ CMU_MIRROR_SIGN = np.array([1.0, -1.0, -1.0])
 def mirror_cmu_expmap(expmap):
     """(..., 38, 3) exp-map -> the mirror-image motion (x -> -x, left <-> right); numpy or torch.
 
-    Exact on a left-right symmetric skeleton; the benchmark's is symmetric to a few mm per bone, so the
+    Exact on a left-right symmetric skeleton; the benchmark's bones differ left to right by up to 11 mm, so the
     mirrored angles put through its FK are a real skeleton's motion, not the reflected joints exactly.
     An involution: mirroring twice gives the input back.
     """

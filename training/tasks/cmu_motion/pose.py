@@ -19,6 +19,9 @@ from training.data.credits import CMU as CMU_CREDIT
 from training.tasks.pose_data import PoseAdapter, PoseData
 
 CMU_TRAIN_ACTIONS = ("basketball", "jumping", "running", "soccer", "walking")
+# data.options that add training-time copies of each file (other 50 fps phases, mirror images, speeds):
+# calibration on held-out files (training.open_set.held_out_data) reads the recorded motion without them
+COPY_OPTIONS = ("phases", "mirror", "speeds")
 # exp-map channels (indices into the 117-vector) that form the pose vector
 POSE_CHANNELS = np.array([3 + 3 * int(j) + c for j in CmuJoint if j != CmuJoint.ROOT and j not in CMU_NO_DOF
                           for c in range(3)])
