@@ -40,8 +40,10 @@ from models.baseline_gate import check_gate, gate_forecast
 from models.bundle import BundleKind
 from models.config_tensors import ConfigTensors
 from models.dct_refine import DctRefiner
+from models.flip import check_flip, mirror
 from models.memory_bank import BankRead, MemoryBank
 from models.open_set import open_set_probs
+from models.streams import Stream, seq
 
 
 @dataclass
@@ -83,6 +85,9 @@ class PredictorConfig:
     gate: list[list[list[float]]] = field(default_factory=list)  # (T_f, 3, 1+F); [] = the model alone
     gate_inputs: list[str] = field(default_factory=list)  # the F features; [] = r [, logit_p_other] by width
     gate_cv: Literal["linear", "rotation"] = "linear"  # its constant-velocity expert; rotation: SMPL θ only
+    # test-time flip (models.flip), set by training/flip_average.py: [] = one forecast
+    flip_perm: list[int] = field(default_factory=list)  # (D,) mirror image channel i = sign[i] * pose[perm[i]]
+    flip_sign: list[float] = field(default_factory=list)  # (D,) ±1
     fps: float = 25.0  # frame rate the model was trained at: observed frames must be 1/fps apart
 
     def __post_init__(self):
@@ -98,6 +103,7 @@ class PredictorConfig:
             raise ValueError("open_set needs 3 weights [w0, w1, w2] and action_input: bank")
         check_gate(self.gate, self.n_future, bool(self.open_set), self.gate_inputs, self.n_obs,
                    cv=self.gate_cv, pose_dim=self.pose_dim)
+        check_flip(self.flip_perm, self.flip_sign, self.pose_dim)
 
 
 @dataclass
@@ -109,31 +115,6 @@ class PredictorServing:
     window: int         # observed frames per forecast, newest last (= model.n_obs)
     horizon: int        # forecast frames, 1/fps .. horizon/fps after the newest (= model.n_future)
     labels: list[str]   # recogniser classes = memory-bank rows 0..A-1; row A is the action-agnostic bank
-
-
-def _mlp(din: int, dout: int, blocks: int = 3) -> nn.Sequential:
-    """``blocks`` stacked FC-ReLU-BN blocks (the paper's encoder)."""
-    layers: list[nn.Module] = []
-    for i in range(blocks):
-        layers += [nn.Linear(din if i == 0 else dout, dout), nn.ReLU(), nn.BatchNorm1d(dout)]
-    return nn.Sequential(*layers)
-
-
-def _seq(fn: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """Apply a (N, C) module to (B, T, C) by folding time into the batch (BatchNorm1d needs 2D)."""
-    b, t = x.shape[:2]
-    return fn(x.reshape(b * t, -1)).reshape(b, t, -1)
-
-
-class _Stream(nn.Module):
-    """Encoder, LSTM cell, latent step and decoder of one stream (θ, β or Π)."""
-
-    def __init__(self, dim: int, latent: int, lstm_extra: int, dec_extra: int):
-        super().__init__()
-        self.enc = _mlp(dim, latent)
-        self.cell = nn.LSTMCell(latent + lstm_extra, latent)
-        self.step = nn.Linear(latent, latent)  # B_{t+1} = B_t + step(h_t): residual in latent space
-        self.dec = nn.Sequential(_mlp(latent + dec_extra, latent, 2), nn.Linear(latent, dim))
 
 
 class MotionPredictor(nn.Module):
@@ -160,9 +141,9 @@ class MotionPredictor(nn.Module):
             part=part) for _ in range(nb))
         self.pred_reads = mk("split", half) if use_bank and cfg.bank_in_prediction else nn.ModuleList()
         self.dec_reads = mk("full", cfg.dt) if use_bank and cfg.bank_in_decoding else nn.ModuleList()
-        self.pose = _Stream(d, lat, pred_extra, dec_extra)
-        self.beta = _Stream(cfg.beta_dim, cfg.beta_latent, 0, 0) if cfg.beta_dim else None
-        self.pi = _Stream(cfg.pi_dim, cfg.pi_latent, 0, 0) if cfg.pi_dim else None
+        self.pose = Stream(d, lat, pred_extra, dec_extra)
+        self.beta = Stream(cfg.beta_dim, cfg.beta_latent, 0, 0) if cfg.beta_dim else None
+        self.pi = Stream(cfg.pi_dim, cfg.pi_latent, 0, 0) if cfg.pi_dim else None
         self.refiner = (DctRefiner(pose_dim=d, n_obs=cfg.n_obs, n_future=cfg.n_future, width=cfg.refine_width,
                                    blocks=cfg.refine_blocks) if cfg.refine_blocks else None)
 
@@ -258,17 +239,17 @@ class MotionPredictor(nn.Module):
             extra = self._read_all(self.dec_reads, self.memories(sel, self.dec_reads, "dec", bank_kv), win)
         if self.cfg.action_input == "onehot":
             extra.append(probs[:, None].expand(-1, z.shape[1], -1))
-        return _seq(self.pose.dec, torch.cat([z, *extra], -1))
+        return seq(self.pose.dec, torch.cat([z, *extra], -1))
 
     def autoencode(self, theta: torch.Tensor, action_probs: torch.Tensor) -> torch.Tensor:
         """Stage-1 path: θ (B, T, D) -> reconstructed θ (B, T, D) through encoder and decoder."""
         sel = self.bank.selection(action_probs, self.cfg.fallback_threshold, self.cfg.agnostic_only)
-        z = _seq(self.pose.enc, self.normalize(theta))
+        z = seq(self.pose.enc, self.normalize(theta))
         return self.denormalize(self.decode_pose(z, sel, action_probs))
 
     def encode_pose(self, theta: torch.Tensor) -> torch.Tensor:
         """θ (B, T, D) -> latents (B, T, L) (targets of the latent loss)."""
-        return _seq(self.pose.enc, self.normalize(theta))
+        return seq(self.pose.enc, self.normalize(theta))
 
     # ------------------------------------------------------------------ prediction
     def _rollout_pose(self, z_obs: torch.Tensor, sel: torch.Tensor, probs: torch.Tensor,
@@ -292,10 +273,10 @@ class MotionPredictor(nn.Module):
                 preds.append(nxt)
         return torch.stack(preds, 1)
 
-    def _rollout_plain(self, stream: _Stream, x_obs: torch.Tensor) -> torch.Tensor:
+    def _rollout_plain(self, stream: Stream, x_obs: torch.Tensor) -> torch.Tensor:
         """β / Π stream (no bank): (B, T_o, C) -> (B, T_f, C)."""
         cfg = self.cfg
-        z_obs = _seq(stream.enc, x_obs)
+        z_obs = seq(stream.enc, x_obs)
         h = z_obs.new_zeros(z_obs.shape[0], z_obs.shape[-1])
         c = torch.zeros_like(h)
         hist = list(z_obs.unbind(1))
@@ -303,7 +284,7 @@ class MotionPredictor(nn.Module):
             h, c = stream.cell(hist[t], (h, c))
             if t >= cfg.n_obs - 1:
                 hist.append(hist[t] + stream.step(h))
-        dec = _seq(stream.dec, torch.stack(hist[cfg.n_obs - 1:], 1))  # (B, 1+T_f, C)
+        dec = seq(stream.dec, torch.stack(hist[cfg.n_obs - 1:], 1))  # (B, 1+T_f, C)
         if cfg.anchor_residual:
             return x_obs[:, -1:] + dec[:, 1:] - dec[:, :1]
         return dec[:, 1:]
@@ -316,12 +297,28 @@ class MotionPredictor(nn.Module):
         ``action_probs`` overrides the recogniser (ground-truth labels, degraded-recognition
         ablation); otherwise the recogniser's softmax picks the bank. ``bank_kv``: the bank's
         projected keys/values kept by a serving wrapper (``project_bank``). Returns theta (B, T_f, D)
-        (refined and gated when configured), latent (B, T_f, L), logits (B, A), probs (B, A) or
+        (refined, gated and flip-averaged when configured), latent (B, T_f, L), logits (B, A), probs (B, A) or
         (B, A+1) (open set: ``other`` last), selection (B, A+1) [, beta (B, T_f, Db), pi (B, T_f, Dp)].
         """
+        if self.cfg.flip_perm:  # the mirror image's forecast mirrored back; labels etc. from the window itself
+            b = theta_obs.shape[0]  # both views in one batch: at batch 1 one call costs far less than two
+            both = self._forecast(torch.cat([theta_obs, mirror(self, theta_obs)]),
+                                  None if action_probs is None else action_probs.repeat(2, 1), bank_kv)
+            res = {k: v[:b] for k, v in both.items()}
+            res["theta"] = 0.5 * (res["theta"] + mirror(self, both["theta"][b:]))
+        else:
+            res = self._forecast(theta_obs, action_probs, bank_kv)
+        if self.beta is not None and beta_obs is not None:
+            res["beta"] = self._rollout_plain(self.beta, beta_obs)
+        if self.pi is not None and pi_obs is not None:
+            res["pi"] = self._rollout_plain(self.pi, pi_obs)
+        return res
+
+    def _forecast(self, theta_obs: torch.Tensor, action_probs: torch.Tensor | None, bank_kv: dict | None) -> dict:
+        """One view's pose forecast: forward's dict without beta / pi."""
         logits, probs, sel = self.action_selection(theta_obs, action_probs)
         x = self.normalize(theta_obs)
-        z_obs = _seq(self.pose.enc, x)  # (B, T_o, L)
+        z_obs = seq(self.pose.enc, x)  # (B, T_o, L)
         z_pred = self._rollout_pose(z_obs, sel, probs, bank_kv)  # (B, T_f, L)
         dec = self.decode_pose(torch.cat([z_obs, z_pred], 1), sel, probs, bank_kv)  # (B, T_o+T_f, D)
         t_o = theta_obs.shape[1]
@@ -329,12 +326,7 @@ class MotionPredictor(nn.Module):
         out = out if self.refiner is None else self.refiner(x, out)  # (B, T_f, D) normalised
         if self.cfg.gate:  # (T_f, 3, 1+F)
             out = gate_forecast(self, theta_obs=theta_obs, x=x, out=out, logits=logits, probs=probs)
-        res = {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
-        if self.beta is not None and beta_obs is not None:
-            res["beta"] = self._rollout_plain(self.beta, beta_obs)
-        if self.pi is not None and pi_obs is not None:
-            res["pi"] = self._rollout_plain(self.pi, pi_obs)
-        return res
+        return {"theta": self.denormalize(out), "latent": z_pred, "logits": logits, "probs": probs, "selection": sel}
 
     @torch.no_grad()
     def forecast(self, theta_obs, beta_obs=None, pi_obs=None) -> dict[str, np.ndarray]:

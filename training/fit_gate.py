@@ -33,6 +33,7 @@ import torch
 from core.errors import ConfigError, cli_errors
 from core.files import check_writable
 from models.baseline_gate import CV_KINDS, EXPERTS, baselines, cv_expert, gate_features, gate_off, gate_weights, mix
+from models.flip import flip_off
 from training.live_chain import live_data
 from training.open_set import KNOWN_HELD_OUT, UNKNOWN_HELD_OUT, held_out_data, refuse_live_after_extra, write_back
 
@@ -46,9 +47,10 @@ FOLDER_WEIGHTS = ((0.5 / len(KNOWN_HELD_OUT),) * len(KNOWN_HELD_OUT)
 @torch.no_grad()
 def expert_inputs(model, theta: torch.Tensor, names: tuple[str, ...], batch: int = 256):
     """Windows (N, T_o+T_f, D) -> normalised (observed (N, T_o, D), model forecast (N, T_f, D),
-    features (N, F) named `names`) with the model's own gate switched off."""
+    features (N, F) named `names`) with the model's own gate and flip switched off (the flip
+    averages two gated views, models.flip: the gate is fitted on one)."""
     obs, fc, feats = [], [], []
-    with gate_off(model):
+    with gate_off(model), flip_off(model):
         for i in range(0, theta.shape[0], batch):
             x = theta[i:i + batch, :model.cfg.n_obs]
             out = model(x)

@@ -118,15 +118,16 @@ def test_held_out_calibration_windows_are_the_recorded_motion_of_a_mirror_traine
 
 @pytest.mark.slow
 def test_flip_average_is_the_mean_of_the_forecast_and_the_mirrored_windows_forecast_mirrored_back(cmu_root):
-    """method_options.flip_average on the shipped bundle, against the same sum written out; a non-boolean
-    value is refused."""
+    """method_options.flip_average on the paper-faithful bundle (the improved one carries its own flip,
+    models.flip), against the same sum written out; a non-boolean value is refused, and so is the option
+    on a bundle that flips already."""
     from core.paths import WEIGHTS_DIR
     from training.data.cmu import build_cmu_windows, iter_batches
     from training.engine.checkpoint import load_model
     from training.eval.registry import MethodContext
     from training.tasks.cmu_motion.methods import build_cmu_predictor
     from training.tasks.cmu_motion.pose import pose_to_joints
-    bundle = str(WEIGHTS_DIR / "predictor_cmu_improved")
+    bundle = str(WEIGHTS_DIR / "predictor_cmu")
     batch, _ = next(iter_batches(build_cmu_windows(cmu_root, "test", ["running"], stride=8)["running"], 4))
     ctx = MethodContext(task="cmu", method="predictor", checkpoint=bundle, options={"flip_average": True})
     got = np.asarray(build_cmu_predictor(ctx)(batch))                          # (4, 25, 25, 3) mm
@@ -140,3 +141,6 @@ def test_flip_average_is_the_mean_of_the_forecast_and_the_mirrored_windows_forec
     with pytest.raises(ConfigError, match="flip_average"):
         build_cmu_predictor(MethodContext(task="cmu", method="predictor", checkpoint=bundle,
                                           options={"flip_average": "yes"}))
+    with pytest.raises(ConfigError, match="already carries the flip"):
+        build_cmu_predictor(MethodContext(task="cmu", method="predictor", options={"flip_average": True},
+                                          checkpoint=str(WEIGHTS_DIR / "predictor_cmu_improved")))

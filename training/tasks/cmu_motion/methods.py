@@ -25,7 +25,9 @@
                               (not in the paper: an ablation row);
   flip_average: bool        — each model's forecast averaged with the forecast of the mirrored window
                               (pose.mirror_pose), mirrored back, in joints (test-time flip; not in the
-                              paper: an ablation row, for models trained with data.options.mirror).
+                              paper: an ablation row, for models trained with data.options.mirror);
+                              a bundle can carry the flip itself (models.flip, training.flip_average),
+                              averaged in pose numbers; ``closed_set`` removes that too.
 ``--checkpoint`` is a motion-predictor bundle folder or a trainer checkpoint (loaded through
 training.engine); the default is the shipped ``weights/predictor_cmu``.
 """
@@ -83,8 +85,11 @@ def _load_predictor(path, ctx: MethodContext, opts: dict, fallback: str):
         model.cfg = dataclasses.replace(model.cfg, agnostic_only=True)
     if not opts.get("bundle_gate", True) or opts.get("closed_set") or fallback == "gated":
         model.cfg = dataclasses.replace(model.cfg, gate=[])
-    if opts.get("closed_set"):  # an open-set bundle as it was before training.open_set fitted it
-        model.cfg = dataclasses.replace(model.cfg, open_set=[], temperature=1.0)
+    if opts.get("closed_set"):  # an open-set bundle as it was before training.open_set fitted it (and the flip)
+        model.cfg = dataclasses.replace(model.cfg, open_set=[], temperature=1.0, flip_perm=[], flip_sign=[])
+    if opts.get("flip_average") and model.cfg.flip_perm:
+        raise ConfigError(f"method_options.flip_average: {path} already carries the flip (model.flip_perm); "
+                          "it would be applied twice")
     return model
 
 

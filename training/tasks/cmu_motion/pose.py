@@ -69,6 +69,11 @@ def mirror_pose(pose):
     return pose[..., _POSE_MIRROR_SRC] * _POSE_MIRROR_SIGN.astype(pose.dtype)
 
 
+def mirror_map() -> tuple[list[int], list[float]]:
+    """mirror_pose as a bundle's flip map (models.flip): (78,) source channels and (78,) signs."""
+    return [int(c) for c in _POSE_MIRROR_SRC], [float(v) for v in _POSE_MIRROR_SIGN]
+
+
 def predicted_edges() -> list[tuple[int, int]]:
     """Skeleton edges among the 25 protocol joints: each joint to its nearest protocol ancestor.
 
