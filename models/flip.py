@@ -36,7 +36,8 @@ def check_flip(perm: list, sign: list, pose_dim: int) -> None:
 def mirror(model, theta: torch.Tensor) -> torch.Tensor:
     """(..., D) pose vectors -> their mirror images, by the model's flip map."""
     cfg = model.cfg
-    perm = model.consts.get("flip_perm", cfg.flip_perm, like=theta).long()  # float then long: one cached copy
+    # cached in theta's dtype (ConfigTensors keys on it); the cast to indices is a device-side op, no host copy
+    perm = model.consts.get("flip_perm", cfg.flip_perm, like=theta).long()
     sign = model.consts.get("flip_sign", cfg.flip_sign, like=theta)
     return theta[..., perm] * sign
 

@@ -31,11 +31,11 @@ from training.fit_gate import CALIBRATION, group_weights, sample
 from training.open_set import held_out_data, write_back
 
 
-def mirror_map(representation: str) -> tuple[list[int], list[float]]:
+def flip_map_for(representation: str) -> tuple[list[int], list[float]]:
     """The flip map of a served pose representation."""
     if representation == "cmu_expmap":
-        from training.tasks.cmu_motion.pose import mirror_map as cmu_map
-        return cmu_map()
+        from training.tasks.cmu_motion.pose import mirror_map
+        return mirror_map()
     raise ConfigError(f"the test-time flip has a mirror map for CMU exp-map bundles only; this bundle serves "
                       f"{representation} (SMPL θ's mirror needs the body's joint frames, not written)")
 
@@ -47,13 +47,13 @@ def trained_on_mirror_images(bundle) -> bool:
 
 
 @torch.no_grad()
-def served_error(model, theta: torch.Tensor, joints_mm, batch: int = 256) -> list[float]:
-    """Windows (N, T_o+T_f, D) -> the forecast's mean joint error (mm) per forecast frame, as served."""
+def served_error(model, theta: torch.Tensor, truth_mm: torch.Tensor, joints_mm, batch: int = 256) -> list[float]:
+    """Windows (N, T_o+T_f, D) and their true future joints (N, T_f, J, 3) mm -> the forecast's mean
+    joint error (mm) per forecast frame, as served."""
     n_obs, total = model.cfg.n_obs, 0.0
     for i in range(0, theta.shape[0], batch):
-        win = theta[i:i + batch]
-        pred = model(win[:, :n_obs])["theta"]
-        total = total + (joints_mm(pred) - joints_mm(win[:, n_obs:])).norm(dim=-1).mean(-1).sum(0)
+        pred = joints_mm(model(theta[i:i + batch, :n_obs])["theta"])
+        total = total + (pred - truth_mm[i:i + batch]).norm(dim=-1).mean(-1).sum(0)
     return [round(float(v), 2) for v in total / theta.shape[0]]
 
 
@@ -68,14 +68,16 @@ def compare(bundle, *, stride: int = 5, max_windows: int = 300, seed: int = 0) -
     gen = torch.Generator().manual_seed(seed)  # fit_gate's draw: the windows its gate was fitted on
     groups = dict(zip(CALIBRATION, sample(data.theta, data.action, len(CALIBRATION), max_windows, gen)))
     weights = group_weights(list(groups), n_rates=1)
-    perm, sign = mirror_map(bundle.serving.representation)
+    perm, sign = flip_map_for(bundle.serving.representation)
     rows = {}
     for name, (theta, _) in groups.items():
+        with torch.no_grad():
+            truth = joints_mm(theta[:, model.cfg.n_obs:])                       # (N, T_f, J, 3) mm
         with flip_off(model):
-            off = served_error(model, theta, joints_mm)
+            off = served_error(model, theta, truth, joints_mm)
         model.cfg.flip_perm, model.cfg.flip_sign = perm, sign
         try:
-            on = served_error(model, theta, joints_mm)
+            on = served_error(model, theta, truth, joints_mm)
         finally:
             model.cfg.flip_perm, model.cfg.flip_sign = [], []
         rows[name] = {"without": round(sum(off) / len(off), 2), "with": round(sum(on) / len(on), 2),
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     bundle = load_bundle(args.bundle, kind="motion_predictor")
     if bundle.model.cfg.flip_perm:
         raise ConfigError(f"{args.bundle} already carries the flip; decide on the bundle without it")
-    mirror_map(bundle.serving.representation)  # a bundle it cannot flip is refused before the measurement
+    flip_map_for(bundle.serving.representation)  # a bundle it cannot flip is refused before the measurement
     if not trained_on_mirror_images(bundle):
         raise ConfigError(f"{args.bundle} was not trained on mirror images (data.options.mirror); the flip only "
                           "suits a model that was (on the CMU test actions it cost the shipped model up to "
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if not result["flip"]:
         print(f"the flip does not lower the held-out error: {args.bundle} left without it")
         return 0
-    bundle.model.cfg.flip_perm, bundle.model.cfg.flip_sign = mirror_map(bundle.serving.representation)
+    bundle.model.cfg.flip_perm, bundle.model.cfg.flip_sign = flip_map_for(bundle.serving.representation)
     out = write_back(bundle, args.out, "flip_average", {
         "command": f"python -m training.flip_average --bundle {args.bundle}",
         "weighted_mm": result["weighted_mm"],
