@@ -68,20 +68,19 @@ def compare(bundle, *, stride: int = 5, max_windows: int = 300, seed: int = 0) -
     gen = torch.Generator().manual_seed(seed)  # fit_gate's draw: the windows its gate was fitted on
     groups = dict(zip(CALIBRATION, sample(data.theta, data.action, len(CALIBRATION), max_windows, gen)))
     weights = group_weights(list(groups), n_rates=1)
-    perm, sign = flip_map_for(bundle.serving.representation)
     rows = {}
-    for name, (theta, _) in groups.items():
-        with torch.no_grad():
-            truth = joints_mm(theta[:, model.cfg.n_obs:])                       # (N, T_f, J, 3) mm
-        with flip_off(model):
-            off = served_error(model, theta, truth, joints_mm)
-        model.cfg.flip_perm, model.cfg.flip_sign = perm, sign
-        try:
+    model.cfg.flip_perm, model.cfg.flip_sign = flip_map_for(bundle.serving.representation)
+    try:                                    # the flip on for the measurement, off again after it
+        for name, (theta, _) in groups.items():
+            with torch.no_grad():
+                truth = joints_mm(theta[:, model.cfg.n_obs:])                   # (N, T_f, J, 3) mm
+            with flip_off(model):
+                off = served_error(model, theta, truth, joints_mm)
             on = served_error(model, theta, truth, joints_mm)
-        finally:
-            model.cfg.flip_perm, model.cfg.flip_sign = [], []
-        rows[name] = {"without": round(sum(off) / len(off), 2), "with": round(sum(on) / len(on), 2),
-                      "without_per_frame": off, "with_per_frame": on, "windows": int(theta.shape[0])}
+            rows[name] = {"without": round(sum(off) / len(off), 2), "with": round(sum(on) / len(on), 2),
+                          "without_per_frame": off, "with_per_frame": on, "windows": int(theta.shape[0])}
+    finally:
+        model.cfg.flip_perm, model.cfg.flip_sign = [], []
     mean = {k: round(sum(weights[f] * rows[f][k] for f in rows), 3) for k in ("without", "with")}
     return {"held_out_mm": rows, "weighted_mm": mean, "flip": mean["with"] < mean["without"],
             "stride": stride, "seed": seed}
